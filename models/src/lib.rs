@@ -1,0 +1,11 @@
+//! Lead-scoring domain logic for leadql, free of DataFusion and of the command line.
+//!
+//! This crate holds what a scoring model *means*: the vocabulary of the lead domain
+//! (interaction types, consent levels, lifecycle statuses and reasons) that model files
+//! are validated against, and — as the project grows — rule specifications, predictive
+//! training and evaluation metrics. The `leadql-udfs` crate turns these into SQL
+//! functions; the `leadql` crate wires everything to a workspace and a command line.
+
+pub mod domain;
+
+pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};

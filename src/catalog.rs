@@ -1,0 +1,203 @@
+//! The workspace catalog: finds table folders, validates their Parquet files and
+//! registers each folder as a SQL table.
+//!
+//! Every file is checked before any query runs: a file that is not valid Parquet, or
+//! whose columns do not match the core table it belongs to, is an error naming the file
+//! and the column. Core tables missing from the workspace are registered empty (with
+//! their schema), so queries and scoring work on a workspace with zero rows; other
+//! folders of Parquet files become tables with the schema their files declare.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use datafusion::prelude::SessionContext;
+
+use crate::error::{Error, Result};
+use crate::schema::{self, Table};
+
+/// A table found in the workspace.
+#[derive(Debug, Clone)]
+pub struct TableEntry {
+    /// SQL name (the folder name).
+    pub name: String,
+    /// Its Parquet files, sorted by name.
+    pub files: Vec<PathBuf>,
+    /// Rows, from the file footers.
+    pub rows: u64,
+    /// The schema it is registered with.
+    pub schema: SchemaRef,
+    /// Whether it is one of the core tables of [`schema::CORE_TABLES`].
+    pub core: bool,
+}
+
+/// A validated workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The workspace directory.
+    pub dir: PathBuf,
+    /// Its tables, core tables first.
+    pub tables: Vec<TableEntry>,
+}
+
+impl Workspace {
+    /// Opens and validates the workspace in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let meta = fs::metadata(dir).map_err(|e| Error::Workspace {
+            dir: dir.to_path_buf(),
+            reason: format!("cannot open the directory ({e})"),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::Workspace { dir: dir.to_path_buf(), reason: "not a directory".into() });
+        }
+        if !dir.join(schema::LEADS.name).is_dir() {
+            return Err(Error::Workspace {
+                dir: dir.to_path_buf(),
+                reason: "not a leadql workspace: it has no leads/ folder (create one with `leadql generate --data DIR`)".into(),
+            });
+        }
+        let dir = fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+        let mut tables = Vec::new();
+        for table in schema::CORE_TABLES {
+            let files = parquet_files(&dir.join(table.name))?;
+            tables.push(core_entry(table, files)?);
+        }
+        let mut others: Vec<PathBuf> = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && !is_hidden(&name) && schema::core_table(&name).is_none() {
+                others.push(entry.path());
+            }
+        }
+        others.sort();
+        for folder in others {
+            let files = parquet_files(&folder)?;
+            if files.is_empty() {
+                continue;
+            }
+            let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            tables.push(other_entry(name, files)?);
+        }
+        Ok(Workspace { dir, tables })
+    }
+
+    /// The table called `name`.
+    pub fn table(&self, name: &str) -> Option<&TableEntry> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Registers every table in `ctx`.
+    pub fn register(&self, ctx: &SessionContext) -> Result<()> {
+        for t in &self.tables {
+            let provider: Arc<dyn datafusion::catalog::TableProvider> = if t.files.is_empty() {
+                Arc::new(MemTable::try_new(t.schema.clone(), vec![vec![]])?)
+            } else {
+                let urls = t
+                    .files
+                    .iter()
+                    .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+                    .collect::<datafusion::error::Result<Vec<_>>>()?;
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                    .with_file_extension(".parquet");
+                let config = ListingTableConfig::new_with_multi_paths(urls)
+                    .with_listing_options(options)
+                    .with_schema(t.schema.clone());
+                Arc::new(ListingTable::try_new(config)?)
+            };
+            ctx.register_table(t.name.as_str(), provider)?;
+        }
+        Ok(())
+    }
+}
+
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
+/// The visible `*.parquet` files of a folder, sorted (an absent folder has none).
+fn parquet_files(folder: &Path) -> Result<Vec<PathBuf>> {
+    if !folder.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for entry in fs::read_dir(folder).map_err(|e| Error::io(folder, e))? {
+        let entry = entry.map_err(|e| Error::io(folder, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_hidden(&name) && name.ends_with(".parquet") && entry.path().is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads a file's footer: its Arrow schema and row count.
+pub fn read_footer(file: &Path) -> Result<(SchemaRef, u64)> {
+    let f = File::open(file).map_err(|e| Error::io(file, e))?;
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+        .map_err(|e| Error::UnreadableParquet { file: file.to_path_buf(), reason: e.to_string() })?;
+    let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+    Ok((meta.schema().clone(), rows))
+}
+
+fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> {
+    let mut rows = 0;
+    let mut extras: Vec<Field> = Vec::new();
+    for file in &files {
+        let (found, n) = read_footer(file)?;
+        rows += n;
+        for column in table.columns {
+            let field = found.field_with_name(column.name).map_err(|_| Error::MissingColumn {
+                file: file.clone(),
+                table: table.name.into(),
+                column: column.name.into(),
+                expected: column.kind.label().into(),
+            })?;
+            if !column.kind.accepts(field.data_type()) {
+                return Err(Error::ColumnType {
+                    file: file.clone(),
+                    table: table.name.into(),
+                    column: column.name.into(),
+                    expected: column.kind.label().into(),
+                    found: field.data_type().to_string(),
+                });
+            }
+        }
+        for field in found.fields() {
+            if table.column(field.name()).is_none() && !extras.iter().any(|f| f.name() == field.name()) {
+                extras.push(field.as_ref().clone().with_nullable(true));
+            }
+        }
+    }
+    let mut fields: Vec<Field> = table.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.extend(extras);
+    Ok(TableEntry { name: table.name.into(), files, rows, schema: Arc::new(Schema::new(fields)), core: true })
+}
+
+fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
+    let mut rows = 0;
+    let mut merged: Option<Schema> = None;
+    for file in &files {
+        let (found, n) = read_footer(file)?;
+        rows += n;
+        let found = Schema::new(found.fields().clone());
+        merged = Some(match merged {
+            None => found,
+            Some(m) => Schema::try_merge([m, found]).map_err(|e| Error::ColumnType {
+                file: file.clone(),
+                table: name.clone(),
+                column: "(schema)".into(),
+                expected: "the same columns as the table's other files".into(),
+                found: e.to_string(),
+            })?,
+        });
+    }
+    let schema = Arc::new(merged.unwrap_or_else(Schema::empty));
+    Ok(TableEntry { name, files, rows, schema, core: false })
+}

@@ -1,0 +1,208 @@
+//! The command line: arguments as typed, validated into options, and dispatched.
+//!
+//! Exit codes: 0 success, 1 an error (printed once on stderr as `error: …`), 2 invalid
+//! usage (reported by the argument parser).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::generate::{self, GenerateOptions};
+use crate::output::{self, Destination, Format};
+use crate::session::{self, SessionOptions};
+use crate::{schema, shell, sql};
+
+/// leadql: open, SQL-native lead scoring and qualification.
+#[derive(Debug, Parser)]
+#[command(name = "leadql", version, about, long_about = None)]
+pub struct Cli {
+    /// Workspace directory (default: $LEADQL_DATA, else the bundled sample data/sample).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Memory for query operators before they spill to disk, e.g. 512M or 4G
+    /// (default: half of the machine's memory).
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Directory for spill files (default: the system's temporary directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over the workspace and print or write the result.
+    Sql {
+        /// SQL text (one or more statements separated by ';').
+        query: Option<String>,
+        /// Read SQL from a file (repeatable; files run in order, after QUERY).
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output format: table, csv, json, ndjson, parquet or arrow (Arrow IPC stream).
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Write the result to this file (atomically) instead of stdout.
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Rows shown by the table format (0 = all).
+        #[arg(long, default_value_t = 1000)]
+        max_rows: usize,
+    },
+    /// Interactive SQL shell.
+    Shell,
+    /// Generate a realistic synthetic workspace (deterministic for a seed).
+    Generate {
+        /// Number of leads.
+        #[arg(long)]
+        leads: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last day of the simulated period (YYYY-MM-DD); the workspace's "now".
+        #[arg(long, value_name = "DATE")]
+        end: Option<NaiveDate>,
+        /// Length of the simulated period in days.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        /// Average interactions per lead.
+        #[arg(long, default_value_t = 10.0)]
+        interactions_per_lead: f64,
+        /// Leads per Parquet part file.
+        #[arg(long, default_value_t = 250_000)]
+        leads_per_part: u64,
+        /// No progress bar.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Print the workspace schema reference (the body of data/README.md) as Markdown.
+    Schema,
+}
+
+/// The workspace directory to use.
+fn data_dir(cli: &Cli) -> PathBuf {
+    if let Some(d) = &cli.data {
+        return d.clone();
+    }
+    if let Some(d) = std::env::var_os("LEADQL_DATA") {
+        return PathBuf::from(d);
+    }
+    let local = PathBuf::from("data/sample");
+    if local.join("leads").is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+}
+
+fn session_options(cli: &Cli) -> Result<SessionOptions> {
+    Ok(SessionOptions {
+        memory_limit: cli.memory_limit.as_deref().map(session::parse_size).transpose()?,
+        spill_dir: cli.spill_dir.clone(),
+        target_partitions: None,
+    })
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", schema::markdown());
+            Ok(())
+        }
+        Command::Generate { leads, seed, end, days, interactions_per_lead, leads_per_part, quiet } => {
+            let dir = cli.data.clone().ok_or_else(|| Error::Argument {
+                arg: "--data".into(),
+                reason: "generate needs --data DIR: the workspace to write".into(),
+            })?;
+            let mut opts = GenerateOptions::new(dir, *leads, *seed);
+            opts.end = end.unwrap_or_else(generate::default_end);
+            opts.days = *days;
+            opts.interactions_per_lead = *interactions_per_lead;
+            opts.leads_per_part = *leads_per_part;
+            opts.progress = !quiet;
+            let s = tokio::task::spawn_blocking(move || {
+                let s = generate::generate(&opts);
+                (opts, s)
+            })
+            .await
+            .map_err(|e| Error::Query(format!("generator failed: {e}")))?;
+            let (opts, s) = s;
+            let s = s?;
+            eprintln!(
+                "generated {} leads, {} interactions, {} status events, {} contacts, {} opportunities, {} accounts, {} sellers in {} ({:.1} s)",
+                s.counts.leads,
+                s.counts.interactions,
+                s.counts.events,
+                s.counts.contacts,
+                s.counts.opportunities,
+                s.accounts,
+                s.sellers,
+                opts.dir.display(),
+                s.seconds
+            );
+            Ok(())
+        }
+        Command::Sql { query, files, format, output, max_rows } => {
+            let format: Format = format.parse()?;
+            let mut texts: Vec<(String, String)> = Vec::new();
+            if let Some(q) = query {
+                texts.push(("QUERY".into(), q.clone()));
+            }
+            for f in files {
+                let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+                texts.push((f.display().to_string(), text));
+            }
+            if texts.is_empty() {
+                return Err(Error::Argument { arg: "QUERY".into(), reason: "give a query or -f FILE".into() });
+            }
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?)?;
+            let destination = match output {
+                Some(p) => Destination::File(p.clone()),
+                None => Destination::Stdout,
+            };
+            let mut statements = Vec::new();
+            for (origin, text) in &texts {
+                let parsed = sql::parse(text).map_err(|e| with_origin(e, origin, texts.len()))?;
+                statements.extend(parsed.into_iter().map(|s| (origin.clone(), s)));
+            }
+            let total = statements.len();
+            for (i, (origin, statement)) in statements.into_iter().enumerate() {
+                let last = i + 1 == total;
+                let label = |e: Error| {
+                    if total > 1 { Error::Query(format!("{origin}, statement {}: {e}", i + 1)) } else { e }
+                };
+                if format == Format::Table || last {
+                    let stream = sql::stream(&ctx, statement).await.map_err(label)?;
+                    output::write(stream, format, &destination, *max_rows).await?;
+                } else {
+                    // Machine formats carry one result: earlier statements (views,
+                    // settings) run, the last statement's result is written.
+                    sql::plan(&ctx, statement).await.map_err(label)?.collect().await.map_err(|e| label(e.into()))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Shell => {
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?)?;
+            shell::run(&ctx, &ws).await
+        }
+    }
+}
+
+fn with_origin(e: Error, origin: &str, sources: usize) -> Error {
+    if sources > 1 || origin != "QUERY" {
+        match e {
+            Error::SqlSyntax(m) => Error::SqlSyntax(format!("{origin}: {m}")),
+            other => other,
+        }
+    } else {
+        e
+    }
+}

@@ -1,0 +1,359 @@
+//! `leadql generate`: a realistic synthetic lead workspace, deterministic and streamed.
+//!
+//! ```text
+//! leadql generate --data /tmp/ws --leads 100000 --seed 7
+//! ```
+//!
+//! Leads are simulated in chunks on a worker thread ([`lead::simulate`]) while the
+//! calling thread turns them into Arrow batches ([`tables::Assembler`]) and encodes
+//! Parquet. Memory is bounded by the chunk size and the row-group size, not by the
+//! number of leads: accounts and sellers are derived from their ids ([`firms`]) rather
+//! than held in memory. Same seed and options ⇒ byte-identical files.
+//!
+//! Files are written into a staging folder inside the workspace; each table folder is
+//! swapped into place only once all its files are complete, so a reader never sees a
+//! half-written table and an interrupted run leaves the previous tables untouched.
+
+mod firms;
+mod lead;
+mod rng;
+mod tables;
+mod vocab;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::atomic;
+use crate::error::{Error, Result};
+use crate::schema::{self, Table};
+
+pub use tables::Counts;
+
+/// One day in microseconds.
+pub const DAY_US: i64 = 86_400_000_000;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Workspace directory (created if missing).
+    pub dir: PathBuf,
+    /// Number of leads.
+    pub leads: u64,
+    /// Random seed.
+    pub seed: u64,
+    /// End of the simulated period: the workspace's "now" (midnight UTC).
+    pub end: NaiveDate,
+    /// Length of the simulated period, in days.
+    pub days: u32,
+    /// Average number of interactions per lead (the mix and spread depend on intent).
+    pub interactions_per_lead: f64,
+    /// Leads per Parquet part file (each table is split at the same lead boundaries).
+    pub leads_per_part: u64,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+impl GenerateOptions {
+    /// Options with the documented defaults for `leads` leads and `seed` into `dir`.
+    pub fn new(dir: impl Into<PathBuf>, leads: u64, seed: u64) -> Self {
+        GenerateOptions {
+            dir: dir.into(),
+            leads,
+            seed,
+            end: default_end(),
+            days: 730,
+            interactions_per_lead: 10.0,
+            leads_per_part: 250_000,
+            progress: true,
+        }
+    }
+}
+
+/// The default end of the simulated period: 2026-06-30, fixed so that a seed always
+/// gives the same data whatever the day it runs.
+pub fn default_end() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_default()
+}
+
+/// Derived parameters shared by every lead simulation.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Seed.
+    pub seed: u64,
+    /// Number of leads.
+    pub leads: u64,
+    /// Start of the period (µs since the epoch).
+    pub start_us: i64,
+    /// End of the period (µs since the epoch).
+    pub end_us: i64,
+    /// Number of accounts.
+    pub accounts: i64,
+    /// Groups of 60 sellers.
+    pub seller_groups: i64,
+    /// Mean interactions per lead.
+    pub interactions_per_lead: f64,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Rows per table.
+    pub counts: Counts,
+    /// Accounts written.
+    pub accounts: u64,
+    /// Sellers written.
+    pub sellers: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+const CHUNK: u64 = 2048;
+
+fn writer_properties(table: &Table) -> WriterProperties {
+    let rows = if table.name == schema::INTERACTIONS.name { 1 << 20 } else { 1 << 18 };
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(rows))
+        .set_created_by(format!("leadql {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Writes one table as numbered part files inside a staging folder.
+struct PartWriter {
+    table: &'static Table,
+    dir: PathBuf,
+    part: usize,
+    writer: Option<ArrowWriter<File>>,
+    props: WriterProperties,
+}
+
+impl PartWriter {
+    fn new(table: &'static Table, staging: &Path) -> Result<Self> {
+        let dir = staging.join(table.name);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(PartWriter { table, dir, part: 0, writer: None, props: writer_properties(table) })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(format!("part-{:05}.parquet", self.part))
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.writer.is_none() {
+            let path = self.path();
+            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let w = ArrowWriter::try_new(file, self.table.schema(), Some(self.props.clone()))
+                .map_err(|e| Error::Write { path: path.clone(), reason: e.to_string() })?;
+            self.writer = Some(w);
+        }
+        if batch.num_rows() > 0
+            && let Some(w) = self.writer.as_mut()
+        {
+            w.write(batch).map_err(|e| Error::Write { path: self.dir.clone(), reason: e.to_string() })?;
+        }
+        Ok(())
+    }
+
+    /// Closes the current part (an empty part is still written, so that a zero-row
+    /// table keeps its schema).
+    fn finish_part(&mut self) -> Result<()> {
+        if self.writer.is_none() {
+            self.write(&RecordBatch::new_empty(self.table.schema()))?;
+        }
+        if let Some(w) = self.writer.take() {
+            let path = self.path();
+            let file = w.into_inner().map_err(|e| Error::Write { path: path.clone(), reason: e.to_string() })?;
+            file.sync_all().map_err(|e| Error::io(&path, e))?;
+            self.part += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the generator. Returns what was written.
+pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
+    let started = Instant::now();
+    if opts.leads_per_part == 0 {
+        return Err(Error::Argument { arg: "--leads-per-part".into(), reason: "must be at least 1".into() });
+    }
+    if !(opts.interactions_per_lead.is_finite() && opts.interactions_per_lead >= 0.0 && opts.interactions_per_lead <= 1000.0) {
+        return Err(Error::Argument {
+            arg: "--interactions-per-lead".into(),
+            reason: format!("{} is not between 0 and 1000", opts.interactions_per_lead),
+        });
+    }
+    if opts.days == 0 {
+        return Err(Error::Argument { arg: "--days".into(), reason: "must be at least 1".into() });
+    }
+    let end_us = opts
+        .end
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_micros())
+        .ok_or_else(|| Error::Argument { arg: "--end".into(), reason: "not a valid date".into() })?;
+    let plan = Plan {
+        seed: opts.seed,
+        leads: opts.leads,
+        start_us: end_us - i64::from(opts.days) * DAY_US,
+        end_us,
+        accounts: (opts.leads / 3).max(1) as i64,
+        seller_groups: firms::seller_groups(opts.leads),
+        interactions_per_lead: opts.interactions_per_lead,
+    };
+
+    fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
+    clean_stale_staging(&opts.dir);
+    let staging = opts.dir.join(format!(".leadql-generate-{}", std::process::id()));
+    fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    let result = write_all(&plan, opts, &staging).and_then(|summary| {
+        swap_into_place(&staging, &opts.dir)?;
+        write_workspace_file(opts, &plan)?;
+        Ok(summary)
+    });
+    let _ = fs::remove_dir_all(&staging);
+    result.map(|mut s| {
+        s.seconds = started.elapsed().as_secs_f64();
+        s
+    })
+}
+
+fn progress_bar(opts: &GenerateOptions) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(opts.leads), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} leads ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summary> {
+    let mut leads = PartWriter::new(&schema::LEADS, staging)?;
+    let mut interactions = PartWriter::new(&schema::INTERACTIONS, staging)?;
+    let mut contacts = PartWriter::new(&schema::CONTACTS, staging)?;
+    let mut opportunities = PartWriter::new(&schema::OPPORTUNITIES, staging)?;
+    let mut events = PartWriter::new(&schema::LEAD_STATUS_EVENTS, staging)?;
+    let bar = progress_bar(opts);
+
+    let mut assembler = tables::Assembler::default();
+    let mut written_leads = 0u64;
+    std::thread::scope(|scope| -> Result<()> {
+        // The worker simulates; this thread assembles and encodes. A bounded channel
+        // keeps at most a few chunks in flight.
+        let (tx, rx) = mpsc::sync_channel::<Vec<lead::LeadLife>>(3);
+        let worker_plan = plan.clone();
+        scope.spawn(move || {
+            let mut first = 1u64;
+            while first <= worker_plan.leads {
+                let last = (first + CHUNK - 1).min(worker_plan.leads);
+                let lives = (first..=last).map(|id| lead::simulate(&worker_plan, id as i64)).collect();
+                if tx.send(lives).is_err() {
+                    return;
+                }
+                first = last + 1;
+            }
+        });
+        for lives in rx {
+            let n = lives.len() as u64;
+            let b = assembler
+                .assemble(&lives)
+                .map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+            leads.write(&b.leads)?;
+            interactions.write(&b.interactions)?;
+            contacts.write(&b.contacts)?;
+            opportunities.write(&b.opportunities)?;
+            events.write(&b.events)?;
+            let before = written_leads / opts.leads_per_part;
+            written_leads += n;
+            if written_leads / opts.leads_per_part != before && written_leads < plan.leads {
+                for w in [&mut leads, &mut interactions, &mut contacts, &mut opportunities, &mut events] {
+                    w.finish_part()?;
+                }
+            }
+            bar.inc(n);
+        }
+        Ok(())
+    })?;
+    for w in [&mut leads, &mut interactions, &mut contacts, &mut opportunities, &mut events] {
+        w.finish_part()?;
+    }
+    bar.finish_and_clear();
+
+    let mut accounts = PartWriter::new(&schema::ACCOUNTS, staging)?;
+    let mut first = 1i64;
+    while first <= plan.accounts {
+        let last = (first + 8191).min(plan.accounts);
+        let chunk: Vec<_> = (first..=last).map(|id| firms::account(plan.seed, id, plan.start_us)).collect();
+        let batch = tables::accounts_batch(&chunk).map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+        accounts.write(&batch)?;
+        first = last + 1;
+    }
+    accounts.finish_part()?;
+
+    let seller_count = plan.seller_groups * 60;
+    let mut sellers = PartWriter::new(&schema::SELLERS, staging)?;
+    let all: Vec<_> = (1..=seller_count).map(|id| firms::seller(plan.seed, id, plan.start_us)).collect();
+    let batch = tables::sellers_batch(&all).map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+    sellers.write(&batch)?;
+    sellers.finish_part()?;
+
+    let mut counts = assembler.counts();
+    counts.leads = written_leads;
+    Ok(Summary { counts, accounts: plan.accounts as u64, sellers: seller_count as u64, seconds: 0.0 })
+}
+
+/// Removes staging folders left by killed runs.
+fn clean_stale_staging(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".leadql-generate-") {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Replaces each table folder of `dir` by the staged one.
+fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
+    for table in schema::CORE_TABLES {
+        let new = staging.join(table.name);
+        let target = dir.join(table.name);
+        let old = staging.join(format!("{}.old", table.name));
+        if target.exists() {
+            fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+        }
+        fs::rename(&new, &target).map_err(|e| Error::io(&target, e))?;
+    }
+    atomic::sync_parent(&dir.join("leads"));
+    Ok(())
+}
+
+fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
+    let text = format!(
+        "# leadql workspace, written by `leadql generate`.\n\
+         # The generator's parameters, so that the data can be made again.\n\
+         [generated]\n\
+         leads = {}\n\
+         seed = {}\n\
+         end = \"{}\"\n\
+         days = {}\n\
+         interactions_per_lead = {}\n\
+         \n\
+         [workspace]\n\
+         # Default `as_of` instant for scoring: the end of the simulated period.\n\
+         as_of = \"{} 00:00:00\"\n",
+        plan.leads, plan.seed, opts.end, opts.days, opts.interactions_per_lead, opts.end
+    );
+    atomic::write(opts.dir.join("workspace.toml"), text.as_bytes())
+}

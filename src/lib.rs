@@ -1,0 +1,21 @@
+//! leadql: open, SQL-native lead scoring and qualification on Apache DataFusion.
+//!
+//! A *workspace* is a directory of Parquet table folders (`leads/`, `interactions/`, …,
+//! see [`schema`]); [`catalog`] validates and registers them in a DataFusion
+//! `SessionContext` built by [`session`], together with the SQL functions of the
+//! `leadql-udfs` crate. [`sql`] runs statements and [`output`] writes results in
+//! several formats; [`shell`] is the interactive front end and [`generate`] makes
+//! realistic synthetic workspaces.
+
+pub mod atomic;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod generate;
+pub mod output;
+pub mod schema;
+pub mod session;
+pub mod shell;
+pub mod sql;
+
+pub use error::{Error, Result};

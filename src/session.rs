@@ -1,0 +1,102 @@
+//! Building the DataFusion session: memory limit with spilling, a spill directory,
+//! leadql's SQL functions and the workspace's tables.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+
+/// How to build a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Memory for query operators (sorts, joins, aggregations), in bytes; past it they
+    /// spill to disk. `None`: half of the machine's memory.
+    pub memory_limit: Option<usize>,
+    /// Where spill files go (default: the system's temporary directory).
+    pub spill_dir: Option<PathBuf>,
+    /// Parallelism (default: the number of cores).
+    pub target_partitions: Option<usize>,
+}
+
+/// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes).
+pub fn parse_size(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| Error::Argument {
+        arg: "--memory-limit".into(),
+        reason: format!("'{text}' is not a size (examples: 512M, 4G)"),
+    })?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0_f64.powi(4),
+        other => {
+            return Err(Error::Argument {
+                arg: "--memory-limit".into(),
+                reason: format!("unknown unit '{other}' in '{text}' (use K, M, G or T)"),
+            });
+        }
+    };
+    let bytes = value * factor;
+    if !(bytes.is_finite() && bytes >= 1024.0 * 1024.0) {
+        return Err(Error::Argument { arg: "--memory-limit".into(), reason: format!("'{text}' is below 1M") });
+    }
+    Ok(bytes as usize)
+}
+
+/// Half the physical memory, from `/proc/meminfo` (None where unavailable).
+fn default_memory_limit() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024 / 2)
+}
+
+/// A session with leadql's functions registered and no tables.
+pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(n) = opts.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = opts.memory_limit.or_else(default_memory_limit) {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    if let Some(dir) = &opts.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        runtime = runtime.with_temp_file_path(dir.clone());
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    leadql_udfs::register_all(&ctx)?;
+    Ok(ctx)
+}
+
+/// A session over the workspace `ws`.
+pub fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContext> {
+    let ctx = context(opts)?;
+    ws.register(&ctx)?;
+    Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("512M").ok(), Some(512 << 20));
+        assert_eq!(parse_size("2G").ok(), Some(2 << 30));
+        assert_eq!(parse_size("1.5GiB").ok(), Some(3 << 29));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3X").is_err());
+        assert!(parse_size("10").is_err(), "10 bytes is below the minimum");
+    }
+}

@@ -1,0 +1,143 @@
+//! `leadql shell`: an interactive SQL prompt over a workspace.
+//!
+//! Statements end with `;` and may span lines. Backslash commands: `\d` lists tables,
+//! `\d TABLE` describes one (with the meaning of each core column), `\timing` toggles
+//! timings, `\?` shows help, `\q` quits. Ctrl-C cancels the running query and returns
+//! to the prompt; at the prompt it clears the current input; Ctrl-D quits. History is
+//! kept in `~/.leadql_history`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use datafusion::prelude::SessionContext;
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::output::{self, Destination, Format};
+use crate::schema;
+use crate::sql;
+
+const HELP: &str = "\
+Statements end with ';' and may span several lines.
+  \\d           list tables
+  \\d TABLE     describe a table
+  \\timing      toggle query timing
+  \\?           this help
+  \\q           quit (or Ctrl-D)
+Ctrl-C cancels a running query.";
+
+fn history_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".leadql_history"))
+}
+
+/// Runs the shell until `\q` or end of input.
+pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
+    let mut editor = DefaultEditor::new().map_err(|e| Error::Query(format!("cannot start the line editor: {e}")))?;
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    eprintln!("leadql shell on {} — \\? for help, \\q to quit", ws.dir.display());
+    let mut timing = false;
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() { "leadql> " } else { "   ...> " };
+        let line = match editor.readline(prompt) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(Error::Query(format!("reading input: {e}"))),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() && trimmed.starts_with('\\') {
+            let _ = editor.add_history_entry(trimmed);
+            match meta_command(ctx, ws, trimmed, &mut timing) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => eprintln!("error: {e}"),
+            }
+            continue;
+        }
+        if trimmed.is_empty() && buffer.is_empty() {
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !trimmed.ends_with(';') {
+            continue;
+        }
+        let text = std::mem::take(&mut buffer);
+        let _ = editor.add_history_entry(text.trim());
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = execute(ctx, &text) => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Query("query cancelled".into())),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.is_broken_pipe() => break,
+            Err(e) => eprintln!("error: {e}"),
+        }
+        if timing {
+            eprintln!("Time: {:.3} s", started.elapsed().as_secs_f64());
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(())
+}
+
+async fn execute(ctx: &SessionContext, text: &str) -> Result<()> {
+    for statement in sql::parse(text)? {
+        let stream = sql::stream(ctx, statement).await?;
+        output::write(stream, Format::Table, &Destination::Stdout, 1000).await?;
+    }
+    Ok(())
+}
+
+/// Handles a backslash command; returns whether to quit.
+fn meta_command(ctx: &SessionContext, ws: &Workspace, command: &str, timing: &mut bool) -> Result<bool> {
+    let mut parts = command.split_whitespace();
+    let name = parts.next().unwrap_or_default();
+    let arg = parts.next();
+    let mut out = io::stdout().lock();
+    let w = |e| Error::io("<stdout>", e);
+    match (name, arg) {
+        ("\\q", _) => return Ok(true),
+        ("\\?", _) | ("\\h", _) => writeln!(out, "{HELP}").map_err(w)?,
+        ("\\timing", _) => {
+            *timing = !*timing;
+            writeln!(out, "Timing is {}.", if *timing { "on" } else { "off" }).map_err(w)?;
+        }
+        ("\\d", None) => {
+            writeln!(out, "{:<24} {:>12}  kind", "table", "rows").map_err(w)?;
+            for name in sql::table_names(ctx) {
+                let (rows, kind) = match ws.table(&name) {
+                    Some(t) => (t.rows.to_string(), if t.core { "core table" } else { "table" }),
+                    None => (String::new(), "view"),
+                };
+                writeln!(out, "{name:<24} {rows:>12}  {kind}").map_err(w)?;
+            }
+        }
+        ("\\d", Some(table)) => {
+            let provider = futures::executor::block_on(ctx.table_provider(table))
+                .map_err(|_| Error::UnknownTable { name: table.into(), known: sql::table_names(ctx).join(", ") })?;
+            let core = schema::core_table(table);
+            writeln!(out, "{:<20} {:<28} {:<5} meaning", "column", "type", "null").map_err(w)?;
+            for f in provider.schema().fields() {
+                let doc = core.and_then(|t| t.column(f.name())).map(|c| c.doc).unwrap_or("");
+                let null = if f.is_nullable() { "yes" } else { "no" };
+                writeln!(out, "{:<20} {:<28} {:<5} {doc}", f.name(), f.data_type().to_string(), null).map_err(w)?;
+            }
+        }
+        _ => writeln!(out, "unknown command {name}; \\? for help").map_err(w)?,
+    }
+    Ok(false)
+}

@@ -1,0 +1,53 @@
+//! leadql's SQL functions for DataFusion.
+//!
+//! Register them into any `SessionContext` with [`register_all`]; each function lives
+//! in its own file, grouped by family (see [`scoring`]), and carries its own
+//! [`Documentation`](datafusion::logical_expr::Documentation), so the catalogue and the
+//! code cannot drift.
+//!
+//! ```no_run
+//! # async fn demo() -> datafusion::error::Result<()> {
+//! let ctx = datafusion::prelude::SessionContext::new();
+//! leadql_udfs::register_all(&ctx)?;
+//! ctx.sql("SELECT decay(10, TIMESTAMP '2026-06-01', TIMESTAMP '2026-06-30', 28)").await?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+pub mod scoring;
+
+/// Every scalar function of this crate.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    scoring::functions()
+}
+
+/// Registers every leadql function in `ctx`.
+pub fn register_all(ctx: &SessionContext) -> Result<()> {
+    for f in scalar_functions() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_are_unique_and_documented() {
+        let mut names = Vec::new();
+        for f in scalar_functions() {
+            assert!(f.documentation().is_some(), "{} has no documentation", f.name());
+            names.push(f.name().to_string());
+        }
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "two functions share a name");
+    }
+}

@@ -1,0 +1,198 @@
+//! `decay(points, event_time, as_of, half_life_days)`: points that lose half their
+//! value every `half_life_days` before `as_of`.
+//!
+//! ```sql
+//! SELECT lead_id, sum(decay(5, occurred_at, TIMESTAMP '2026-06-30 00:00:00', 30)) AS engagement
+//! FROM interactions WHERE type = 'pricing_page_visit' GROUP BY lead_id;
+//! ```
+//!
+//! Events after `as_of` have not happened yet at that instant and count 0. A NULL
+//! argument gives NULL; a half-life that is not a positive number is an error.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
+use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility,
+};
+
+const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+
+/// The `decay` function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Decay {
+    signature: Signature,
+}
+
+/// A [`ScalarUDF`] for `decay`.
+pub fn decay_udf() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(Decay { signature: Signature::user_defined(Volatility::Immutable) }))
+}
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DocSection { include: true, label: "Lead scoring", description: None },
+        "Exponentially decayed points: `points × 0.5^(age_days / half_life_days)`, where age is measured from `event_time` back from `as_of`. Events after `as_of` count 0.",
+        "decay(points, event_time, as_of, half_life_days)",
+    )
+    .with_sql_example(
+        "> SELECT decay(10, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 30);\n5.0",
+    )
+    .with_argument("points", "Points of the event (numeric).")
+    .with_argument("event_time", "When the event happened (timestamp).")
+    .with_argument("as_of", "The instant the score is computed for (timestamp).")
+    .with_argument("half_life_days", "Days after which points are worth half (positive number).")
+    .build()
+});
+
+fn timestamp() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+impl ScalarUDFImpl for Decay {
+    fn name(&self) -> &str {
+        "decay"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() != 4 {
+            return plan_err!(
+                "decay expects 4 arguments (points, event_time, as_of, half_life_days), got {}",
+                arg_types.len()
+            );
+        }
+        let names = ["points", "event_time", "as_of", "half_life_days"];
+        let mut out = Vec::with_capacity(4);
+        for (i, t) in arg_types.iter().enumerate() {
+            let numeric_arg = i == 0 || i == 3;
+            let ok = if numeric_arg {
+                t.is_numeric() || t.is_null()
+            } else {
+                matches!(t, DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null)
+            };
+            if !ok {
+                return plan_err!(
+                    "decay argument {} ({}) must be {}, got {t}",
+                    i + 1,
+                    names[i],
+                    if numeric_arg { "a number" } else { "a timestamp" }
+                );
+            }
+            out.push(if numeric_arg { DataType::Float64 } else { timestamp() });
+        }
+        Ok(out)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.to_array(n))
+            .collect::<Result<_>>()?;
+        let points = arrays[0].as_primitive::<Float64Type>();
+        let event = arrays[1].as_primitive::<TimestampMicrosecondType>();
+        let as_of = arrays[2].as_primitive::<TimestampMicrosecondType>();
+        let half_life = arrays[3].as_primitive::<Float64Type>();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if points.is_null(i) || event.is_null(i) || as_of.is_null(i) || half_life.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let hl = half_life.value(i);
+            if !(hl.is_finite() && hl > 0.0) {
+                return exec_err!("decay: half_life_days must be a positive number, got {hl}");
+            }
+            let age_us = as_of.value(i) - event.value(i);
+            let value = if age_us < 0 {
+                0.0
+            } else {
+                points.value(i) * (-(age_us as f64 / MICROS_PER_DAY) / hl).exp2()
+            };
+            out.push(Some(value));
+        }
+        let array = Float64Array::from(out);
+        if all_scalar {
+            return Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&array, 0)?));
+        }
+        Ok(ColumnarValue::Array(Arc::new(array)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Float64Array;
+    use datafusion::prelude::SessionContext;
+
+    async fn values(sql: &str) -> Result<Vec<Option<f64>>, String> {
+        let ctx = SessionContext::new();
+        crate::register_all(&ctx).map_err(|e| e.to_string())?;
+        let batches = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| e.to_string())?
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for b in batches {
+            let a = b.column(0).as_any().downcast_ref::<Float64Array>().ok_or("not f64")?;
+            out.extend(a.iter());
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn one_half_life_halves_the_points() {
+        // 30 days between 2026-06-01 and 2026-07-01: exactly one half-life.
+        let v = values("SELECT decay(10, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 30)").await;
+        assert_eq!(v, Ok(vec![Some(5.0)]));
+    }
+
+    #[tokio::test]
+    async fn future_events_count_zero_and_nulls_propagate() {
+        let v = values(
+            "SELECT decay(p, t, TIMESTAMP '2026-07-01 00:00:00', h) FROM (VALUES \
+             (8.0, TIMESTAMP '2026-07-02 00:00:00', 30.0), \
+             (8.0, TIMESTAMP '2026-07-01 00:00:00', 30.0), \
+             (NULL, TIMESTAMP '2026-06-01 00:00:00', 30.0), \
+             (4.0, TIMESTAMP '2026-05-02 00:00:00', 30.0)) AS t(p, t, h)",
+        )
+        .await;
+        assert_eq!(v, Ok(vec![Some(0.0), Some(8.0), None, Some(1.0)]));
+    }
+
+    #[tokio::test]
+    async fn non_positive_half_life_is_an_error() {
+        let e = values("SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 0)").await;
+        let msg = e.expect_err("half-life 0 must fail");
+        assert!(msg.contains("half_life_days must be a positive number"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn wrong_arity_and_types_are_plan_errors() {
+        let e = values("SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', 30)").await.expect_err("arity");
+        assert!(e.contains("decay expects 4 arguments"), "{e}");
+        let e = values("SELECT decay('x', TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-06-02 00:00:00', 30)")
+            .await
+            .expect_err("type");
+        assert!(e.contains("argument 1 (points) must be a number"), "{e}");
+    }
+}
