@@ -21,7 +21,10 @@ pub struct AtomicFile {
 
 /// The temporary sibling used while writing `target`.
 pub fn temp_path(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
@@ -34,7 +37,11 @@ impl AtomicFile {
         }
         let temp = temp_path(&target);
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-        Ok(AtomicFile { target, temp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+        Ok(AtomicFile {
+            target,
+            temp,
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
     }
 
     /// The final path.
@@ -44,8 +51,13 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(mut self) -> Result<()> {
-        let writer = self.writer.take().ok_or_else(|| Error::io(&self.target, io::Error::other("already committed")))?;
-        let file = writer.into_inner().map_err(|e| Error::io(&self.temp, e.into_error()))?;
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| Error::io(&self.target, io::Error::other("already committed")))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&self.temp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
         drop(file);
         fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
@@ -91,7 +103,8 @@ pub fn sync_parent(path: &Path) {
 /// Writes `contents` to `target` atomically.
 pub fn write(target: impl Into<PathBuf>, contents: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(target)?;
-    f.write_all(contents).map_err(|e| Error::io(f.target().to_path_buf(), e))?;
+    f.write_all(contents)
+        .map_err(|e| Error::io(f.target().to_path_buf(), e))?;
     f.commit()
 }
 
@@ -109,7 +122,11 @@ mod tests {
             f.write_all(b"new but abandoned").expect("write");
         }
         assert_eq!(fs::read(&target).expect("read"), b"old");
-        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1, "temporary file left behind");
+        assert_eq!(
+            fs::read_dir(dir.path()).expect("ls").count(),
+            1,
+            "temporary file left behind"
+        );
         write(&target, b"new").expect("second write");
         assert_eq!(fs::read(&target).expect("read"), b"new");
     }

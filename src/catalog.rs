@@ -14,7 +14,9 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use datafusion::prelude::SessionContext;
 
@@ -53,7 +55,10 @@ impl Workspace {
             reason: format!("cannot open the directory ({e})"),
         })?;
         if !meta.is_dir() {
-            return Err(Error::Workspace { dir: dir.to_path_buf(), reason: "not a directory".into() });
+            return Err(Error::Workspace {
+                dir: dir.to_path_buf(),
+                reason: "not a directory".into(),
+            });
         }
         if !dir.join(schema::LEADS.name).is_dir() {
             return Err(Error::Workspace {
@@ -81,7 +86,10 @@ impl Workspace {
             if files.is_empty() {
                 continue;
             }
-            let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = folder
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             tables.push(other_entry(name, files)?);
         }
         Ok(Workspace { dir, tables })
@@ -140,8 +148,12 @@ fn parquet_files(folder: &Path) -> Result<Vec<PathBuf>> {
 /// Reads a file's footer: its Arrow schema and row count.
 pub fn read_footer(file: &Path) -> Result<(SchemaRef, u64)> {
     let f = File::open(file).map_err(|e| Error::io(file, e))?;
-    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
-        .map_err(|e| Error::UnreadableParquet { file: file.to_path_buf(), reason: e.to_string() })?;
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+        Error::UnreadableParquet {
+            file: file.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
     let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
     Ok((meta.schema().clone(), rows))
 }
@@ -153,12 +165,14 @@ fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> 
         let (found, n) = read_footer(file)?;
         rows += n;
         for column in table.columns {
-            let field = found.field_with_name(column.name).map_err(|_| Error::MissingColumn {
-                file: file.clone(),
-                table: table.name.into(),
-                column: column.name.into(),
-                expected: column.kind.label().into(),
-            })?;
+            let field = found
+                .field_with_name(column.name)
+                .map_err(|_| Error::MissingColumn {
+                    file: file.clone(),
+                    table: table.name.into(),
+                    column: column.name.into(),
+                    expected: column.kind.label().into(),
+                })?;
             if !column.kind.accepts(field.data_type()) {
                 return Err(Error::ColumnType {
                     file: file.clone(),
@@ -170,14 +184,27 @@ fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> 
             }
         }
         for field in found.fields() {
-            if table.column(field.name()).is_none() && !extras.iter().any(|f| f.name() == field.name()) {
+            if table.column(field.name()).is_none()
+                && !extras.iter().any(|f| f.name() == field.name())
+            {
                 extras.push(field.as_ref().clone().with_nullable(true));
             }
         }
     }
-    let mut fields: Vec<Field> = table.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.extend(extras);
-    Ok(TableEntry { name: table.name.into(), files, rows, schema: Arc::new(Schema::new(fields)), core: true })
+    Ok(TableEntry {
+        name: table.name.into(),
+        files,
+        rows,
+        schema: Arc::new(Schema::new(fields)),
+        core: true,
+    })
 }
 
 fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
@@ -199,5 +226,11 @@ fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
         });
     }
     let schema = Arc::new(merged.unwrap_or_else(Schema::empty));
-    Ok(TableEntry { name, files, rows, schema, core: false })
+    Ok(TableEntry {
+        name,
+        files,
+        rows,
+        schema,
+        core: false,
+    })
 }

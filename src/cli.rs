@@ -101,7 +101,11 @@ fn data_dir(cli: &Cli) -> PathBuf {
 
 fn session_options(cli: &Cli) -> Result<SessionOptions> {
     Ok(SessionOptions {
-        memory_limit: cli.memory_limit.as_deref().map(session::parse_size).transpose()?,
+        memory_limit: cli
+            .memory_limit
+            .as_deref()
+            .map(session::parse_size)
+            .transpose()?,
         spill_dir: cli.spill_dir.clone(),
         target_partitions: None,
     })
@@ -114,7 +118,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", schema::markdown());
             Ok(())
         }
-        Command::Generate { leads, seed, end, days, interactions_per_lead, leads_per_part, quiet } => {
+        Command::Generate {
+            leads,
+            seed,
+            end,
+            days,
+            interactions_per_lead,
+            leads_per_part,
+            quiet,
+        } => {
             let dir = cli.data.clone().ok_or_else(|| Error::Argument {
                 arg: "--data".into(),
                 reason: "generate needs --data DIR: the workspace to write".into(),
@@ -147,7 +159,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Sql { query, files, format, output, max_rows } => {
+        Command::Sql {
+            query,
+            files,
+            format,
+            output,
+            max_rows,
+        } => {
             let format: Format = format.parse()?;
             let mut texts: Vec<(String, String)> = Vec::new();
             if let Some(q) = query {
@@ -158,7 +176,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 texts.push((f.display().to_string(), text));
             }
             if texts.is_empty() {
-                return Err(Error::Argument { arg: "QUERY".into(), reason: "give a query or -f FILE".into() });
+                return Err(Error::Argument {
+                    arg: "QUERY".into(),
+                    reason: "give a query or -f FILE".into(),
+                });
             }
             let ws = Workspace::open(&data_dir(&cli))?;
             let ctx = session::open(&ws, &session_options(&cli)?)?;
@@ -175,7 +196,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             for (i, (origin, statement)) in statements.into_iter().enumerate() {
                 let last = i + 1 == total;
                 let label = |e: Error| {
-                    if total > 1 { Error::Query(format!("{origin}, statement {}: {e}", i + 1)) } else { e }
+                    if total > 1 {
+                        Error::Query(format!("{origin}, statement {}: {e}", i + 1))
+                    } else {
+                        e
+                    }
                 };
                 if format == Format::Table || last {
                     let stream = sql::stream(&ctx, statement).await.map_err(label)?;
@@ -183,7 +208,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 } else {
                     // Machine formats carry one result: earlier statements (views,
                     // settings) run, the last statement's result is written.
-                    sql::plan(&ctx, statement).await.map_err(label)?.collect().await.map_err(|e| label(e.into()))?;
+                    sql::plan(&ctx, statement)
+                        .await
+                        .map_err(label)?
+                        .collect()
+                        .await
+                        .map_err(|e| label(e.into()))?;
                 }
             }
             Ok(())

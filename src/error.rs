@@ -97,7 +97,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// Whether this error is a closed pipe on output (`leadql sql … | head`), which is
@@ -117,9 +120,17 @@ impl From<DataFusionError> for Error {
         match root {
             DataFusionError::SQL(parser, _) => {
                 let msg = parser.to_string();
-                Error::SqlSyntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
+                Error::SqlSyntax(
+                    msg.strip_prefix("sql parser error: ")
+                        .unwrap_or(&msg)
+                        .to_string(),
+                )
             }
             DataFusionError::IoError(io) => Error::Query(format!("I/O error: {io}")),
+            DataFusionError::ResourcesExhausted(msg) => Error::Query(format!(
+                "out of memory under the memory limit (raise --memory-limit): {}",
+                clean_message(msg)
+            )),
             other => {
                 let msg = other.message().to_string();
                 Error::Query(clean_message(&msg))
@@ -131,7 +142,12 @@ impl From<DataFusionError> for Error {
 /// Drops DataFusion's internal prefixes and backtrace markers from a message.
 fn clean_message(msg: &str) -> String {
     let mut m = msg.trim();
-    for prefix in ["Error during planning: ", "Execution error: ", "External error: ", "Arrow error: "] {
+    for prefix in [
+        "Error during planning: ",
+        "Execution error: ",
+        "External error: ",
+        "Arrow error: ",
+    ] {
         if let Some(rest) = m.strip_prefix(prefix) {
             m = rest;
         }

@@ -13,7 +13,9 @@ use std::str::FromStr;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::StreamWriter;
-use datafusion::arrow::json::writer::{JsonArray, LineDelimited, WriterBuilder as JsonWriterBuilder};
+use datafusion::arrow::json::writer::{
+    JsonArray, LineDelimited, WriterBuilder as JsonWriterBuilder,
+};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
@@ -45,7 +47,8 @@ pub enum Format {
 
 impl Format {
     /// Every format's name.
-    pub const NAMES: &'static [&'static str] = &["table", "csv", "json", "ndjson", "parquet", "arrow"];
+    pub const NAMES: &'static [&'static str] =
+        &["table", "csv", "json", "ndjson", "parquet", "arrow"];
 
     fn is_binary(self) -> bool {
         matches!(self, Format::Parquet | Format::Arrow)
@@ -66,7 +69,10 @@ impl FromStr for Format {
             other => {
                 return Err(Error::Argument {
                     arg: "--format".into(),
-                    reason: format!("unknown format '{other}' (expected one of: {})", Format::NAMES.join(", ")),
+                    reason: format!(
+                        "unknown format '{other}' (expected one of: {})",
+                        Format::NAMES.join(", ")
+                    ),
                 });
             }
         })
@@ -75,10 +81,17 @@ impl FromStr for Format {
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = [Format::Table, Format::Csv, Format::Json, Format::Ndjson, Format::Parquet, Format::Arrow]
-            .iter()
-            .position(|x| x == self)
-            .unwrap_or(0);
+        let i = [
+            Format::Table,
+            Format::Csv,
+            Format::Json,
+            Format::Ndjson,
+            Format::Parquet,
+            Format::Arrow,
+        ]
+        .iter()
+        .position(|x| x == self)
+        .unwrap_or(0);
         f.write_str(Format::NAMES[i])
     }
 }
@@ -106,7 +119,10 @@ fn write_err(path: &Path, e: impl fmt::Display) -> Error {
     if reason.contains("Broken pipe") {
         return Error::io(path, io::Error::from(io::ErrorKind::BrokenPipe));
     }
-    Error::Write { path: path.to_path_buf(), reason }
+    Error::Write {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// A sink the format writers write into.
@@ -121,14 +137,23 @@ pub async fn write(
     max_rows: usize,
 ) -> Result<u64> {
     let schema = stream.schema();
-    if matches!(destination, Destination::Stdout) && format.is_binary() && io::stdout().is_terminal() {
+    if matches!(destination, Destination::Stdout)
+        && format.is_binary()
+        && io::stdout().is_terminal()
+    {
         return Err(Error::Argument {
             arg: "--format".into(),
-            reason: format!("{format} is binary: write it to a file with --output PATH or redirect stdout"),
+            reason: format!(
+                "{format} is binary: write it to a file with --output PATH or redirect stdout"
+            ),
         });
     }
     let (label, mut atomic, sink): (PathBuf, Option<AtomicFile>, Sink) = match destination {
-        Destination::Stdout => ("<stdout>".into(), None, Box::new(io::BufWriter::new(io::stdout()))),
+        Destination::Stdout => (
+            "<stdout>".into(),
+            None,
+            Box::new(io::BufWriter::new(io::stdout())),
+        ),
         Destination::File(path) => {
             let file = AtomicFile::create(path)?;
             (path.clone(), Some(file), Box::new(io::sink()))
@@ -139,7 +164,8 @@ pub async fn write(
         Some(file) => write_into(&mut stream, &schema, format, file, &label, max_rows).await?,
         None => {
             let mut sink = sink;
-            let rows = write_into(&mut stream, &schema, format, &mut sink, &label, max_rows).await?;
+            let rows =
+                write_into(&mut stream, &schema, format, &mut sink, &label, max_rows).await?;
             sink.flush().map_err(|e| Error::io(&label, e))?;
             rows
         }
@@ -167,7 +193,11 @@ async fn write_into<W: Write + Send>(
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
                 if max_rows == 0 || shown_rows < max_rows {
-                    let take = if max_rows == 0 { b.num_rows() } else { b.num_rows().min(max_rows - shown_rows) };
+                    let take = if max_rows == 0 {
+                        b.num_rows()
+                    } else {
+                        b.num_rows().min(max_rows - shown_rows)
+                    };
                     shown_rows += take;
                     shown.push(b.slice(0, take));
                 }
@@ -182,7 +212,10 @@ async fn write_into<W: Write + Send>(
             writeln!(out, "{table}").map_err(|e| Error::io(label, e))?;
             let plural = if rows == 1 { "" } else { "s" };
             if (shown_rows as u64) < rows {
-                writeln!(out, "({rows} row{plural}, first {shown_rows} shown; use --max-rows 0 for all)")
+                writeln!(
+                    out,
+                    "({rows} row{plural}, first {shown_rows} shown; use --max-rows 0 for all)"
+                )
             } else {
                 writeln!(out, "({rows} row{plural})")
             }
@@ -198,11 +231,14 @@ async fn write_into<W: Write + Send>(
             }
             if !any {
                 // A header even for an empty result.
-                w.write(&RecordBatch::new_empty(schema.clone())).map_err(|e| write_err(label, e))?;
+                w.write(&RecordBatch::new_empty(schema.clone()))
+                    .map_err(|e| write_err(label, e))?;
             }
         }
         Format::Json => {
-            let mut w = JsonWriterBuilder::new().with_explicit_nulls(true).build::<_, JsonArray>(out);
+            let mut w = JsonWriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, JsonArray>(out);
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
                 w.write(&b).map_err(|e| write_err(label, e))?;
@@ -216,7 +252,9 @@ async fn write_into<W: Write + Send>(
             out.write_all(b"\n").map_err(|e| Error::io(label, e))?;
         }
         Format::Ndjson => {
-            let mut w = JsonWriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(out);
+            let mut w = JsonWriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, LineDelimited>(out);
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
                 w.write(&b).map_err(|e| write_err(label, e))?;
@@ -227,7 +265,8 @@ async fn write_into<W: Write + Send>(
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
                 .build();
-            let mut w = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|e| write_err(label, e))?;
+            let mut w = ArrowWriter::try_new(out, schema.clone(), Some(props))
+                .map_err(|e| write_err(label, e))?;
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
                 w.write(&b).map_err(|e| write_err(label, e))?;

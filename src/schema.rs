@@ -126,7 +126,12 @@ impl Table {
 }
 
 const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) -> Column {
-    Column { name, kind, nullable, doc }
+    Column {
+        name,
+        kind,
+        nullable,
+        doc,
+    }
 }
 
 use Kind::{Bool, Float, Id, Int, Text, Timestamp};
@@ -137,30 +142,120 @@ pub const LEADS: Table = Table {
     doc: "One row per lead: a person who showed interest, with what we know of them and their company, and their current lifecycle status.",
     columns: &[
         col("lead_id", Id, false, "Unique lead identifier."),
-        col("created_at", Timestamp, false, "When the lead was captured."),
-        col("source", Text, false, "How the lead was captured: web_form, paid_search, organic_search, social_linkedin, event, webinar, referral, partner, content_syndication, purchased_list."),
-        col("channel", Text, false, "Marketing channel of the source: web, paid, social, event, partner, email, list."),
-        col("campaign", Text, true, "Campaign that captured the lead (NULL for organic sources)."),
+        col(
+            "created_at",
+            Timestamp,
+            false,
+            "When the lead was captured.",
+        ),
+        col(
+            "source",
+            Text,
+            false,
+            "How the lead was captured: web_form, paid_search, organic_search, social_linkedin, event, webinar, referral, partner, content_syndication, purchased_list.",
+        ),
+        col(
+            "channel",
+            Text,
+            false,
+            "Marketing channel of the source: web, paid, social, event, partner, email, list.",
+        ),
+        col(
+            "campaign",
+            Text,
+            true,
+            "Campaign that captured the lead (NULL for organic sources).",
+        ),
         col("first_name", Text, true, "Given name."),
         col("last_name", Text, true, "Family name."),
-        col("email", Text, true, "Email address as entered (case and spacing not normalised)."),
-        col("phone", Text, true, "Phone number as entered (formats vary by country and person)."),
-        col("company", Text, true, "Company name as entered (may differ in spelling from the account name)."),
-        col("account_id", Id, true, "Matched account (`accounts.account_id`), NULL when unmatched."),
-        col("contact_id", Id, true, "Contact created when the lead was qualified (`contacts.contact_id`)."),
+        col(
+            "email",
+            Text,
+            true,
+            "Email address as entered (case and spacing not normalised).",
+        ),
+        col(
+            "phone",
+            Text,
+            true,
+            "Phone number as entered (formats vary by country and person).",
+        ),
+        col(
+            "company",
+            Text,
+            true,
+            "Company name as entered (may differ in spelling from the account name).",
+        ),
+        col(
+            "account_id",
+            Id,
+            true,
+            "Matched account (`accounts.account_id`), NULL when unmatched.",
+        ),
+        col(
+            "contact_id",
+            Id,
+            true,
+            "Contact created when the lead was qualified (`contacts.contact_id`).",
+        ),
         col("job_title", Text, true, "Job title as entered."),
-        col("job_function", Text, true, "Function derived from the title: marketing, sales, it, engineering, data, operations, finance, hr, executive."),
-        col("seniority", Text, true, "Seniority derived from the title: entry, mid, senior, manager, director, vp, c_level."),
+        col(
+            "job_function",
+            Text,
+            true,
+            "Function derived from the title: marketing, sales, it, engineering, data, operations, finance, hr, executive.",
+        ),
+        col(
+            "seniority",
+            Text,
+            true,
+            "Seniority derived from the title: entry, mid, senior, manager, director, vp, c_level.",
+        ),
         col("industry", Text, true, "Industry of the company."),
         col("company_size", Int, true, "Number of employees."),
-        col("size_band", Text, true, "Employee band: 1-10, 11-50, 51-200, 201-1000, 1001-5000, 5001+."),
-        col("revenue_band", Text, true, "Annual revenue band: <1M, 1M-10M, 10M-50M, 50M-250M, 250M-1B, 1B+."),
+        col(
+            "size_band",
+            Text,
+            true,
+            "Employee band: 1-10, 11-50, 51-200, 201-1000, 1001-5000, 5001+.",
+        ),
+        col(
+            "revenue_band",
+            Text,
+            true,
+            "Annual revenue band: <1M, 1M-10M, 10M-50M, 50M-250M, 250M-1B, 1B+.",
+        ),
         col("country", Text, true, "ISO 3166-1 alpha-2 country code."),
-        col("consent", Text, false, "Consent level, weakest first: none, transactional, marketing, full."),
-        col("status", Text, false, "Current status: open, qualified or disqualified (the last event in `lead_status_events`)."),
-        col("status_reason", Text, true, "Reason of the current status: for disqualified leads lost, cannot_contact, no_longer_interested or canceled; reopened for reopened open leads."),
-        col("owner_id", Id, true, "Seller who owns the lead (`sellers.seller_id`), NULL when unassigned."),
-        col("closed_at", Timestamp, true, "When the lead was last qualified or disqualified; NULL while open."),
+        col(
+            "consent",
+            Text,
+            false,
+            "Consent level, weakest first: none, transactional, marketing, full.",
+        ),
+        col(
+            "status",
+            Text,
+            false,
+            "Current status: open, qualified or disqualified (the last event in `lead_status_events`).",
+        ),
+        col(
+            "status_reason",
+            Text,
+            true,
+            "Reason of the current status: for disqualified leads lost, cannot_contact, no_longer_interested or canceled; reopened for reopened open leads.",
+        ),
+        col(
+            "owner_id",
+            Id,
+            true,
+            "Seller who owns the lead (`sellers.seller_id`), NULL when unassigned.",
+        ),
+        col(
+            "closed_at",
+            Timestamp,
+            true,
+            "When the lead was last qualified or disqualified; NULL while open.",
+        ),
     ],
 };
 
@@ -169,13 +264,33 @@ pub const INTERACTIONS: Table = Table {
     name: "interactions",
     doc: "One row per interaction of a lead with marketing or sales: emails, visits, forms, downloads, events, webinars.",
     columns: &[
-        col("interaction_id", Id, false, "Unique interaction identifier."),
+        col(
+            "interaction_id",
+            Id,
+            false,
+            "Unique interaction identifier.",
+        ),
         col("lead_id", Id, false, "The lead (`leads.lead_id`)."),
         col("occurred_at", Timestamp, false, "When it happened."),
-        col("type", Text, false, "email_sent, email_open, email_click, form_submit, web_visit, pricing_page_visit, content_download, event_registration, event_checkin, webinar_attend, unsubscribe."),
+        col(
+            "type",
+            Text,
+            false,
+            "email_sent, email_open, email_click, form_submit, web_visit, pricing_page_visit, content_download, event_registration, event_checkin, webinar_attend, unsubscribe.",
+        ),
         col("channel", Text, false, "email, web, event or webinar."),
-        col("campaign", Text, true, "Campaign or journey the interaction belongs to, if any."),
-        col("asset", Text, true, "The email, page, form, content piece, event or webinar involved."),
+        col(
+            "campaign",
+            Text,
+            true,
+            "Campaign or journey the interaction belongs to, if any.",
+        ),
+        col(
+            "asset",
+            Text,
+            true,
+            "The email, page, form, content piece, event or webinar involved.",
+        ),
     ],
 };
 
@@ -185,14 +300,29 @@ pub const CONTACTS: Table = Table {
     doc: "One row per contact: a person at an account, created when a lead is qualified.",
     columns: &[
         col("contact_id", Id, false, "Unique contact identifier."),
-        col("account_id", Id, true, "The contact's account (`accounts.account_id`)."),
-        col("lead_id", Id, true, "The lead it was created from (`leads.lead_id`)."),
+        col(
+            "account_id",
+            Id,
+            true,
+            "The contact's account (`accounts.account_id`).",
+        ),
+        col(
+            "lead_id",
+            Id,
+            true,
+            "The lead it was created from (`leads.lead_id`).",
+        ),
         col("first_name", Text, true, "Given name."),
         col("last_name", Text, true, "Family name."),
         col("email", Text, true, "Email address (lower-case, trimmed)."),
         col("phone", Text, true, "Phone number."),
         col("job_title", Text, true, "Job title."),
-        col("created_at", Timestamp, false, "When the contact was created."),
+        col(
+            "created_at",
+            Timestamp,
+            false,
+            "When the contact was created.",
+        ),
     ],
 };
 
@@ -206,13 +336,48 @@ pub const ACCOUNTS: Table = Table {
         col("domain", Text, false, "Web and email domain."),
         col("industry", Text, false, "Industry."),
         col("employees", Int, false, "Number of employees."),
-        col("size_band", Text, false, "Employee band (as in `leads.size_band`)."),
-        col("revenue_band", Text, false, "Annual revenue band (as in `leads.revenue_band`)."),
-        col("country", Text, false, "Headquarters country, ISO 3166-1 alpha-2."),
-        col("territory", Text, false, "Sales territory: north_america, latin_america, emea, apac."),
-        col("segment", Text, false, "Sales segment by size: smb, mid_market, enterprise."),
-        col("is_customer", Bool, false, "Whether the account already buys from us."),
-        col("created_at", Timestamp, false, "When the account was created."),
+        col(
+            "size_band",
+            Text,
+            false,
+            "Employee band (as in `leads.size_band`).",
+        ),
+        col(
+            "revenue_band",
+            Text,
+            false,
+            "Annual revenue band (as in `leads.revenue_band`).",
+        ),
+        col(
+            "country",
+            Text,
+            false,
+            "Headquarters country, ISO 3166-1 alpha-2.",
+        ),
+        col(
+            "territory",
+            Text,
+            false,
+            "Sales territory: north_america, latin_america, emea, apac.",
+        ),
+        col(
+            "segment",
+            Text,
+            false,
+            "Sales segment by size: smb, mid_market, enterprise.",
+        ),
+        col(
+            "is_customer",
+            Bool,
+            false,
+            "Whether the account already buys from us.",
+        ),
+        col(
+            "created_at",
+            Timestamp,
+            false,
+            "When the account was created.",
+        ),
     ],
 };
 
@@ -224,10 +389,30 @@ pub const SELLERS: Table = Table {
         col("seller_id", Id, false, "Unique seller identifier."),
         col("name", Text, false, "Full name."),
         col("email", Text, false, "Work email."),
-        col("territory", Text, false, "Territory covered: north_america, latin_america, emea, apac."),
-        col("segment", Text, false, "Segment covered: smb, mid_market, enterprise."),
-        col("capacity", Int, false, "Maximum number of open items (leads and activities) at once."),
-        col("active", Bool, false, "Whether the seller currently takes new work."),
+        col(
+            "territory",
+            Text,
+            false,
+            "Territory covered: north_america, latin_america, emea, apac.",
+        ),
+        col(
+            "segment",
+            Text,
+            false,
+            "Segment covered: smb, mid_market, enterprise.",
+        ),
+        col(
+            "capacity",
+            Int,
+            false,
+            "Maximum number of open items (leads and activities) at once.",
+        ),
+        col(
+            "active",
+            Bool,
+            false,
+            "Whether the seller currently takes new work.",
+        ),
         col("hired_at", Timestamp, false, "When the seller joined."),
     ],
 };
@@ -237,15 +422,40 @@ pub const OPPORTUNITIES: Table = Table {
     name: "opportunities",
     doc: "One row per opportunity, created when a lead is qualified.",
     columns: &[
-        col("opportunity_id", Id, false, "Unique opportunity identifier."),
+        col(
+            "opportunity_id",
+            Id,
+            false,
+            "Unique opportunity identifier.",
+        ),
         col("lead_id", Id, true, "Originating lead (`leads.lead_id`)."),
         col("account_id", Id, true, "Account (`accounts.account_id`)."),
-        col("contact_id", Id, true, "Primary contact (`contacts.contact_id`)."),
+        col(
+            "contact_id",
+            Id,
+            true,
+            "Primary contact (`contacts.contact_id`).",
+        ),
         col("owner_id", Id, true, "Owning seller (`sellers.seller_id`)."),
-        col("created_at", Timestamp, false, "When the opportunity was created (the lead's qualification)."),
-        col("estimated_value", Float, true, "Estimated deal value in EUR."),
+        col(
+            "created_at",
+            Timestamp,
+            false,
+            "When the opportunity was created (the lead's qualification).",
+        ),
+        col(
+            "estimated_value",
+            Float,
+            true,
+            "Estimated deal value in EUR.",
+        ),
         col("status", Text, false, "open, won or lost."),
-        col("closed_at", Timestamp, true, "When it was won or lost; NULL while open."),
+        col(
+            "closed_at",
+            Timestamp,
+            true,
+            "When it was won or lost; NULL while open.",
+        ),
     ],
 };
 
@@ -254,12 +464,32 @@ pub const LEAD_STATUS_EVENTS: Table = Table {
     name: "lead_status_events",
     doc: "Append-only lifecycle log: one row per status change of a lead. A lead's current status is its latest event.",
     columns: &[
-        col("event_id", Id, false, "Unique, increasing event identifier (orders events at the same instant)."),
+        col(
+            "event_id",
+            Id,
+            false,
+            "Unique, increasing event identifier (orders events at the same instant).",
+        ),
         col("lead_id", Id, false, "The lead (`leads.lead_id`)."),
         col("occurred_at", Timestamp, false, "When the change happened."),
-        col("status", Text, false, "Status after the change: open, qualified or disqualified."),
-        col("reason", Text, true, "created or reopened for open; lost, cannot_contact, no_longer_interested or canceled for disqualified; NULL for qualified."),
-        col("actor_id", Id, true, "Seller who made the change (`sellers.seller_id`); NULL for the system."),
+        col(
+            "status",
+            Text,
+            false,
+            "Status after the change: open, qualified or disqualified.",
+        ),
+        col(
+            "reason",
+            Text,
+            true,
+            "created or reopened for open; lost, cannot_contact, no_longer_interested or canceled for disqualified; NULL for qualified.",
+        ),
+        col(
+            "actor_id",
+            Id,
+            true,
+            "Seller who made the change (`sellers.seller_id`); NULL for the system.",
+        ),
     ],
 };
 
@@ -309,7 +539,12 @@ mod tests {
             let mut names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
             names.sort_unstable();
             names.dedup();
-            assert_eq!(names.len(), t.columns.len(), "duplicate column in {}", t.name);
+            assert_eq!(
+                names.len(),
+                t.columns.len(),
+                "duplicate column in {}",
+                t.name
+            );
         }
     }
 
@@ -331,7 +566,10 @@ mod tests {
         )));
         assert!(!Kind::Text.accepts(&DataType::Int64));
         assert!(!Kind::Id.accepts(&DataType::Utf8));
-        assert!(!Kind::Id.accepts(&DataType::UInt64), "u64 does not fit in i64");
+        assert!(
+            !Kind::Id.accepts(&DataType::UInt64),
+            "u64 does not fit in i64"
+        );
         assert!(!Kind::Timestamp.accepts(&DataType::Timestamp(
             TimeUnit::Second,
             Some("Europe/Paris".into())

@@ -26,7 +26,9 @@ pub struct SessionOptions {
 /// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes).
 pub fn parse_size(text: &str) -> Result<usize> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let value: f64 = number.parse().map_err(|_| Error::Argument {
         arg: "--memory-limit".into(),
@@ -47,7 +49,10 @@ pub fn parse_size(text: &str) -> Result<usize> {
     };
     let bytes = value * factor;
     if !(bytes.is_finite() && bytes >= 1024.0 * 1024.0) {
-        return Err(Error::Argument { arg: "--memory-limit".into(), reason: format!("'{text}' is below 1M") });
+        return Err(Error::Argument {
+            arg: "--memory-limit".into(),
+            reason: format!("'{text}' is below 1M"),
+        });
     }
     Ok(bytes as usize)
 }
@@ -69,6 +74,14 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit.or_else(default_memory_limit) {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        // Each sort keeps a reservation for merging its spill files (10 MB by default);
+        // under a small limit that reservation alone would exceed each sort's share.
+        let partitions = config.target_partitions().max(1);
+        let reservation = (limit / (4 * partitions)).min(10 << 20);
+        config = config.set_usize(
+            "datafusion.execution.sort_spill_reservation_bytes",
+            reservation,
+        );
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

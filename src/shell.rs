@@ -35,16 +35,24 @@ fn history_path() -> Option<PathBuf> {
 
 /// Runs the shell until `\q` or end of input.
 pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
-    let mut editor = DefaultEditor::new().map_err(|e| Error::Query(format!("cannot start the line editor: {e}")))?;
+    let mut editor = DefaultEditor::new()
+        .map_err(|e| Error::Query(format!("cannot start the line editor: {e}")))?;
     let history = history_path();
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
-    eprintln!("leadql shell on {} — \\? for help, \\q to quit", ws.dir.display());
+    eprintln!(
+        "leadql shell on {} — \\? for help, \\q to quit",
+        ws.dir.display()
+    );
     let mut timing = false;
     let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() { "leadql> " } else { "   ...> " };
+        let prompt = if buffer.is_empty() {
+            "leadql> "
+        } else {
+            "   ...> "
+        };
         let line = match editor.readline(prompt) {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => {
@@ -103,7 +111,12 @@ async fn execute(ctx: &SessionContext, text: &str) -> Result<()> {
 }
 
 /// Handles a backslash command; returns whether to quit.
-fn meta_command(ctx: &SessionContext, ws: &Workspace, command: &str, timing: &mut bool) -> Result<bool> {
+fn meta_command(
+    ctx: &SessionContext,
+    ws: &Workspace,
+    command: &str,
+    timing: &mut bool,
+) -> Result<bool> {
     let mut parts = command.split_whitespace();
     let name = parts.next().unwrap_or_default();
     let arg = parts.next();
@@ -120,21 +133,39 @@ fn meta_command(ctx: &SessionContext, ws: &Workspace, command: &str, timing: &mu
             writeln!(out, "{:<24} {:>12}  kind", "table", "rows").map_err(w)?;
             for name in sql::table_names(ctx) {
                 let (rows, kind) = match ws.table(&name) {
-                    Some(t) => (t.rows.to_string(), if t.core { "core table" } else { "table" }),
+                    Some(t) => (
+                        t.rows.to_string(),
+                        if t.core { "core table" } else { "table" },
+                    ),
                     None => (String::new(), "view"),
                 };
                 writeln!(out, "{name:<24} {rows:>12}  {kind}").map_err(w)?;
             }
         }
         ("\\d", Some(table)) => {
-            let provider = futures::executor::block_on(ctx.table_provider(table))
-                .map_err(|_| Error::UnknownTable { name: table.into(), known: sql::table_names(ctx).join(", ") })?;
+            let provider =
+                futures::executor::block_on(ctx.table_provider(table)).map_err(|_| {
+                    Error::UnknownTable {
+                        name: table.into(),
+                        known: sql::table_names(ctx).join(", "),
+                    }
+                })?;
             let core = schema::core_table(table);
             writeln!(out, "{:<20} {:<28} {:<5} meaning", "column", "type", "null").map_err(w)?;
             for f in provider.schema().fields() {
-                let doc = core.and_then(|t| t.column(f.name())).map(|c| c.doc).unwrap_or("");
+                let doc = core
+                    .and_then(|t| t.column(f.name()))
+                    .map(|c| c.doc)
+                    .unwrap_or("");
                 let null = if f.is_nullable() { "yes" } else { "no" };
-                writeln!(out, "{:<20} {:<28} {:<5} {doc}", f.name(), f.data_type().to_string(), null).map_err(w)?;
+                writeln!(
+                    out,
+                    "{:<20} {:<28} {:<5} {doc}",
+                    f.name(),
+                    f.data_type().to_string(),
+                    null
+                )
+                .map_err(w)?;
             }
         }
         _ => writeln!(out, "unknown command {name}; \\? for help").map_err(w)?,

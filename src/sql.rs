@@ -27,12 +27,20 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
 /// effect here).
 pub async fn plan(ctx: &SessionContext, statement: Statement) -> Result<DataFrame> {
     let state = ctx.state();
-    let plan = state.statement_to_plan(statement).await.map_err(|e| explain(ctx, e))?;
-    ctx.execute_logical_plan(plan).await.map_err(|e| explain(ctx, e))
+    let plan = state
+        .statement_to_plan(statement)
+        .await
+        .map_err(|e| explain(ctx, e))?;
+    ctx.execute_logical_plan(plan)
+        .await
+        .map_err(|e| explain(ctx, e))
 }
 
 /// Plans and starts one statement, returning its result stream.
-pub async fn stream(ctx: &SessionContext, statement: Statement) -> Result<SendableRecordBatchStream> {
+pub async fn stream(
+    ctx: &SessionContext,
+    statement: Statement,
+) -> Result<SendableRecordBatchStream> {
     let df = plan(ctx, statement).await?;
     df.execute_stream().await.map_err(|e| explain(ctx, e))
 }
@@ -43,7 +51,10 @@ pub fn explain(ctx: &SessionContext, e: datafusion::error::DataFusionError) -> E
     if let Error::Query(msg) = &err
         && let Some(name) = unknown_table(msg)
     {
-        return Error::UnknownTable { name, known: table_names(ctx).join(", ") };
+        return Error::UnknownTable {
+            name,
+            known: table_names(ctx).join(", "),
+        };
     }
     err
 }
@@ -89,9 +100,13 @@ mod tests {
     #[tokio::test]
     async fn unknown_tables_list_the_known_ones() {
         let ctx = SessionContext::new();
-        ctx.sql("CREATE VIEW leads AS SELECT 1 AS lead_id").await.expect("view");
+        ctx.sql("CREATE VIEW leads AS SELECT 1 AS lead_id")
+            .await
+            .expect("view");
         let mut st = parse("SELECT * FROM nope").expect("parse");
-        let e = plan(&ctx, st.pop_front().expect("one")).await.expect_err("unknown");
+        let e = plan(&ctx, st.pop_front().expect("one"))
+            .await
+            .expect_err("unknown");
         assert_eq!(e.to_string(), "unknown table 'nope' (tables: leads)");
     }
 }

@@ -191,9 +191,12 @@ mod tests {
 
     #[test]
     fn unknown_value_lists_the_accepted_ones() {
-        let err = "pricing_visit".parse::<InteractionType>().unwrap_err();
+        let err = "pricing_visit".parse::<InteractionType>().expect_err("unknown");
         let msg = err.to_string();
-        assert!(msg.starts_with("unknown interaction type 'pricing_visit'"), "{msg}");
+        assert!(
+            msg.starts_with("unknown interaction type 'pricing_visit'"),
+            "{msg}"
+        );
         assert!(msg.contains("pricing_page_visit"), "{msg}");
     }
 

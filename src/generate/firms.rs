@@ -7,9 +7,9 @@
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 
-use super::rng::{entity_rng, Stream};
-use super::vocab::{self, Country, COUNTRIES, INDUSTRIES};
 use super::DAY_US;
+use super::rng::{Stream, entity_rng};
+use super::vocab::{self, COUNTRIES, Country, INDUSTRIES};
 
 /// An account (company), as derived from its id.
 #[derive(Debug, Clone)]
@@ -59,7 +59,9 @@ pub fn segment(employees: i32) -> &'static str {
 
 /// Revenue band, from head count with per-company noise.
 pub fn revenue_band<R: Rng>(rng: &mut R, employees: i32) -> &'static str {
-    let per_head = LogNormal::new(11.9, 0.6).map(|d| d.sample(rng)).unwrap_or(150_000.0);
+    let per_head = LogNormal::new(11.9, 0.6)
+        .map(|d| d.sample(rng))
+        .unwrap_or(150_000.0);
     let revenue = f64::from(employees) * per_head;
     match revenue {
         r if r < 1e6 => "<1M",
@@ -73,7 +75,9 @@ pub fn revenue_band<R: Rng>(rng: &mut R, employees: i32) -> &'static str {
 
 /// A head count drawn from the skewed distribution of company sizes.
 pub fn employees<R: Rng>(rng: &mut R) -> i32 {
-    let x: f64 = LogNormal::new(4.3, 1.9).map(|d| d.sample(rng)).unwrap_or(100.0);
+    let x: f64 = LogNormal::new(4.3, 1.9)
+        .map(|d| d.sample(rng))
+        .unwrap_or(100.0);
     x.clamp(2.0, 250_000.0) as i32
 }
 
@@ -126,9 +130,26 @@ pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
 /// Territories, in the slot pattern sellers are laid out by (20 slots: 8 North America,
 /// 7 EMEA, 3 APAC, 2 Latin America, matching lead volumes).
 const SELLER_SLOTS: [&str; 20] = [
-    "north_america", "emea", "north_america", "emea", "apac", "north_america", "emea", "north_america",
-    "latin_america", "emea", "north_america", "apac", "emea", "north_america", "emea", "north_america",
-    "apac", "emea", "north_america", "latin_america",
+    "north_america",
+    "emea",
+    "north_america",
+    "emea",
+    "apac",
+    "north_america",
+    "emea",
+    "north_america",
+    "latin_america",
+    "emea",
+    "north_america",
+    "apac",
+    "emea",
+    "north_america",
+    "emea",
+    "north_america",
+    "apac",
+    "emea",
+    "north_america",
+    "latin_america",
 ];
 
 /// Segments, cycling every block of 20 sellers.
@@ -167,9 +188,27 @@ pub fn seller(seed: u64, id: i64, start_us: i64) -> Seller {
     let territory = SELLER_SLOTS[index % SELLER_SLOTS.len()];
     let segment = SEGMENTS[(index / SELLER_SLOTS.len()) % SEGMENTS.len()];
     let region = match territory {
-        "emea" => *vocab::pick(&mut rng, &[vocab::NameRegion::English, vocab::NameRegion::German, vocab::NameRegion::French, vocab::NameRegion::Dutch]),
-        "apac" => *vocab::pick(&mut rng, &[vocab::NameRegion::English, vocab::NameRegion::Indian, vocab::NameRegion::Japanese]),
-        "latin_america" => *vocab::pick(&mut rng, &[vocab::NameRegion::Spanish, vocab::NameRegion::Portuguese]),
+        "emea" => *vocab::pick(
+            &mut rng,
+            &[
+                vocab::NameRegion::English,
+                vocab::NameRegion::German,
+                vocab::NameRegion::French,
+                vocab::NameRegion::Dutch,
+            ],
+        ),
+        "apac" => *vocab::pick(
+            &mut rng,
+            &[
+                vocab::NameRegion::English,
+                vocab::NameRegion::Indian,
+                vocab::NameRegion::Japanese,
+            ],
+        ),
+        "latin_america" => *vocab::pick(
+            &mut rng,
+            &[vocab::NameRegion::Spanish, vocab::NameRegion::Portuguese],
+        ),
         _ => vocab::NameRegion::English,
     };
     let first = *vocab::pick(&mut rng, vocab::first_names(region));
@@ -202,7 +241,11 @@ pub fn seller_for<R: Rng>(rng: &mut R, groups: i64, territory: &str, segment: &s
         .map(|(i, _)| i)
         .collect();
     let seg = SEGMENTS.iter().position(|s| *s == segment).unwrap_or(0);
-    let slot = if slots.is_empty() { 0 } else { *vocab::pick(rng, &slots) };
+    let slot = if slots.is_empty() {
+        0
+    } else {
+        *vocab::pick(rng, &slots)
+    };
     let group = rng.gen_range(0..groups);
     let block = seg as i64 + 3 * group;
     block * SELLER_SLOTS.len() as i64 + slot as i64 + 1
@@ -216,13 +259,18 @@ mod tests {
     fn accounts_are_a_pure_function_of_seed_and_id() {
         let a = account(7, 42, 0);
         let b = account(7, 42, 0);
-        assert_eq!((a.name, a.domain, a.employees), (b.name, b.domain, b.employees));
+        assert_eq!(
+            (a.name, a.domain, a.employees),
+            (b.name, b.domain, b.employees)
+        );
         assert_ne!(account(8, 42, 0).domain, account(7, 42, 0).domain);
     }
 
     #[test]
     fn account_domains_are_unique() {
-        let mut domains: Vec<String> = (1..=(NAME_POOL * 2 + 5)).map(|id| account(1, id, 0).domain).collect();
+        let mut domains: Vec<String> = (1..=(NAME_POOL * 2 + 5))
+            .map(|id| account(1, id, 0).domain)
+            .collect();
         let n = domains.len();
         domains.sort();
         domains.dedup();
@@ -233,7 +281,11 @@ mod tests {
     fn seller_for_returns_a_seller_of_that_territory_and_segment() {
         let mut rng = entity_rng(3, Stream::Lead, 1);
         let groups = 3;
-        for (t, s) in [("apac", "enterprise"), ("latin_america", "smb"), ("emea", "mid_market")] {
+        for (t, s) in [
+            ("apac", "enterprise"),
+            ("latin_america", "smb"),
+            ("emea", "mid_market"),
+        ] {
             for _ in 0..50 {
                 let id = seller_for(&mut rng, groups, t, s);
                 assert!(id >= 1 && id <= groups * 60, "{id}");

@@ -15,9 +15,9 @@ use rand_distr::{Distribution, Exp, Normal, Poisson};
 use leadql_models::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus};
 
 use super::firms::{self, Account};
-use super::rng::{entity_rng, Stream};
+use super::rng::{Stream, entity_rng};
 use super::vocab::{self, Country};
-use super::{Plan, DAY_US};
+use super::{DAY_US, Plan};
 
 /// The observable attributes of a lead (one `leads` row, before its outcome).
 #[derive(Debug, Clone)]
@@ -126,7 +126,11 @@ impl LeadLife {
         let last = self.changes.last();
         match last {
             Some(c) if c.status != LeadStatus::Open => (c.status, c.reason, Some(c.at)),
-            Some(c) => (LeadStatus::Open, c.reason.filter(|r| *r == "reopened"), None),
+            Some(c) => (
+                LeadStatus::Open,
+                c.reason.filter(|r| *r == "reopened"),
+                None,
+            ),
             None => (LeadStatus::Open, None, None),
         }
     }
@@ -149,7 +153,9 @@ fn normal(rng: &mut ChaCha8Rng, sd: f64) -> f64 {
 }
 
 fn exp_days(rng: &mut ChaCha8Rng, mean_days: f64) -> i64 {
-    let days = Exp::new(1.0 / mean_days.max(1e-3)).map(|d| d.sample(rng)).unwrap_or(mean_days);
+    let days = Exp::new(1.0 / mean_days.max(1e-3))
+        .map(|d| d.sample(rng))
+        .unwrap_or(mean_days);
     (days * DAY_US as f64) as i64
 }
 
@@ -157,7 +163,10 @@ fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u64 {
     if mean <= 0.0 {
         return 0;
     }
-    Poisson::new(mean).map(|d| d.sample(rng) as u64).unwrap_or(0).min(500)
+    Poisson::new(mean)
+        .map(|d| d.sample(rng) as u64)
+        .unwrap_or(0)
+        .min(500)
 }
 
 fn quarter_label(at_us: i64) -> String {
@@ -246,7 +255,11 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
             let company = match rng.gen_range(0..20) {
                 0 => a.name.to_uppercase(),
                 1 => a.name.split(' ').next().unwrap_or(&a.name).to_string(),
-                2 => a.name.replace(" Inc.", "").replace(" GmbH", "").replace(" Ltd", ""),
+                2 => a
+                    .name
+                    .replace(" Inc.", "")
+                    .replace(" GmbH", "")
+                    .replace(" Ltd", ""),
                 _ => a.name.clone(),
             };
             (a.industry, a.employees, a.revenue_band, company)
@@ -261,7 +274,11 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
     };
     let domain = match &account {
         Some(a) => a.domain.clone(),
-        None => format!("{}.{}", vocab::ascii_fold(&company).to_lowercase(), country.tld),
+        None => format!(
+            "{}.{}",
+            vocab::ascii_fold(&company).to_lowercase(),
+            country.tld
+        ),
     };
     let personal = rng.gen_bool(0.15);
     let email = if rng.gen_bool(0.03) {
@@ -289,7 +306,15 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
         Some(match rng.gen_range(0..40) {
             0 => raw.to_uppercase(),
             1 => format!(" {raw} "),
-            2 | 3 => format!("{}{}@{host}", capitalise(&f), if local.contains('.') { format!(".{}", capitalise(&l)) } else { String::new() }),
+            2 | 3 => format!(
+                "{}{}@{host}",
+                capitalise(&f),
+                if local.contains('.') {
+                    format!(".{}", capitalise(&l))
+                } else {
+                    String::new()
+                }
+            ),
             _ => raw,
         })
     };
@@ -301,13 +326,22 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
     } else {
         *vocab::weighted(
             rng,
-            &[("entry", 12.0), ("mid", 25.0), ("senior", 18.0), ("manager", 22.0), ("director", 13.0), ("vp", 7.0), ("c_level", 3.0)],
+            &[
+                ("entry", 12.0),
+                ("mid", 25.0),
+                ("senior", 18.0),
+                ("manager", 22.0),
+                ("director", 13.0),
+                ("vp", 7.0),
+                ("c_level", 3.0),
+            ],
         )
     };
     let title = if seniority == "c_level" {
         vocab::chief_title(function).to_string()
     } else {
-        vocab::pick(rng, vocab::title_templates(seniority)).replace("{}", vocab::function_word(function))
+        vocab::pick(rng, vocab::title_templates(seniority))
+            .replace("{}", vocab::function_word(function))
     };
     let has_title = rng.gen_bool(0.92);
     let missing = |rng: &mut ChaCha8Rng| rng.gen_bool(0.07);
@@ -344,10 +378,19 @@ fn campaign_for(rng: &mut ChaCha8Rng, source: &str, at: i64) -> Option<String> {
     match source {
         "paid_search" => Some(format!("{q} Search – {topic}")),
         "social_linkedin" => Some(format!("{q} LinkedIn – {topic}")),
-        "event" => Some(format!("{q} {} Summit", vocab::pick(rng, vocab::EVENT_CITIES))),
+        "event" => Some(format!(
+            "{q} {} Summit",
+            vocab::pick(rng, vocab::EVENT_CITIES)
+        )),
         "webinar" => Some(format!("{q} Webinar – {topic}")),
-        "content_syndication" => Some(format!("{q} Syndication – {}", vocab::pick(rng, vocab::CONTENT))),
-        "purchased_list" => Some(format!("{q} List – {}", vocab::pick(rng, vocab::LIST_VENDORS))),
+        "content_syndication" => Some(format!(
+            "{q} Syndication – {}",
+            vocab::pick(rng, vocab::CONTENT)
+        )),
+        "purchased_list" => Some(format!(
+            "{q} List – {}",
+            vocab::pick(rng, vocab::LIST_VENDORS)
+        )),
         "partner" => Some(format!("Partner – {}", vocab::pick(rng, vocab::PARTNERS))),
         "web_form" if rng.gen_bool(0.5) => Some(format!("{q} Nurture – {topic}")),
         _ => None,
@@ -356,13 +399,36 @@ fn campaign_for(rng: &mut ChaCha8Rng, source: &str, at: i64) -> Option<String> {
 
 fn consent_for(rng: &mut ChaCha8Rng, source: &str, country: &str) -> ConsentLevel {
     use ConsentLevel::*;
-    let strict = matches!(country, "DE" | "FR" | "NL" | "SE" | "PL" | "IT" | "ES" | "PT");
+    let strict = matches!(
+        country,
+        "DE" | "FR" | "NL" | "SE" | "PL" | "IT" | "ES" | "PT"
+    );
     let table: &[(ConsentLevel, f64)] = match (source, strict) {
         ("purchased_list", _) => &[(None, 50.0), (Transactional, 30.0), (Marketing, 20.0)],
-        ("web_form" | "webinar" | "event", false) => &[(None, 4.0), (Transactional, 8.0), (Marketing, 30.0), (Full, 58.0)],
-        ("web_form" | "webinar" | "event", true) => &[(None, 8.0), (Transactional, 20.0), (Marketing, 37.0), (Full, 35.0)],
-        (_, false) => &[(None, 10.0), (Transactional, 15.0), (Marketing, 35.0), (Full, 40.0)],
-        (_, true) => &[(None, 15.0), (Transactional, 25.0), (Marketing, 35.0), (Full, 25.0)],
+        ("web_form" | "webinar" | "event", false) => &[
+            (None, 4.0),
+            (Transactional, 8.0),
+            (Marketing, 30.0),
+            (Full, 58.0),
+        ],
+        ("web_form" | "webinar" | "event", true) => &[
+            (None, 8.0),
+            (Transactional, 20.0),
+            (Marketing, 37.0),
+            (Full, 35.0),
+        ],
+        (_, false) => &[
+            (None, 10.0),
+            (Transactional, 15.0),
+            (Marketing, 35.0),
+            (Full, 40.0),
+        ],
+        (_, true) => &[
+            (None, 15.0),
+            (Transactional, 25.0),
+            (Marketing, 35.0),
+            (Full, 25.0),
+        ],
     };
     *vocab::weighted(rng, table)
 }
@@ -387,7 +453,7 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
     let worked = rng.gen_bool(sigmoid(1.6 + 0.4 * fit));
     let decision_delay = 2 * DAY_US + exp_days(&mut rng, 45.0 / (1.0 + 0.5 * intent.max(0.0)));
     let decided_at = created_at + decision_delay;
-    let noise = normal(&mut rng, 0.9);
+    let noise = normal(&mut rng, 0.6);
     let qualifies = rng.gen_bool(sigmoid(-1.35 + 0.8 * fit + 1.05 * intent + noise));
     let engaged_until = if worked && decided_at < plan.end_us {
         decided_at + if qualifies { 90 * DAY_US } else { 20 * DAY_US }
@@ -409,20 +475,52 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
     use InteractionType as T;
     match source {
         "web_form" | "paid_search" | "organic_search" => {
-            acts.push(capture(T::WebVisit, "web", Some((*vocab::pick(&mut rng, vocab::PAGES)).to_string())));
-            let form = if rng.gen_bool(sigmoid(-1.2 + 0.8 * intent)) { "demo-request" } else { *vocab::pick(&mut rng, vocab::FORMS) };
+            acts.push(capture(
+                T::WebVisit,
+                "web",
+                Some((*vocab::pick(&mut rng, vocab::PAGES)).to_string()),
+            ));
+            let form = if rng.gen_bool(sigmoid(-1.2 + 0.8 * intent)) {
+                "demo-request"
+            } else {
+                *vocab::pick(&mut rng, vocab::FORMS)
+            };
             acts.push(capture(T::FormSubmit, "web", Some(form.to_string())));
         }
-        "social_linkedin" => acts.push(capture(T::FormSubmit, "web", Some("linkedin-lead-gen-form".into()))),
+        "social_linkedin" => acts.push(capture(
+            T::FormSubmit,
+            "web",
+            Some("linkedin-lead-gen-form".into()),
+        )),
         "event" => acts.push(capture(T::EventRegistration, "event", campaign.clone())),
         "webinar" => acts.push(capture(T::EventRegistration, "webinar", campaign.clone())),
-        "content_syndication" => acts.push(capture(T::ContentDownload, "web", Some((*vocab::pick(&mut rng, vocab::CONTENT)).to_string()))),
-        "referral" | "partner" => acts.push(capture(T::FormSubmit, "web", Some("partner-referral".into()))),
+        "content_syndication" => acts.push(capture(
+            T::ContentDownload,
+            "web",
+            Some((*vocab::pick(&mut rng, vocab::CONTENT)).to_string()),
+        )),
+        "referral" | "partner" => acts.push(capture(
+            T::FormSubmit,
+            "web",
+            Some("partner-referral".into()),
+        )),
         _ => {}
     }
     if matches!(source, "event" | "webinar") && rng.gen_bool(sigmoid(0.2 + 0.5 * intent)) {
-        let kind = if source == "event" { T::EventCheckin } else { T::WebinarAttend };
-        let mut a = capture(kind, if source == "event" { "event" } else { "webinar" }, campaign.clone());
+        let kind = if source == "event" {
+            T::EventCheckin
+        } else {
+            T::WebinarAttend
+        };
+        let mut a = capture(
+            kind,
+            if source == "event" {
+                "event"
+            } else {
+                "webinar"
+            },
+            campaign.clone(),
+        );
         a.at += rng.gen_range(1..21) * DAY_US;
         acts.push(a);
     }
@@ -433,7 +531,9 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
 
     // Email nurture journey.
     if consent >= ConsentLevel::Marketing {
-        let journey = campaign.clone().unwrap_or_else(|| format!("{} Nurture – Welcome", quarter_label(created_at)));
+        let journey = campaign
+            .clone()
+            .unwrap_or_else(|| format!("{} Nurture – Welcome", quarter_label(created_at)));
         let sends = 1 + poisson(&mut rng, 4.0 * scale);
         let mut at = created_at + rng.gen_range(1..4) * DAY_US;
         for step in 0..sends {
@@ -441,18 +541,42 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
                 break;
             }
             let asset = Some(format!("nurture-email-{}", step + 1));
-            acts.push(Interaction { at, kind: T::EmailSent, channel: "email", campaign: Some(journey.clone()), asset: asset.clone() });
+            acts.push(Interaction {
+                at,
+                kind: T::EmailSent,
+                channel: "email",
+                campaign: Some(journey.clone()),
+                asset: asset.clone(),
+            });
             let age_days = (at - created_at) as f64 / DAY_US as f64;
             let interest = (-age_days / interest_days).exp();
             if tracked && rng.gen_bool(sigmoid(-0.9 + 0.6 * intent + 1.2 * interest)) {
                 let open_at = at + rng.gen_range(600_000_000..2 * DAY_US);
-                acts.push(Interaction { at: open_at, kind: T::EmailOpen, channel: "email", campaign: Some(journey.clone()), asset: asset.clone() });
+                acts.push(Interaction {
+                    at: open_at,
+                    kind: T::EmailOpen,
+                    channel: "email",
+                    campaign: Some(journey.clone()),
+                    asset: asset.clone(),
+                });
                 if rng.gen_bool(sigmoid(-1.6 + 0.7 * intent)) {
-                    acts.push(Interaction { at: open_at + rng.gen_range(5_000_000..600_000_000), kind: T::EmailClick, channel: "email", campaign: Some(journey.clone()), asset: asset.clone() });
+                    acts.push(Interaction {
+                        at: open_at + rng.gen_range(5_000_000..600_000_000),
+                        kind: T::EmailClick,
+                        channel: "email",
+                        campaign: Some(journey.clone()),
+                        asset: asset.clone(),
+                    });
                 }
             }
             if rng.gen_bool((0.02 * (-0.8 * intent).exp()).min(0.3)) {
-                acts.push(Interaction { at: at + rng.gen_range(DAY_US / 2..3 * DAY_US), kind: T::Unsubscribe, channel: "email", campaign: Some(journey.clone()), asset });
+                acts.push(Interaction {
+                    at: at + rng.gen_range(DAY_US / 2..3 * DAY_US),
+                    kind: T::Unsubscribe,
+                    channel: "email",
+                    campaign: Some(journey.clone()),
+                    asset,
+                });
                 break;
             }
             at += rng.gen_range(5..15) * DAY_US;
@@ -460,18 +584,31 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
     }
 
     // Web sessions, spread with fading interest; untracked leads are seen less often.
-    let sessions = poisson(&mut rng, 2.2 * scale * (0.55 * intent).exp() * if tracked { 1.0 } else { 0.4 });
+    let sessions = poisson(
+        &mut rng,
+        2.2 * scale * (0.55 * intent).exp() * if tracked { 1.0 } else { 0.4 },
+    );
     for _ in 0..sessions {
         let at = created_at + exp_days(&mut rng, interest_days.max(3.0));
         push_session(&mut rng, &mut acts, at, intent, None);
     }
     // A buying burst: research right before the sales decision, for real buyers mostly.
-    let bursts = if qualifies { rng.gen_bool(0.55) } else { rng.gen_bool(0.12) };
+    let bursts = if qualifies {
+        rng.gen_bool(0.55)
+    } else {
+        rng.gen_bool(0.12)
+    };
     if bursts {
         let n = 1 + poisson(&mut rng, 1.5 * scale);
         for _ in 0..n {
             let at = decided_at - exp_days(&mut rng, 6.0);
-            push_session(&mut rng, &mut acts, at.max(created_at), intent + 1.0, Some("buying"));
+            push_session(
+                &mut rng,
+                &mut acts,
+                at.max(created_at),
+                intent + 1.0,
+                Some("buying"),
+            );
         }
     }
     // Events and webinars after capture.
@@ -480,45 +617,112 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
         let at = created_at + exp_days(&mut rng, 60.0);
         let q = quarter_label(at);
         let (reg_channel, attend, name) = if rng.gen_bool(0.6) {
-            ("webinar", T::WebinarAttend, format!("{q} Webinar – {}", vocab::pick(&mut rng, vocab::TOPICS)))
+            (
+                "webinar",
+                T::WebinarAttend,
+                format!("{q} Webinar – {}", vocab::pick(&mut rng, vocab::TOPICS)),
+            )
         } else {
-            ("event", T::EventCheckin, format!("{q} {} Summit", vocab::pick(&mut rng, vocab::EVENT_CITIES)))
+            (
+                "event",
+                T::EventCheckin,
+                format!("{q} {} Summit", vocab::pick(&mut rng, vocab::EVENT_CITIES)),
+            )
         };
-        acts.push(Interaction { at, kind: T::EventRegistration, channel: reg_channel, campaign: Some(name.clone()), asset: Some(name.clone()) });
+        acts.push(Interaction {
+            at,
+            kind: T::EventRegistration,
+            channel: reg_channel,
+            campaign: Some(name.clone()),
+            asset: Some(name.clone()),
+        });
         if rng.gen_bool(sigmoid(0.0 + 0.5 * intent)) {
-            acts.push(Interaction { at: at + rng.gen_range(1..30) * DAY_US, kind: attend, channel: reg_channel, campaign: Some(name.clone()), asset: Some(name) });
+            acts.push(Interaction {
+                at: at + rng.gen_range(1..30) * DAY_US,
+                kind: attend,
+                channel: reg_channel,
+                campaign: Some(name.clone()),
+                asset: Some(name),
+            });
         }
     }
-    acts.retain(|a| a.at < window_end.max(created_at + 1) && a.at < plan.end_us && a.at >= created_at);
+    acts.retain(|a| {
+        a.at < window_end.max(created_at + 1) && a.at < plan.end_us && a.at >= created_at
+    });
     acts.sort_by_key(|a| (a.at, a.kind));
     let unsubscribed = acts.iter().any(|a| a.kind == T::Unsubscribe);
 
     // --- lifecycle ----------------------------------------------------------------
     let territory = country.territory;
     let segment = firms::segment(person.company_size.unwrap_or(100));
-    let owner = (worked || rng.gen_bool(0.6)).then(|| firms::seller_for(&mut rng, plan.seller_groups, territory, segment));
-    let mut changes = vec![StatusChange { at: created_at, status: LeadStatus::Open, reason: Some("created"), actor: None }];
+    let owner = (worked || rng.gen_bool(0.6))
+        .then(|| firms::seller_for(&mut rng, plan.seller_groups, territory, segment));
+    let mut changes = vec![StatusChange {
+        at: created_at,
+        status: LeadStatus::Open,
+        reason: Some("created"),
+        actor: None,
+    }];
     let mut opportunity = None;
     if worked && decided_at < plan.end_us {
         let engagement = acts.len();
         if qualifies {
-            changes.push(StatusChange { at: decided_at, status: LeadStatus::Qualified, reason: None, actor: owner });
-            opportunity = Some(open_opportunity(&mut rng, plan, decided_at, fit, intent, person.company_size));
+            changes.push(StatusChange {
+                at: decided_at,
+                status: LeadStatus::Qualified,
+                reason: None,
+                actor: owner,
+            });
+            opportunity = Some(open_opportunity(
+                &mut rng,
+                plan,
+                decided_at,
+                fit,
+                intent,
+                person.company_size,
+            ));
         } else {
             let reason = disqualify_reason(&mut rng, source, unsubscribed, engagement);
-            changes.push(StatusChange { at: decided_at, status: LeadStatus::Disqualified, reason: Some(reason.as_str()), actor: owner });
+            changes.push(StatusChange {
+                at: decided_at,
+                status: LeadStatus::Disqualified,
+                reason: Some(reason.as_str()),
+                actor: owner,
+            });
             // Some disqualified leads come back.
             if reason != DisqualifyReason::Canceled && rng.gen_bool(0.06) {
                 let reopened = decided_at + exp_days(&mut rng, 60.0) + DAY_US;
                 if reopened < plan.end_us {
-                    changes.push(StatusChange { at: reopened, status: LeadStatus::Open, reason: Some("reopened"), actor: owner });
+                    changes.push(StatusChange {
+                        at: reopened,
+                        status: LeadStatus::Open,
+                        reason: Some("reopened"),
+                        actor: owner,
+                    });
                     let second = reopened + exp_days(&mut rng, 30.0) + DAY_US;
                     if second < plan.end_us {
                         if rng.gen_bool(sigmoid(-0.5 + 0.8 * intent)) {
-                            changes.push(StatusChange { at: second, status: LeadStatus::Qualified, reason: None, actor: owner });
-                            opportunity = Some(open_opportunity(&mut rng, plan, second, fit, intent, person.company_size));
+                            changes.push(StatusChange {
+                                at: second,
+                                status: LeadStatus::Qualified,
+                                reason: None,
+                                actor: owner,
+                            });
+                            opportunity = Some(open_opportunity(
+                                &mut rng,
+                                plan,
+                                second,
+                                fit,
+                                intent,
+                                person.company_size,
+                            ));
                         } else if rng.gen_bool(0.7) {
-                            changes.push(StatusChange { at: second, status: LeadStatus::Disqualified, reason: Some(DisqualifyReason::Lost.as_str()), actor: owner });
+                            changes.push(StatusChange {
+                                at: second,
+                                status: LeadStatus::Disqualified,
+                                reason: Some(DisqualifyReason::Lost.as_str()),
+                                actor: owner,
+                            });
                         }
                     }
                 }
@@ -541,7 +745,13 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
     }
 }
 
-fn push_session(rng: &mut ChaCha8Rng, acts: &mut Vec<Interaction>, at: i64, intent: f64, campaign: Option<&str>) {
+fn push_session(
+    rng: &mut ChaCha8Rng,
+    acts: &mut Vec<Interaction>,
+    at: i64,
+    intent: f64,
+    campaign: Option<&str>,
+) {
     use InteractionType as T;
     let campaign = campaign.map(str::to_string);
     let pages = 1 + poisson(rng, 0.6);
@@ -556,20 +766,51 @@ fn push_session(rng: &mut ChaCha8Rng, acts: &mut Vec<Interaction>, at: i64, inte
     }
     let later = at + pages as i64 * 60_000_000;
     if rng.gen_bool(sigmoid(-2.0 + 0.9 * intent)) {
-        acts.push(Interaction { at: later, kind: T::PricingPageVisit, channel: "web", campaign: campaign.clone(), asset: Some("/pricing".into()) });
+        acts.push(Interaction {
+            at: later,
+            kind: T::PricingPageVisit,
+            channel: "web",
+            campaign: campaign.clone(),
+            asset: Some("/pricing".into()),
+        });
     }
     if rng.gen_bool(0.12) {
-        acts.push(Interaction { at: later + 30_000_000, kind: T::ContentDownload, channel: "web", campaign: campaign.clone(), asset: Some((*vocab::pick(rng, vocab::CONTENT)).to_string()) });
+        acts.push(Interaction {
+            at: later + 30_000_000,
+            kind: T::ContentDownload,
+            channel: "web",
+            campaign: campaign.clone(),
+            asset: Some((*vocab::pick(rng, vocab::CONTENT)).to_string()),
+        });
     }
     if rng.gen_bool(sigmoid(-3.4 + 1.0 * intent)) {
-        let form = if rng.gen_bool(0.6) { "demo-request" } else { "contact-us" };
-        acts.push(Interaction { at: later + 90_000_000, kind: T::FormSubmit, channel: "web", campaign, asset: Some(form.into()) });
+        let form = if rng.gen_bool(0.6) {
+            "demo-request"
+        } else {
+            "contact-us"
+        };
+        acts.push(Interaction {
+            at: later + 90_000_000,
+            kind: T::FormSubmit,
+            channel: "web",
+            campaign,
+            asset: Some(form.into()),
+        });
     }
 }
 
-fn disqualify_reason(rng: &mut ChaCha8Rng, source: &str, unsubscribed: bool, engagement: usize) -> DisqualifyReason {
+fn disqualify_reason(
+    rng: &mut ChaCha8Rng,
+    source: &str,
+    unsubscribed: bool,
+    engagement: usize,
+) -> DisqualifyReason {
     use DisqualifyReason::*;
-    if rng.gen_bool(if source == "purchased_list" { 0.08 } else { 0.03 }) {
+    if rng.gen_bool(if source == "purchased_list" {
+        0.08
+    } else {
+        0.03
+    }) {
         return Canceled;
     }
     if unsubscribed && rng.gen_bool(0.7) {
@@ -579,18 +820,39 @@ fn disqualify_reason(rng: &mut ChaCha8Rng, source: &str, unsubscribed: bool, eng
     if rng.gen_bool(cannot_contact) {
         return CannotContact;
     }
-    if rng.gen_bool(0.35) { NoLongerInterested } else { Lost }
+    if rng.gen_bool(0.35) {
+        NoLongerInterested
+    } else {
+        Lost
+    }
 }
 
-fn open_opportunity(rng: &mut ChaCha8Rng, plan: &Plan, at: i64, fit: f64, intent: f64, size: Option<i32>) -> Opportunity {
+fn open_opportunity(
+    rng: &mut ChaCha8Rng,
+    plan: &Plan,
+    at: i64,
+    fit: f64,
+    intent: f64,
+    size: Option<i32>,
+) -> Opportunity {
     let size = f64::from(size.unwrap_or(100).max(2));
     let value = (3_000.0 * size.powf(0.35) * (normal(rng, 0.5)).exp()).round();
     let closes_at = at + 10 * DAY_US + exp_days(rng, 50.0);
     let noise = normal(rng, 0.5);
     let won = rng.gen_bool(sigmoid(-0.6 + 0.5 * fit + 0.6 * intent + noise));
     if closes_at >= plan.end_us {
-        Opportunity { created_at: at, value, status: "open", closed_at: None }
+        Opportunity {
+            created_at: at,
+            value,
+            status: "open",
+            closed_at: None,
+        }
     } else {
-        Opportunity { created_at: at, value, status: if won { "won" } else { "lost" }, closed_at: Some(closes_at) }
+        Opportunity {
+            created_at: at,
+            value,
+            status: if won { "won" } else { "lost" },
+            closed_at: Some(closes_at),
+        }
     }
 }

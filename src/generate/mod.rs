@@ -119,7 +119,11 @@ pub struct Summary {
 const CHUNK: u64 = 2048;
 
 fn writer_properties(table: &Table) -> WriterProperties {
-    let rows = if table.name == schema::INTERACTIONS.name { 1 << 20 } else { 1 << 18 };
+    let rows = if table.name == schema::INTERACTIONS.name {
+        1 << 20
+    } else {
+        1 << 18
+    };
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(rows))
@@ -140,7 +144,13 @@ impl PartWriter {
     fn new(table: &'static Table, staging: &Path) -> Result<Self> {
         let dir = staging.join(table.name);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(PartWriter { table, dir, part: 0, writer: None, props: writer_properties(table) })
+        Ok(PartWriter {
+            table,
+            dir,
+            part: 0,
+            writer: None,
+            props: writer_properties(table),
+        })
     }
 
     fn path(&self) -> PathBuf {
@@ -152,13 +162,19 @@ impl PartWriter {
             let path = self.path();
             let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
             let w = ArrowWriter::try_new(file, self.table.schema(), Some(self.props.clone()))
-                .map_err(|e| Error::Write { path: path.clone(), reason: e.to_string() })?;
+                .map_err(|e| Error::Write {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             self.writer = Some(w);
         }
         if batch.num_rows() > 0
             && let Some(w) = self.writer.as_mut()
         {
-            w.write(batch).map_err(|e| Error::Write { path: self.dir.clone(), reason: e.to_string() })?;
+            w.write(batch).map_err(|e| Error::Write {
+                path: self.dir.clone(),
+                reason: e.to_string(),
+            })?;
         }
         Ok(())
     }
@@ -171,7 +187,10 @@ impl PartWriter {
         }
         if let Some(w) = self.writer.take() {
             let path = self.path();
-            let file = w.into_inner().map_err(|e| Error::Write { path: path.clone(), reason: e.to_string() })?;
+            let file = w.into_inner().map_err(|e| Error::Write {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
             file.sync_all().map_err(|e| Error::io(&path, e))?;
             self.part += 1;
         }
@@ -183,22 +202,34 @@ impl PartWriter {
 pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
     let started = Instant::now();
     if opts.leads_per_part == 0 {
-        return Err(Error::Argument { arg: "--leads-per-part".into(), reason: "must be at least 1".into() });
+        return Err(Error::Argument {
+            arg: "--leads-per-part".into(),
+            reason: "must be at least 1".into(),
+        });
     }
-    if !(opts.interactions_per_lead.is_finite() && opts.interactions_per_lead >= 0.0 && opts.interactions_per_lead <= 1000.0) {
+    if !(opts.interactions_per_lead.is_finite()
+        && opts.interactions_per_lead >= 0.0
+        && opts.interactions_per_lead <= 1000.0)
+    {
         return Err(Error::Argument {
             arg: "--interactions-per-lead".into(),
             reason: format!("{} is not between 0 and 1000", opts.interactions_per_lead),
         });
     }
     if opts.days == 0 {
-        return Err(Error::Argument { arg: "--days".into(), reason: "must be at least 1".into() });
+        return Err(Error::Argument {
+            arg: "--days".into(),
+            reason: "must be at least 1".into(),
+        });
     }
     let end_us = opts
         .end
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp_micros())
-        .ok_or_else(|| Error::Argument { arg: "--end".into(), reason: "not a valid date".into() })?;
+        .ok_or_else(|| Error::Argument {
+            arg: "--end".into(),
+            reason: "not a valid date".into(),
+        })?;
     let plan = Plan {
         seed: opts.seed,
         leads: opts.leads,
@@ -211,7 +242,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
 
     fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
     clean_stale_staging(&opts.dir);
-    let staging = opts.dir.join(format!(".leadql-generate-{}", std::process::id()));
+    let staging = opts
+        .dir
+        .join(format!(".leadql-generate-{}", std::process::id()));
     fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
     let result = write_all(&plan, opts, &staging).and_then(|summary| {
         swap_into_place(&staging, &opts.dir)?;
@@ -253,11 +286,16 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
         // keeps at most a few chunks in flight.
         let (tx, rx) = mpsc::sync_channel::<Vec<lead::LeadLife>>(3);
         let worker_plan = plan.clone();
+        let per_part = opts.leads_per_part;
         scope.spawn(move || {
             let mut first = 1u64;
             while first <= worker_plan.leads {
-                let last = (first + CHUNK - 1).min(worker_plan.leads);
-                let lives = (first..=last).map(|id| lead::simulate(&worker_plan, id as i64)).collect();
+                // Chunks never straddle a part boundary.
+                let boundary = ((first - 1) / per_part + 1) * per_part;
+                let last = (first + CHUNK - 1).min(boundary).min(worker_plan.leads);
+                let lives = (first..=last)
+                    .map(|id| lead::simulate(&worker_plan, id as i64))
+                    .collect();
                 if tx.send(lives).is_err() {
                     return;
                 }
@@ -266,18 +304,24 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
         });
         for lives in rx {
             let n = lives.len() as u64;
-            let b = assembler
-                .assemble(&lives)
-                .map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+            let b = assembler.assemble(&lives).map_err(|e| Error::Write {
+                path: staging.to_path_buf(),
+                reason: e.to_string(),
+            })?;
             leads.write(&b.leads)?;
             interactions.write(&b.interactions)?;
             contacts.write(&b.contacts)?;
             opportunities.write(&b.opportunities)?;
             events.write(&b.events)?;
-            let before = written_leads / opts.leads_per_part;
             written_leads += n;
-            if written_leads / opts.leads_per_part != before && written_leads < plan.leads {
-                for w in [&mut leads, &mut interactions, &mut contacts, &mut opportunities, &mut events] {
+            if written_leads.is_multiple_of(opts.leads_per_part) && written_leads < plan.leads {
+                for w in [
+                    &mut leads,
+                    &mut interactions,
+                    &mut contacts,
+                    &mut opportunities,
+                    &mut events,
+                ] {
                     w.finish_part()?;
                 }
             }
@@ -285,7 +329,13 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
         }
         Ok(())
     })?;
-    for w in [&mut leads, &mut interactions, &mut contacts, &mut opportunities, &mut events] {
+    for w in [
+        &mut leads,
+        &mut interactions,
+        &mut contacts,
+        &mut opportunities,
+        &mut events,
+    ] {
         w.finish_part()?;
     }
     bar.finish_and_clear();
@@ -294,8 +344,13 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
     let mut first = 1i64;
     while first <= plan.accounts {
         let last = (first + 8191).min(plan.accounts);
-        let chunk: Vec<_> = (first..=last).map(|id| firms::account(plan.seed, id, plan.start_us)).collect();
-        let batch = tables::accounts_batch(&chunk).map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+        let chunk: Vec<_> = (first..=last)
+            .map(|id| firms::account(plan.seed, id, plan.start_us))
+            .collect();
+        let batch = tables::accounts_batch(&chunk).map_err(|e| Error::Write {
+            path: staging.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         accounts.write(&batch)?;
         first = last + 1;
     }
@@ -303,21 +358,34 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
 
     let seller_count = plan.seller_groups * 60;
     let mut sellers = PartWriter::new(&schema::SELLERS, staging)?;
-    let all: Vec<_> = (1..=seller_count).map(|id| firms::seller(plan.seed, id, plan.start_us)).collect();
-    let batch = tables::sellers_batch(&all).map_err(|e| Error::Write { path: staging.to_path_buf(), reason: e.to_string() })?;
+    let all: Vec<_> = (1..=seller_count)
+        .map(|id| firms::seller(plan.seed, id, plan.start_us))
+        .collect();
+    let batch = tables::sellers_batch(&all).map_err(|e| Error::Write {
+        path: staging.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     sellers.write(&batch)?;
     sellers.finish_part()?;
 
     let mut counts = assembler.counts();
     counts.leads = written_leads;
-    Ok(Summary { counts, accounts: plan.accounts as u64, sellers: seller_count as u64, seconds: 0.0 })
+    Ok(Summary {
+        counts,
+        accounts: plan.accounts as u64,
+        sellers: seller_count as u64,
+        seconds: 0.0,
+    })
 }
 
 /// Removes staging folders left by killed runs.
 fn clean_stale_staging(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".leadql-generate-") {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(".leadql-generate-")
+            {
                 let _ = fs::remove_dir_all(e.path());
             }
         }

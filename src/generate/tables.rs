@@ -225,28 +225,83 @@ impl Assembler {
             leads: batch(
                 &schema::LEADS,
                 vec![
-                    arc(lead_id), arc(created), arc(source), arc(channel), arc(campaign),
-                    arc(first), arc(last), arc(email), arc(phone), arc(company), arc(account),
-                    arc(contact), arc(title), arc(function), arc(seniority), arc(industry),
-                    arc(size), arc(size_band), arc(revenue_band), arc(country), arc(consent),
-                    arc(status), arc(reason), arc(owner), arc(closed),
+                    arc(lead_id),
+                    arc(created),
+                    arc(source),
+                    arc(channel),
+                    arc(campaign),
+                    arc(first),
+                    arc(last),
+                    arc(email),
+                    arc(phone),
+                    arc(company),
+                    arc(account),
+                    arc(contact),
+                    arc(title),
+                    arc(function),
+                    arc(seniority),
+                    arc(industry),
+                    arc(size),
+                    arc(size_band),
+                    arc(revenue_band),
+                    arc(country),
+                    arc(consent),
+                    arc(status),
+                    arc(reason),
+                    arc(owner),
+                    arc(closed),
                 ],
             )?,
             interactions: batch(
                 &schema::INTERACTIONS,
-                vec![arc(i_id), arc(i_lead), arc(i_at), arc(i_type), arc(i_channel), arc(i_campaign), arc(i_asset)],
+                vec![
+                    arc(i_id),
+                    arc(i_lead),
+                    arc(i_at),
+                    arc(i_type),
+                    arc(i_channel),
+                    arc(i_campaign),
+                    arc(i_asset),
+                ],
             )?,
             contacts: batch(
                 &schema::CONTACTS,
-                vec![arc(c_id), arc(c_account), arc(c_lead), arc(c_first), arc(c_last), arc(c_email), arc(c_phone), arc(c_title), arc(c_created)],
+                vec![
+                    arc(c_id),
+                    arc(c_account),
+                    arc(c_lead),
+                    arc(c_first),
+                    arc(c_last),
+                    arc(c_email),
+                    arc(c_phone),
+                    arc(c_title),
+                    arc(c_created),
+                ],
             )?,
             opportunities: batch(
                 &schema::OPPORTUNITIES,
-                vec![arc(o_id), arc(o_lead), arc(o_account), arc(o_contact), arc(o_owner), arc(o_created), arc(o_value), arc(o_status), arc(o_closed)],
+                vec![
+                    arc(o_id),
+                    arc(o_lead),
+                    arc(o_account),
+                    arc(o_contact),
+                    arc(o_owner),
+                    arc(o_created),
+                    arc(o_value),
+                    arc(o_status),
+                    arc(o_closed),
+                ],
             )?,
             events: batch(
                 &schema::LEAD_STATUS_EVENTS,
-                vec![arc(e_id), arc(e_lead), arc(e_at), arc(e_status), arc(e_reason), arc(e_actor)],
+                vec![
+                    arc(e_id),
+                    arc(e_lead),
+                    arc(e_at),
+                    arc(e_status),
+                    arc(e_reason),
+                    arc(e_actor),
+                ],
             )?,
         })
     }
@@ -281,10 +336,18 @@ pub fn accounts_batch(accounts: &[Account]) -> Result<RecordBatch, ArrowError> {
         created.append_value(a.created_at);
     }
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(id.finish()), Arc::new(name.finish()), Arc::new(domain.finish()),
-        Arc::new(industry.finish()), Arc::new(employees.finish()), Arc::new(size_band.finish()),
-        Arc::new(revenue_band.finish()), Arc::new(country.finish()), Arc::new(territory.finish()),
-        Arc::new(segment.finish()), Arc::new(customer.finish()), Arc::new(created.finish()),
+        Arc::new(id.finish()),
+        Arc::new(name.finish()),
+        Arc::new(domain.finish()),
+        Arc::new(industry.finish()),
+        Arc::new(employees.finish()),
+        Arc::new(size_band.finish()),
+        Arc::new(revenue_band.finish()),
+        Arc::new(country.finish()),
+        Arc::new(territory.finish()),
+        Arc::new(segment.finish()),
+        Arc::new(customer.finish()),
+        Arc::new(created.finish()),
     ];
     batch(&schema::ACCOUNTS, cols)
 }
@@ -310,9 +373,14 @@ pub fn sellers_batch(sellers: &[Seller]) -> Result<RecordBatch, ArrowError> {
         hired.append_value(s.hired_at);
     }
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(id.finish()), Arc::new(name.finish()), Arc::new(email.finish()),
-        Arc::new(territory.finish()), Arc::new(segment.finish()), Arc::new(capacity.finish()),
-        Arc::new(active.finish()), Arc::new(hired.finish()),
+        Arc::new(id.finish()),
+        Arc::new(name.finish()),
+        Arc::new(email.finish()),
+        Arc::new(territory.finish()),
+        Arc::new(segment.finish()),
+        Arc::new(capacity.finish()),
+        Arc::new(active.finish()),
+        Arc::new(hired.finish()),
     ];
     batch(&schema::SELLERS, cols)
 }

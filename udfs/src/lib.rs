@@ -42,7 +42,11 @@ mod tests {
     fn function_names_are_unique_and_documented() {
         let mut names = Vec::new();
         for f in scalar_functions() {
-            assert!(f.documentation().is_some(), "{} has no documentation", f.name());
+            assert!(
+                f.documentation().is_some(),
+                "{} has no documentation",
+                f.name()
+            );
             names.push(f.name().to_string());
         }
         let n = names.len();

@@ -13,7 +13,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
-use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature, Volatility,
@@ -29,7 +29,9 @@ pub struct Decay {
 
 /// A [`ScalarUDF`] for `decay`.
 pub fn decay_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(Decay { signature: Signature::user_defined(Volatility::Immutable) }))
+    Arc::new(ScalarUDF::new_from_impl(Decay {
+        signature: Signature::user_defined(Volatility::Immutable),
+    }))
 }
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
@@ -79,23 +81,43 @@ impl ScalarUDFImpl for Decay {
             let ok = if numeric_arg {
                 t.is_numeric() || t.is_null()
             } else {
-                matches!(t, DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null)
+                matches!(
+                    t,
+                    DataType::Timestamp(_, _)
+                        | DataType::Date32
+                        | DataType::Date64
+                        | DataType::Utf8
+                        | DataType::Utf8View
+                        | DataType::LargeUtf8
+                        | DataType::Null
+                )
             };
             if !ok {
                 return plan_err!(
                     "decay argument {} ({}) must be {}, got {t}",
                     i + 1,
                     names[i],
-                    if numeric_arg { "a number" } else { "a timestamp" }
+                    if numeric_arg {
+                        "a number"
+                    } else {
+                        "a timestamp"
+                    }
                 );
             }
-            out.push(if numeric_arg { DataType::Float64 } else { timestamp() });
+            out.push(if numeric_arg {
+                DataType::Float64
+            } else {
+                timestamp()
+            });
         }
         Ok(out)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let n = args.number_rows;
         let arrays: Vec<ArrayRef> = args
             .args
@@ -126,7 +148,9 @@ impl ScalarUDFImpl for Decay {
         }
         let array = Float64Array::from(out);
         if all_scalar {
-            return Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&array, 0)?));
+            return Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::try_from_array(&array, 0)?,
+            ));
         }
         Ok(ColumnarValue::Array(Arc::new(array)))
     }
@@ -153,7 +177,11 @@ mod tests {
             .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for b in batches {
-            let a = b.column(0).as_any().downcast_ref::<Float64Array>().ok_or("not f64")?;
+            let a = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or("not f64")?;
             out.extend(a.iter());
         }
         Ok(out)
@@ -181,14 +209,22 @@ mod tests {
 
     #[tokio::test]
     async fn non_positive_half_life_is_an_error() {
-        let e = values("SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 0)").await;
+        let e = values(
+            "SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 0)",
+        )
+        .await;
         let msg = e.expect_err("half-life 0 must fail");
-        assert!(msg.contains("half_life_days must be a positive number"), "{msg}");
+        assert!(
+            msg.contains("half_life_days must be a positive number"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]
     async fn wrong_arity_and_types_are_plan_errors() {
-        let e = values("SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', 30)").await.expect_err("arity");
+        let e = values("SELECT decay(1, TIMESTAMP '2026-06-01 00:00:00', 30)")
+            .await
+            .expect_err("arity");
         assert!(e.contains("decay expects 4 arguments"), "{e}");
         let e = values("SELECT decay('x', TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-06-02 00:00:00', 30)")
             .await
