@@ -191,7 +191,9 @@ mod tests {
 
     #[test]
     fn unknown_value_lists_the_accepted_ones() {
-        let err = "pricing_visit".parse::<InteractionType>().expect_err("unknown");
+        let err = "pricing_visit"
+            .parse::<InteractionType>()
+            .expect_err("unknown");
         let msg = err.to_string();
         assert!(
             msg.starts_with("unknown interaction type 'pricing_visit'"),
