@@ -8,11 +8,13 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::prelude::SessionContext;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use tokio::sync::Notify;
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
@@ -45,6 +47,15 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
         "leadql shell on {} — \\? for help, \\q to quit",
         ws.dir.display()
     );
+    // Ctrl-C during a query arrives as SIGINT (at the prompt the line editor reads it as
+    // a key instead). The handler only wakes the waiting shell; it never exits.
+    let interrupted = Arc::new(Notify::new());
+    {
+        let interrupted = interrupted.clone();
+        if let Err(e) = ctrlc::set_handler(move || interrupted.notify_waiters()) {
+            eprintln!("warning: Ctrl-C will not cancel queries ({e})");
+        }
+    }
     let mut timing = false;
     let mut buffer = String::new();
     loop {
@@ -83,9 +94,19 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
         let text = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(text.trim());
         let started = Instant::now();
+        // The query runs as its own task so that this one stays free to notice Ctrl-C
+        // even while every worker thread is busy computing.
+        let task = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { execute(&ctx, &text).await }
+        });
+        let abort = task.abort_handle();
         let outcome = tokio::select! {
-            r = execute(ctx, &text) => r,
-            _ = tokio::signal::ctrl_c() => Err(Error::Query("query cancelled".into())),
+            r = task => r.unwrap_or_else(|e| Err(Error::Query(format!("query failed: {e}")))),
+            _ = interrupted.notified() => {
+                abort.abort();
+                Err(Error::Query("query cancelled".into()))
+            }
         };
         match outcome {
             Ok(()) => {}
