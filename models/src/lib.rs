@@ -7,5 +7,8 @@
 //! functions; the `leadql` crate wires everything to a workspace and a command line.
 
 pub mod domain;
+pub mod metrics;
+pub mod rules;
 
 pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};
+pub use rules::{ModelError, RuleModel};
