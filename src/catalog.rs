@@ -20,6 +20,9 @@ use datafusion::datasource::listing::{
 use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use datafusion::prelude::SessionContext;
 
+use leadql_models::RuleModel;
+use leadql_udfs::scoring::RuleModels;
+
 use crate::error::{Error, Result};
 use crate::schema::{self, Table};
 
@@ -45,6 +48,8 @@ pub struct Workspace {
     pub dir: PathBuf,
     /// Its tables, core tables first.
     pub tables: Vec<TableEntry>,
+    /// Its rule scoring models (`scoring/*.toml`), invalid ones with their error.
+    pub rule_models: Arc<RuleModels>,
 }
 
 impl Workspace {
@@ -92,7 +97,13 @@ impl Workspace {
                 .unwrap_or_default();
             tables.push(other_entry(name, files)?);
         }
-        Ok(Workspace { dir, tables })
+        let default_as_of = read_default_as_of(&dir)?;
+        let rule_models = Arc::new(load_rule_models(&dir, default_as_of)?);
+        Ok(Workspace {
+            dir,
+            tables,
+            rule_models,
+        })
     }
 
     /// The table called `name`.
@@ -120,8 +131,65 @@ impl Workspace {
             };
             ctx.register_table(t.name.as_str(), provider)?;
         }
+        leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         Ok(())
     }
+}
+
+/// The `[workspace] as_of` instant of `workspace.toml` (µs since the epoch), if set.
+fn read_default_as_of(dir: &Path) -> Result<Option<i64>> {
+    let path = dir.join("workspace.toml");
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let bad = |reason: String| Error::Workspace {
+        dir: path.clone(),
+        reason,
+    };
+    let value: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+    let Some(as_of) = value.get("workspace").and_then(|w| w.get("as_of")) else {
+        return Ok(None);
+    };
+    let text = as_of.as_str().ok_or_else(|| {
+        bad("[workspace] as_of must be a string such as \"2026-06-30 00:00:00\"".into())
+    })?;
+    let instant =
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map_err(|e| {
+            bad(format!(
+                "[workspace] as_of '{text}' is not a 'YYYY-MM-DD HH:MM:SS' instant ({e})"
+            ))
+        })?;
+    Ok(Some(instant.and_utc().timestamp_micros()))
+}
+
+/// Loads every `scoring/*.toml` rule model; invalid files are kept with their error.
+fn load_rule_models(dir: &Path, default_as_of: Option<i64>) -> Result<RuleModels> {
+    let mut models = RuleModels::new(default_as_of);
+    let folder = dir.join("scoring");
+    if !folder.is_dir() {
+        return Ok(models);
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(&folder)
+        .map_err(|e| Error::io(&folder, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_hidden(&name) {
+            continue;
+        }
+        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let label = file.display().to_string();
+        models.insert(name.clone(), RuleModel::parse(&name, &label, &text));
+    }
+    Ok(models)
 }
 
 fn is_hidden(name: &str) -> bool {

@@ -249,6 +249,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
     let result = write_all(&plan, opts, &staging).and_then(|summary| {
         swap_into_place(&staging, &opts.dir)?;
         write_workspace_file(opts, &plan)?;
+        write_default_models(&opts.dir)?;
         Ok(summary)
     });
     let _ = fs::remove_dir_all(&staging);
@@ -404,6 +405,24 @@ fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
         fs::rename(&new, &target).map_err(|e| Error::io(&target, e))?;
     }
     atomic::sync_parent(&dir.join("leads"));
+    Ok(())
+}
+
+/// The rule models every generated workspace starts with (`scoring/NAME.toml`).
+pub const DEFAULT_MODELS: &[(&str, &str)] = &[
+    ("engagement", include_str!("templates/engagement.toml")),
+    ("fit", include_str!("templates/fit.toml")),
+];
+
+/// Writes the default rule models that the workspace does not have yet (an analyst's
+/// edited models are never overwritten).
+fn write_default_models(dir: &Path) -> Result<()> {
+    for (name, text) in DEFAULT_MODELS {
+        let path = dir.join("scoring").join(format!("{name}.toml"));
+        if !path.exists() {
+            atomic::write(&path, text.as_bytes())?;
+        }
+    }
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
+pub mod args;
 pub mod scoring;
 
 /// Every scalar function of this crate.
@@ -26,7 +27,13 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     scoring::functions()
 }
 
-/// Registers every leadql function in `ctx`.
+/// Registers the rule-scoring functions (`score_leads`, `score_breakdown`,
+/// `evaluate_scoring`, `lead_grade`) over `models` in `ctx`.
+pub fn register_scoring(ctx: &SessionContext, models: Arc<scoring::RuleModels>) {
+    scoring::register(ctx, models);
+}
+
+/// Registers every model-independent leadql function in `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in scalar_functions() {
         ctx.register_udf(f.as_ref().clone());

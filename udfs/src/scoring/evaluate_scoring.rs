@@ -1,0 +1,234 @@
+//! `evaluate_scoring(model)`: how well a rule model ranks past outcomes.
+//!
+//! Every closed lead (qualified or disqualified) is scored *as of its own closing
+//! instant*, so interactions after the decision do not leak into the evaluation. The
+//! result has one row per metric:
+//!
+//! | metric | grade | leads | converted | value |
+//! |---|---|---|---|---|
+//! | `auc` | | closed leads | qualified | area under the ROC curve |
+//! | `conversion_rate` | each grade | leads in grade | qualified | rate |
+//! | `threshold_current`, `precision_current`, `recall_current`, `f1_current` | | leads at or above | qualified among them | the model's `sales_ready` and its metrics |
+//! | `threshold_suggested`, `precision_suggested`, `recall_suggested`, `f1_suggested` | | | | the threshold maximising F1 |
+//!
+//! ```sql
+//! SELECT metric, grade, value FROM evaluate_scoring('engagement');
+//! ```
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{JoinType, Result, plan_err};
+use datafusion::logical_expr::{Expr, TableType, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use leadql_models::RuleModel;
+use leadql_models::metrics::{at_threshold, auc, best_f1_threshold};
+
+use super::common::state;
+use super::plan::{self, AsOf};
+use super::registry::RuleModels;
+use crate::args;
+
+/// The `evaluate_scoring` table function.
+#[derive(Debug)]
+pub struct EvaluateScoring {
+    models: Arc<RuleModels>,
+}
+
+impl EvaluateScoring {
+    /// Evaluates the models of `models`.
+    pub fn new(models: Arc<RuleModels>) -> Self {
+        EvaluateScoring { models }
+    }
+}
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("grade", DataType::Utf8, true),
+        Field::new("leads", DataType::Int64, false),
+        Field::new("converted", DataType::Int64, false),
+        Field::new("value", DataType::Float64, true),
+    ]))
+}
+
+impl TableFunctionImpl for EvaluateScoring {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let state = state(args.session())?;
+        let exprs = args.exprs();
+        if exprs.len() != 1 {
+            return plan_err!(
+                "evaluate_scoring expects (model), got {} arguments",
+                exprs.len()
+            );
+        }
+        let name = args::string(state, "evaluate_scoring", "model", &exprs[0])?;
+        let model = self.models.get("evaluate_scoring", &name)?;
+        // Plan now, so that errors surface at planning time.
+        plan::score_leads(state, &model, &AsOf::Column("closed_at"))?;
+        Ok(Arc::new(Evaluation { model }))
+    }
+}
+
+/// The evaluation of one model, computed when scanned.
+#[derive(Debug)]
+struct Evaluation {
+    model: Arc<RuleModel>,
+}
+
+#[derive(Default)]
+struct Rows {
+    metric: Vec<String>,
+    grade: Vec<Option<String>>,
+    leads: Vec<i64>,
+    converted: Vec<i64>,
+    value: Vec<Option<f64>>,
+}
+
+impl Rows {
+    fn push(
+        &mut self,
+        metric: &str,
+        grade: Option<&str>,
+        leads: usize,
+        converted: usize,
+        value: Option<f64>,
+    ) {
+        self.metric.push(metric.into());
+        self.grade.push(grade.map(str::to_string));
+        self.leads.push(leads as i64);
+        self.converted.push(converted as i64);
+        self.value.push(value);
+    }
+}
+
+impl Evaluation {
+    fn metrics(&self, scores: &[f64], grades: &[Option<String>], positive: &[bool]) -> Rows {
+        let mut rows = Rows::default();
+        let n = scores.len();
+        let pos = positive.iter().filter(|p| **p).count();
+        rows.push("auc", None, n, pos, auc(scores, positive));
+        for g in &self.model.grades {
+            let (mut leads, mut conv) = (0, 0);
+            for (grade, &y) in grades.iter().zip(positive) {
+                if grade.as_deref() == Some(g.name.as_str()) {
+                    leads += 1;
+                    conv += usize::from(y);
+                }
+            }
+            let rate = (leads > 0).then(|| conv as f64 / leads as f64);
+            rows.push("conversion_rate", Some(&g.name), leads, conv, rate);
+        }
+        let mut threshold_rows =
+            |suffix: &str, m: Option<leadql_models::metrics::ThresholdMetrics>| {
+                let (sel, tp) = m.map_or((0, 0), |m| {
+                    (
+                        m.selected,
+                        (m.precision * m.selected as f64).round() as usize,
+                    )
+                });
+                rows.push(
+                    &format!("threshold_{suffix}"),
+                    None,
+                    sel,
+                    tp,
+                    m.map(|m| m.threshold),
+                );
+                rows.push(
+                    &format!("precision_{suffix}"),
+                    None,
+                    sel,
+                    tp,
+                    m.map(|m| m.precision),
+                );
+                rows.push(
+                    &format!("recall_{suffix}"),
+                    None,
+                    sel,
+                    tp,
+                    m.map(|m| m.recall),
+                );
+                rows.push(&format!("f1_{suffix}"), None, sel, tp, m.map(|m| m.f1));
+            };
+        threshold_rows(
+            "current",
+            (n > 0).then(|| at_threshold(scores, positive, self.model.sales_ready)),
+        );
+        threshold_rows("suggested", best_f1_threshold(scores, positive));
+        rows
+    }
+}
+
+#[async_trait]
+impl TableProvider for Evaluation {
+    fn schema(&self) -> SchemaRef {
+        schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = state(session)?;
+        let scored = plan::score_leads(state, &self.model, &AsOf::Column("closed_at"))?;
+        let outcomes = plan::leads_table(state)?
+            .filter(col("status").in_list(vec![lit("qualified"), lit("disqualified")], false))?
+            .select(vec![
+                col("lead_id").alias("__lead_id"),
+                col("status").eq(lit("qualified")).alias("positive"),
+            ])?;
+        let batches = scored
+            .join(
+                outcomes,
+                JoinType::Inner,
+                &["lead_id"],
+                &["__lead_id"],
+                None,
+            )?
+            .select(vec![col("score"), col("grade"), col("positive")])?
+            .collect()
+            .await?;
+        let (mut scores, mut grades, mut positive) = (Vec::new(), Vec::new(), Vec::new());
+        for b in &batches {
+            let s = b.column(0).as_primitive::<Float64Type>();
+            let g = b.column(1).as_string::<i32>();
+            let p = b.column(2).as_boolean();
+            for i in 0..b.num_rows() {
+                if s.is_null(i) || p.is_null(i) {
+                    continue;
+                }
+                scores.push(s.value(i));
+                grades.push((!g.is_null(i)).then(|| g.value(i).to_string()));
+                positive.push(p.value(i));
+            }
+        }
+        let rows = self.metrics(&scores, &grades, &positive);
+        let n = rows.metric.len();
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(StringArray::from(vec![self.model.name.clone(); n])),
+                Arc::new(StringArray::from(rows.metric)),
+                Arc::new(StringArray::from(rows.grade)),
+                Arc::new(Int64Array::from(rows.leads)),
+                Arc::new(Int64Array::from(rows.converted)),
+                Arc::new(Float64Array::from(rows.value)),
+            ],
+        )?;
+        let table = MemTable::try_new(schema(), vec![vec![batch]])?;
+        table.scan(session, projection, filters, limit).await
+    }
+}

@@ -1,0 +1,459 @@
+//! Compiles a rule model into a DataFusion plan over `leads`, `accounts` and
+//! `interactions`.
+//!
+//! The plan is relational and vectorised: one filtered scan of the leads in the
+//! audience with a `CASE` column per fit rule, one scan of the interactions of the
+//! model's types aggregated per lead with a conditional aggregate per behaviour rule,
+//! and a left join of the two. Nothing runs row by row in Rust, and DataFusion
+//! parallelises and streams every step.
+//!
+//! `as_of` is either one instant (scoring now, or at a past instant) or a column of
+//! `leads` (each lead scored at its own instant, e.g. `closed_at` when evaluating a
+//! model against outcomes). Only interactions strictly before `as_of` count; windows
+//! and decay are measured back from it; leads created after it are not scored.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::TableReference;
+use datafusion::common::{JoinType, Result, ScalarValue, plan_datafusion_err};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionState;
+use datafusion::functions::core::expr_fn::{coalesce, get_field, greatest, least, named_struct};
+use datafusion::functions::math::expr_fn::round;
+use datafusion::functions_aggregate::expr_fn::{max, sum};
+use datafusion::functions_nested::expr_fn::make_array;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder, cast, col, lit, when};
+use leadql_models::rules::{Decay, Frequency, Located};
+use leadql_models::{ConsentLevel, RuleModel};
+
+use super::decay::decay_udf;
+
+const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+/// Decimal places scores and rule points are rounded to (so that a breakdown sums to
+/// its score exactly, whatever the order of summation).
+pub const SCALE: i64 = 4;
+
+/// The instant(s) a model scores at.
+#[derive(Debug, Clone)]
+pub enum AsOf {
+    /// One instant for every lead, µs since the epoch.
+    Instant(i64),
+    /// A timestamp column of `leads` (leads where it is NULL are not scored).
+    Column(&'static str),
+}
+
+/// The scored leads: `lead_id`, `as_of`, then per rule `r{i}` (points, rounded) and
+/// `n{i}` (occurrences) and `f{i}` (fired), fit rules first.
+#[derive(Debug)]
+pub struct Scored {
+    /// The plan.
+    pub frame: DataFrame,
+    /// Rule names, in column order.
+    pub rules: Vec<String>,
+}
+
+fn ts(v: i64) -> Expr {
+    lit(ScalarValue::TimestampMicrosecond(Some(v), None))
+}
+
+fn micros(e: Expr) -> Expr {
+    cast(e, DataType::Int64)
+}
+
+/// Reads a table of the caller's session.
+fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
+    let reference = TableReference::bare(name);
+    let schema = state.schema_for_ref(reference.clone())?;
+    let provider = futures::executor::block_on(schema.table(name))?.ok_or_else(|| {
+        plan_datafusion_err!("scoring needs a table named '{name}' in the session")
+    })?;
+    let plan = LogicalPlanBuilder::scan(
+        reference,
+        datafusion::datasource::provider_as_source(provider),
+        None,
+    )?
+    .build()?;
+    Ok(DataFrame::new(state.clone(), plan))
+}
+
+/// The caller's `leads` table.
+pub fn leads_table(state: &SessionState) -> Result<DataFrame> {
+    table(state, "leads")
+}
+
+/// Parses a model's SQL predicate against `frame`, naming the file and line on error.
+fn predicate(
+    frame: &DataFrame,
+    model: &RuleModel,
+    what: &str,
+    p: &Located<String>,
+) -> Result<Expr> {
+    let expr = frame.parse_sql_expr(&p.value).map_err(|e| {
+        plan_datafusion_err!(
+            "{}:{}: invalid SQL predicate in {what} ({}): {}",
+            model.file,
+            p.line,
+            p.value,
+            first_line(&e)
+        )
+    })?;
+    let t = expr.get_type(frame.schema()).map_err(|e| {
+        plan_datafusion_err!(
+            "{}:{}: invalid SQL predicate in {what} ({}): {}",
+            model.file,
+            p.line,
+            p.value,
+            first_line(&e)
+        )
+    })?;
+    if t != DataType::Boolean && t != DataType::Null {
+        return Err(plan_datafusion_err!(
+            "{}:{}: the predicate in {what} ({}) is {t}, not a condition",
+            model.file,
+            p.line,
+            p.value
+        ));
+    }
+    Ok(coalesce(vec![expr, lit(false)]))
+}
+
+fn first_line(e: &datafusion::error::DataFusionError) -> String {
+    let root = e.find_root().to_string();
+    let msg = root.lines().next().unwrap_or("").to_string();
+    msg.strip_prefix("Error during planning: ")
+        .unwrap_or(&msg)
+        .to_string()
+}
+
+/// Columns of `accounts` visible to fit rules and audiences as `account_<column>`.
+const ACCOUNT_COLUMNS: &[&str] = &[
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "size_band",
+    "revenue_band",
+    "country",
+    "territory",
+    "segment",
+    "is_customer",
+];
+
+fn uses_accounts(model: &RuleModel) -> bool {
+    let mut texts = model
+        .fit
+        .iter()
+        .map(|f| f.predicate.value.as_str())
+        .chain(model.audience.iter().map(|a| a.value.as_str()));
+    texts.any(|t| t.contains("account_"))
+}
+
+/// Compiles `model` into the scoring plan.
+pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<Scored> {
+    let mut leads = table(state, "leads")?;
+    if uses_accounts(model) {
+        let accounts = table(state, "accounts")?;
+        let mut cols = vec![col("account_id").alias("__account_id")];
+        cols.extend(
+            ACCOUNT_COLUMNS
+                .iter()
+                .map(|c| col(*c).alias(format!("account_{c}"))),
+        );
+        let accounts = accounts.select(cols)?;
+        leads = leads.join(
+            accounts,
+            JoinType::Left,
+            &["account_id"],
+            &["__account_id"],
+            None,
+        )?;
+    }
+    let as_of_expr = match as_of {
+        AsOf::Instant(v) => ts(*v),
+        AsOf::Column(c) => cast(
+            col(*c),
+            DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+        ),
+    };
+
+    // --- population and fit rules ------------------------------------------------
+    let mut keep = col("created_at")
+        .lt_eq(as_of_expr.clone())
+        .and(as_of_expr.clone().is_not_null());
+    if let Some(a) = &model.audience {
+        keep = keep.and(predicate(&leads, model, "[audience] where", a)?);
+    }
+    if model.min_consent > ConsentLevel::None {
+        let allowed: Vec<Expr> = ConsentLevel::ALL
+            .iter()
+            .filter(|c| **c >= model.min_consent)
+            .map(|c| lit(c.as_str()))
+            .collect();
+        keep = keep.and(col("consent").in_list(allowed, false));
+    }
+    let mut population_cols = vec![col("lead_id"), as_of_expr.clone().alias("as_of")];
+    let mut rules = Vec::new();
+    for f in &model.fit {
+        let i = rules.len();
+        let holds = predicate(
+            &leads,
+            model,
+            &format!("fit rule '{}'", f.name),
+            &f.predicate,
+        )?;
+        population_cols.push(
+            when(holds.clone(), lit(f.points))
+                .otherwise(lit(0.0))?
+                .alias(format!("r{i}")),
+        );
+        population_cols.push(cast(holds.clone(), DataType::Int64).alias(format!("n{i}")));
+        population_cols.push(holds.alias(format!("f{i}")));
+        rules.push(f.name.clone());
+    }
+    let population = leads.filter(keep)?.select(population_cols)?;
+
+    if model.behavior.is_empty() {
+        return Ok(Scored {
+            frame: population,
+            rules,
+        });
+    }
+
+    // --- behaviour rules: one pass over the interactions ---------------------------
+    let interactions = table(state, "interactions")?;
+    let types: std::collections::BTreeSet<&str> = model
+        .behavior
+        .iter()
+        .map(|b| b.interaction.as_str())
+        .collect();
+    let types: Vec<Expr> = types.into_iter().map(lit).collect();
+    let mut events = interactions.filter(col("type").in_list(types, false))?;
+    let event_as_of = match as_of {
+        AsOf::Instant(v) => {
+            events = events.filter(col("occurred_at").lt(ts(*v)))?;
+            ts(*v)
+        }
+        AsOf::Column(_) => {
+            let instants = population.clone().select(vec![
+                col("lead_id").alias("__lead_id"),
+                col("as_of").alias("__as_of"),
+            ])?;
+            events = events
+                .join(
+                    instants,
+                    JoinType::Inner,
+                    &["lead_id"],
+                    &["__lead_id"],
+                    None,
+                )?
+                .filter(col("occurred_at").lt(col("__as_of")))?;
+            col("__as_of")
+        }
+    };
+    let age_us = micros(event_as_of.clone()) - micros(col("occurred_at"));
+    let mut aggregates = Vec::new();
+    for (k, b) in model.behavior.iter().enumerate() {
+        let mut cond = col("type").eq(lit(b.interaction.as_str()));
+        let window = b.window_days.or(match b.decay {
+            Decay::Window { days } => Some(days),
+            _ => None,
+        });
+        if let Some(days) = window {
+            cond = cond.and(age_us.clone().lt_eq(lit((days * MICROS_PER_DAY) as i64)));
+        }
+        if let Some(p) = &b.predicate {
+            cond = cond.and(predicate(
+                &events,
+                model,
+                &format!("behavior rule '{}'", b.name),
+                p,
+            )?);
+        }
+        let points = lit(b.points);
+        let decayed = |at: Expr| -> Expr {
+            match b.decay {
+                Decay::None | Decay::Window { .. } => points.clone(),
+                Decay::Linear { days } => {
+                    let age = micros(event_as_of.clone()) - micros(at);
+                    points.clone()
+                        * greatest(vec![
+                            lit(0.0),
+                            lit(1.0) - cast(age, DataType::Float64) / lit(days * MICROS_PER_DAY),
+                        ])
+                }
+                Decay::Exponential { half_life_days } => decay_udf().call(vec![
+                    points.clone(),
+                    at,
+                    event_as_of.clone(),
+                    lit(half_life_days),
+                ]),
+            }
+        };
+        aggregates
+            .push(sum(when(cond.clone(), lit(1i64)).otherwise(lit(0i64))?).alias(format!("c{k}")));
+        match b.frequency {
+            Frequency::Each => aggregates.push(
+                sum(when(cond, decayed(col("occurred_at"))).otherwise(lit(0.0))?)
+                    .alias(format!("v{k}")),
+            ),
+            Frequency::AtLeast(_) => {
+                aggregates.push(max(when(cond, col("occurred_at")).end()?).alias(format!("v{k}")))
+            }
+            Frequency::None => {}
+        }
+    }
+    let per_lead = events.aggregate(vec![col("lead_id").alias("__lead_id")], aggregates)?;
+    let joined = population.join(per_lead, JoinType::Left, &["lead_id"], &["__lead_id"], None)?;
+
+    let mut cols: Vec<Expr> = vec![col("lead_id"), col("as_of")];
+    for i in 0..rules.len() {
+        cols.extend([
+            col(format!("r{i}")),
+            col(format!("n{i}")),
+            col(format!("f{i}")),
+        ]);
+    }
+    for (k, b) in model.behavior.iter().enumerate() {
+        let i = model.fit.len() + k;
+        let count = coalesce(vec![col(format!("c{k}")), lit(0i64)]);
+        let points = lit(b.points);
+        let (value, fired) = match b.frequency {
+            Frequency::Each => {
+                let raw = coalesce(vec![col(format!("v{k}")), lit(0.0)]);
+                let capped = match b.cap {
+                    Some(cap) if b.points >= 0.0 => {
+                        least(vec![raw, lit(b.points * f64::from(cap))])
+                    }
+                    Some(cap) => greatest(vec![raw, lit(b.points * f64::from(cap))]),
+                    None => raw,
+                };
+                (capped, count.clone().gt(lit(0i64)))
+            }
+            Frequency::AtLeast(n) => {
+                let enough = count.clone().gt_eq(lit(i64::from(n)));
+                let last = col(format!("v{k}"));
+                let v = match b.decay {
+                    Decay::None | Decay::Window { .. } => points.clone(),
+                    Decay::Linear { days } => {
+                        let age = micros(col("as_of")) - micros(last);
+                        points.clone()
+                            * greatest(vec![
+                                lit(0.0),
+                                lit(1.0)
+                                    - cast(age, DataType::Float64) / lit(days * MICROS_PER_DAY),
+                            ])
+                    }
+                    Decay::Exponential { half_life_days } => decay_udf().call(vec![
+                        points.clone(),
+                        last,
+                        col("as_of"),
+                        lit(half_life_days),
+                    ]),
+                };
+                (when(enough.clone(), v).otherwise(lit(0.0))?, enough)
+            }
+            Frequency::None => {
+                let none = count.clone().eq(lit(0i64));
+                (when(none.clone(), points).otherwise(lit(0.0))?, none)
+            }
+        };
+        cols.push(round(vec![value, lit(SCALE)]).alias(format!("r{i}")));
+        cols.push(count.alias(format!("n{i}")));
+        cols.push(fired.alias(format!("f{i}")));
+        rules.push(b.name.clone());
+    }
+    Ok(Scored {
+        frame: joined.select(cols)?,
+        rules,
+    })
+}
+
+/// The score expression over a [`Scored`] frame.
+pub fn score_expr(rules: usize) -> Expr {
+    let total = (0..rules)
+        .map(|i| col(format!("r{i}")))
+        .reduce(|a, b| a + b)
+        .unwrap_or(lit(0.0));
+    round(vec![cast(total, DataType::Float64), lit(SCALE)])
+}
+
+/// The grade expression for a score column: nested `CASE`s from the highest grade down.
+pub fn grade_expr(model: &RuleModel, score: Expr) -> Result<Expr> {
+    let mut grades = model.grades.iter().rev();
+    let Some(top) = grades.next() else {
+        return Ok(lit(ScalarValue::Utf8(None)));
+    };
+    let mut expr = lit(top.name.clone());
+    for g in grades {
+        let bound = g.max.unwrap_or(f64::INFINITY);
+        expr = when(score.clone().lt(lit(bound)), lit(g.name.clone())).otherwise(expr)?;
+    }
+    Ok(when(score.is_null(), lit(ScalarValue::Utf8(None))).otherwise(expr)?)
+}
+
+/// `lead_id, model, score, grade, sales_ready, as_of` for every scored lead.
+pub fn score_leads(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<DataFrame> {
+    let s = scored(state, model, as_of)?;
+    let score = score_expr(s.rules.len());
+    let frame = s
+        .frame
+        .select(vec![col("lead_id"), col("as_of"), score.alias("score")])?;
+    frame.select(vec![
+        col("lead_id"),
+        lit(model.name.clone()).alias("model"),
+        col("score"),
+        grade_expr(model, col("score"))?.alias("grade"),
+        col("score")
+            .gt_eq(lit(model.sales_ready))
+            .alias("sales_ready"),
+        col("as_of"),
+    ])
+}
+
+/// `lead_id, rule, kind, points, occurrences` for every rule that fired for a lead.
+pub fn score_breakdown(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<DataFrame> {
+    let s = scored(state, model, as_of)?;
+    let entries: Vec<Expr> = s
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let kind = if i < model.fit.len() {
+                "fit"
+            } else {
+                "behavior"
+            };
+            named_struct(vec![
+                lit("rule"),
+                lit(name.clone()),
+                lit("kind"),
+                lit(kind),
+                lit("points"),
+                cast(col(format!("r{i}")), DataType::Float64),
+                lit("occurrences"),
+                col(format!("n{i}")),
+                lit("fired"),
+                col(format!("f{i}")),
+            ])
+        })
+        .collect();
+    let frame = s.frame.select(vec![
+        col("lead_id"),
+        col("as_of"),
+        make_array(entries).alias("entry"),
+    ])?;
+    let frame = frame.unnest_columns(&["entry"])?;
+    frame.filter(get_field(col("entry"), "fired"))?.select(vec![
+        col("lead_id"),
+        lit(model.name.clone()).alias("model"),
+        get_field(col("entry"), "rule").alias("rule"),
+        get_field(col("entry"), "kind").alias("kind"),
+        get_field(col("entry"), "points").alias("points"),
+        get_field(col("entry"), "occurrences").alias("occurrences"),
+        col("as_of"),
+    ])
+}
+
+/// Shared handle type.
+pub type ModelRef = Arc<RuleModel>;
