@@ -572,3 +572,28 @@ fn shell_runs_statements_and_backslash_commands() {
         "the bad statement reports an error and the shell goes on"
     );
 }
+
+#[test]
+fn both_sample_models_score_from_the_command_line() {
+    for model in ["engagement", "fit"] {
+        let out = sql(&[
+            "--format",
+            "csv",
+            &format!(
+                "SELECT count(*) > 4000 AS many, count(DISTINCT grade) >= 3 AS graded FROM score_leads('{model}')"
+            ),
+        ]);
+        assert_eq!(out, "many,graded\ntrue,true\n", "{model}");
+    }
+    let data = sample();
+    let o = run(&[
+        "--data",
+        data.to_str().expect("utf-8"),
+        "sql",
+        "SELECT * FROM score_leads('engagment')",
+    ]);
+    assert_clean_error(
+        &o,
+        "unknown scoring model 'engagment' (models: engagement, fit)",
+    );
+}

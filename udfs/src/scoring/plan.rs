@@ -389,7 +389,7 @@ pub fn grade_expr(model: &RuleModel, score: Expr) -> Result<Expr> {
         let bound = g.max.unwrap_or(f64::INFINITY);
         expr = when(score.clone().lt(lit(bound)), lit(g.name.clone())).otherwise(expr)?;
     }
-    Ok(when(score.is_null(), lit(ScalarValue::Utf8(None))).otherwise(expr)?)
+    when(score.is_null(), lit(ScalarValue::Utf8(None))).otherwise(expr)
 }
 
 /// `lead_id, model, score, grade, sales_ready, as_of` for every scored lead.
