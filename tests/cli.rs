@@ -102,8 +102,8 @@ fn same_seed_gives_identical_files_and_another_seed_differs() {
     let (ca, cb, cc) = (checksums(&a), checksums(&b), checksums(&c));
     assert_eq!(
         ca.keys().count(),
-        8,
-        "7 tables + workspace.toml: {:?}",
+        10,
+        "7 tables, 2 scoring models, workspace.toml: {:?}",
         ca.keys()
     );
     assert!(ca == cb, "same seed must give byte-identical files");
