@@ -53,6 +53,9 @@ pub enum Command {
         /// Rows shown by the table format (0 = all).
         #[arg(long, default_value_t = 1000)]
         max_rows: usize,
+        /// Print each statement's wall time (planning, execution and output) on stderr.
+        #[arg(long)]
+        timing: bool,
     },
     /// Interactive SQL shell.
     Shell,
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             format,
             output,
             max_rows,
+            timing,
         } => {
             let format: Format = format.parse()?;
             let mut texts: Vec<(String, String)> = Vec::new();
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             let total = statements.len();
             for (i, (origin, statement)) in statements.into_iter().enumerate() {
+                let started = std::time::Instant::now();
                 let last = i + 1 == total;
                 let label = |e: Error| {
                     if total > 1 {
@@ -214,6 +219,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                         .collect()
                         .await
                         .map_err(|e| label(e.into()))?;
+                }
+                if *timing {
+                    eprintln!("time: {:.3} s", started.elapsed().as_secs_f64());
                 }
             }
             Ok(())

@@ -1,0 +1,202 @@
+"""leadql against its peers, same Parquet files, same run.
+
+Workloads (more arrive as leadql grows, see benches/README.md):
+  rule_score  the workspace's `engagement` rule model over every lead, as of the
+              workspace's end: leadql's score_leads() against DuckDB running the same
+              model as plain SQL (generated below from the same TOML file).
+
+Each repetition runs every engine once, interleaved; the table reports medians of the
+in-engine query time, of the whole process, and the peak resident memory of the
+process. Results are checked to agree (lead count, sales-ready count, score total).
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tomllib
+
+DAY_US = 86_400_000_000
+
+
+def run_timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time; returns (stdout, stderr, wall seconds, peak RSS MiB)."""
+    full = ["/usr/bin/time", "-f", "__time %e %M"] + cmd
+    p = subprocess.run(full, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
+    m = re.search(r"__time ([\d.]+) (\d+)", p.stderr)
+    return p.stdout, p.stderr, float(m.group(1)), int(m.group(2)) / 1024
+
+
+def consent_levels(minimum):
+    levels = ["none", "transactional", "marketing", "full"]
+    return levels[levels.index(minimum):]
+
+
+def duckdb_sql(model, ws, as_of):
+    """The rule model as one plain DuckDB query: the same semantics as leadql's plan."""
+    T = f"TIMESTAMP '{as_of}'"
+    D = f"{DAY_US}.0::DOUBLE"
+    model_decay = model.get("decay", {"kind": "none"})
+    where = [f"created_at <= {T}"]
+    aud = model.get("audience", {})
+    if "where" in aud:
+        where.append(f"coalesce(({aud['where']}), false)")
+    if aud.get("min_consent", "none") != "none":
+        levels = ", ".join(f"'{c}'" for c in consent_levels(aud["min_consent"]))
+        where.append(f"consent IN ({levels})")
+    rule_cols, fit_cols = [], []
+    for i, f in enumerate(model.get("fit", [])):
+        fit_cols.append(f"CASE WHEN coalesce(({f['when']}), false) THEN {float(f['points'])}::DOUBLE ELSE 0.0 END AS r{i}")
+        rule_cols.append(f"r{i}")
+    aggs, finals = [], []
+    types = sorted({b["type"] for b in model.get("behavior", [])})
+    for k, b in enumerate(model.get("behavior", [])):
+        p = float(b["points"])
+        decay = b.get("decay", model_decay)
+        window = b.get("window_days") or (decay.get("days") if decay["kind"] == "window" else None)
+        cond = f"type = '{b['type']}'"
+        if window:
+            cond += f" AND age_us <= {int(window * DAY_US)}"
+        if "where" in b:
+            cond += f" AND coalesce(({b['where']}), false)"
+
+        def factor(age):
+            if decay["kind"] == "linear":
+                return f"{p}::DOUBLE * greatest(0.0::DOUBLE, 1.0::DOUBLE - ({age})::DOUBLE / ({decay['days']}::DOUBLE * {D}))"
+            if decay["kind"] == "exponential":
+                return f"{p}::DOUBLE * pow(2.0::DOUBLE, -(({age})::DOUBLE / {D}) / {decay['days']}::DOUBLE)"
+            return f"{p}::DOUBLE"
+
+        freq = b.get("frequency", "each")
+        aggs.append(f"count(CASE WHEN {cond} THEN 1 END) AS c{k}")
+        i = len(model.get("fit", [])) + k
+        if freq == "each":
+            aggs.append(f"sum(CASE WHEN {cond} THEN {factor('age_us')} ELSE 0.0 END) AS v{k}")
+            v = f"coalesce(v{k}, 0.0)"
+            if "cap" in b:
+                v = f"{'least' if p >= 0 else 'greatest'}({v}, {p * b['cap']}::DOUBLE)"
+        elif freq == "at_least":
+            aggs.append(f"max(CASE WHEN {cond} THEN occurred_at END) AS v{k}")
+            v = f"CASE WHEN coalesce(c{k}, 0) >= {b['count']} THEN {factor(f'epoch_us({T}) - epoch_us(v{k})')} ELSE 0.0 END"
+        else:
+            v = f"CASE WHEN coalesce(c{k}, 0) = 0 THEN {p}::DOUBLE ELSE 0.0 END"
+        finals.append(f"round({v}, 4) AS r{i}")
+        rule_cols.append(f"r{i}")
+    accounts = ""
+    if any("account_" in f["when"] for f in model.get("fit", [])):
+        cols = ", ".join(f"{c} AS account_{c}" for c in ["name", "domain", "industry", "employees", "size_band", "revenue_band", "country", "territory", "segment", "is_customer"])
+        accounts = f" LEFT JOIN (SELECT account_id AS __account_id, {cols} FROM read_parquet('{ws}/accounts/*.parquet')) a ON a.__account_id = l.account_id"
+    population = f"SELECT lead_id{''.join(', ' + c for c in fit_cols)} FROM read_parquet('{ws}/leads/*.parquet') l{accounts} WHERE {' AND '.join(where)}"
+    type_list = ", ".join(f"'{t}'" for t in types)
+    events = (f"SELECT lead_id, type, asset, occurred_at, epoch_us({T}) - epoch_us(occurred_at) AS age_us "
+              f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < {T} AND type IN ({type_list})")
+    score = " + ".join(rule_cols) or "0"
+    ready = float(model["sales_ready"])
+    return (f"WITH population AS ({population}), events AS ({events}), "
+            f"per_lead AS (SELECT lead_id, {', '.join(aggs)} FROM events GROUP BY lead_id), "
+            f"scored AS (SELECT p.*, {', '.join(finals)} FROM population p LEFT JOIN per_lead USING (lead_id)) "
+            f"SELECT count(*) AS n, round(sum(round({score}, 4)), 2) AS total, "
+            f"sum(CASE WHEN round({score}, 4) >= {ready} THEN 1 ELSE 0 END) AS ready FROM scored")
+
+
+DUCKDB_RUNNER = r"""
+import duckdb, json, sys, time
+con = duckdb.connect()
+sql = open(sys.argv[1]).read()
+t = time.perf_counter()
+n, total, ready = con.execute(sql).fetchone()
+print(json.dumps({"seconds": time.perf_counter() - t, "n": n, "total": float(total or 0), "ready": int(ready or 0)}))
+"""
+
+
+def leadql_rule_score(bin_, ws, as_of):
+    q = (f"SELECT count(*) AS n, round(sum(score), 2) AS total, sum(CASE WHEN sales_ready THEN 1 ELSE 0 END) AS ready "
+         f"FROM score_leads('engagement', TIMESTAMP '{as_of}')")
+    out, err, wall, rss = run_timed([bin_, "--data", ws, "sql", "--timing", "--format", "json", q])
+    row = json.loads(out)[0]
+    seconds = float(re.search(r"time: ([\d.]+) s", err).group(1))
+    return {"seconds": seconds, "wall": wall, "rss": rss, "n": row["n"], "total": float(row["total"] or 0), "ready": int(row["ready"] or 0)}
+
+
+def duckdb_rule_score(sql_file):
+    out, _, wall, rss = run_timed([sys.executable, "-c", DUCKDB_RUNNER, sql_file])
+    r = json.loads(out)
+    r.update(wall=wall, rss=rss)
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--leadql", required=True)
+    ap.add_argument("--leads", type=int, default=1_000_000)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--dir", default="/tmp/leadql-bench")
+    ap.add_argument("--out", default="benches/RESULTS.md")
+    a = ap.parse_args()
+
+    ws = os.path.join(a.dir, f"ws-{a.leads}")
+    if not os.path.exists(os.path.join(ws, "workspace.toml")):
+        print(f"generating {a.leads} leads into {ws}", file=sys.stderr)
+        subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(a.leads), "--seed", "7", "--quiet"], check=True)
+    with open(os.path.join(ws, "workspace.toml"), "rb") as f:
+        as_of = tomllib.load(f)["workspace"]["as_of"]
+    with open(os.path.join(ws, "scoring", "engagement.toml"), "rb") as f:
+        model = tomllib.load(f)
+    sql_file = os.path.join(a.dir, "engagement.duckdb.sql")
+    with open(sql_file, "w") as f:
+        f.write(duckdb_sql(model, ws, as_of))
+    interactions = subprocess.run([a.leadql, "--data", ws, "sql", "--format", "csv", "SELECT count(*) FROM interactions"],
+                                  capture_output=True, text=True, check=True).stdout.split()[-1]
+
+    runs = {"leadql": [], "duckdb": []}
+    for rep in range(a.reps):
+        runs["leadql"].append(leadql_rule_score(a.leadql, ws, as_of))
+        runs["duckdb"].append(duckdb_rule_score(sql_file))
+        print(f"rep {rep + 1}: leadql {runs['leadql'][-1]['seconds']:.3f} s, duckdb {runs['duckdb'][-1]['seconds']:.3f} s", file=sys.stderr)
+
+    lq, dk = runs["leadql"][0], runs["duckdb"][0]
+    agree = lq["n"] == dk["n"] and lq["ready"] == dk["ready"] and abs(lq["total"] - dk["total"]) <= 1e-6 * max(1.0, abs(dk["total"])) + 0.05
+    med = {e: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "wall", "rss")} for e, rs in runs.items()}
+    versions = {"duckdb": subprocess.run([sys.executable, "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True).stdout.strip(),
+                "leadql": subprocess.run([a.leadql, "--version"], capture_output=True, text=True).stdout.strip()}
+    mem = int(open("/proc/meminfo").read().split()[1]) // 1048576
+    lines = [
+        "# leadql against its peers",
+        "",
+        f"Written by `benches/compare/run.sh` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"Machine: {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {versions['leadql']}, DuckDB {versions['duckdb']}, Python {platform.python_version()}.",
+        f"Data: `leadql generate --leads {a.leads} --seed 7` ({a.leads:,} leads, {int(interactions):,} interactions), as of {as_of}.",
+        f"{a.reps} interleaved repetitions; medians. *query* = in-engine time of the statement; *process* = whole process (start, catalog, query, output); *peak RSS* = the process's maximum resident memory.",
+        "",
+        "| workload | engine | query (s) | process (s) | peak RSS (MiB) | leadql / peer (query) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    ratio = med["leadql"]["seconds"] / med["duckdb"]["seconds"]
+    for e in ("leadql", "duckdb"):
+        m = med[e]
+        lines.append(f"| rule score (`engagement`) | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio:.2f}× |" if e == "leadql"
+                     else f"| rule score (`engagement`) | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | |")
+    lines += [
+        "",
+        f"Results agree: {'yes' if agree else 'NO'} (leadql: {lq['n']} leads, {lq['ready']} sales-ready, score total {lq['total']}; "
+        f"DuckDB: {dk['n']}, {dk['ready']}, {dk['total']}).",
+        "",
+        f"The DuckDB query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the last one run is kept in `{sql_file}`).",
+        "",
+    ]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    if not agree:
+        sys.exit("leadql and DuckDB disagree")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command for the peer comparison: builds leadql (release), creates the Python
+# environment with the peers, generates the workspace if needed, runs the workloads
+# interleaved and writes benches/RESULTS.md.
+#
+#   benches/compare/run.sh                      # 1M leads, ~10M interactions, 5 repetitions
+#   LEADS=100000 REPS=3 benches/compare/run.sh  # smaller
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
+cargo build --release --quiet --bin leadql
+venv="${LEADQL_BENCH_VENV:-$HOME/.cache/leadql-bench-venv}"
+if ! "$venv/bin/python" -c "import duckdb, pyarrow" >/dev/null 2>&1; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
+fi
+exec "$venv/bin/python" benches/compare/compare.py \
+  --leadql "$CARGO_TARGET_DIR/release/leadql" \
+  --leads "${LEADS:-1000000}" --reps "${REPS:-5}" \
+  --dir "${BENCH_DIR:-/tmp/leadql-bench}" "$@"
