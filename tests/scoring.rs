@@ -507,3 +507,31 @@ async fn sample_models_score_every_lead_consistently() {
         assert!(v(4) >= 3, "{model}: only {} grades used", v(4));
     }
 }
+
+#[tokio::test]
+async fn window_decay_counts_only_the_window_at_full_value() {
+    let ws = workspace();
+    fs::write(
+        ws.path().join("scoring/recent.toml"),
+        "sales_ready = 10\n[decay]\nkind = \"window\"\ndays = 5\n\
+         [[behavior]]\nname = \"pricing\"\ntype = \"pricing_page_visit\"\npoints = 4\n\
+         [[behavior]]\nname = \"opens\"\ntype = \"email_open\"\npoints = 1\nwindow_days = 15\n\
+         [[grade]]\nname = \"All\"\n",
+    )
+    .expect("model");
+    let ctx = context(ws.path());
+    let got = scores(&ctx, "score_leads('recent')").await;
+    // Lead 1: pricing visits on 06-29 and 06-25 are within 5 days of 06-30 (06-20 and
+    //   05-01 are not): 2 × 4 = 8; its open on 06-20 is 10 days old, inside the rule's
+    //   own 15-day window: + 1 = 9. Lead 3 (transactional) is scored: no audience here,
+    //   one pricing visit on 06-29: 4. Lead 5: an open 20 days old, outside: 0.
+    assert_eq!(
+        got,
+        vec![
+            (1, 9.0, "All".into(), false),
+            (2, 0.0, "All".into(), false),
+            (3, 4.0, "All".into(), false),
+            (5, 0.0, "All".into(), false),
+        ]
+    );
+}
