@@ -140,14 +140,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             opts.interactions_per_lead = *interactions_per_lead;
             opts.leads_per_part = *leads_per_part;
             opts.progress = !quiet;
-            let s = tokio::task::spawn_blocking(move || {
-                let s = generate::generate(&opts);
-                (opts, s)
-            })
-            .await
-            .map_err(|e| Error::Query(format!("generator failed: {e}")))?;
-            let (opts, s) = s;
-            let s = s?;
+            let dir = opts.dir.clone();
+            let s = tokio::task::spawn_blocking(move || generate::generate(&opts))
+                .await
+                .map_err(|e| Error::Query(format!("generator failed: {e}")))??;
             eprintln!(
                 "generated {} leads, {} interactions, {} status events, {} contacts, {} opportunities, {} accounts, {} sellers in {} ({:.1} s)",
                 s.counts.leads,
@@ -157,7 +153,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 s.counts.opportunities,
                 s.accounts,
                 s.sellers,
-                opts.dir.display(),
+                dir.display(),
                 s.seconds
             );
             Ok(())

@@ -125,9 +125,6 @@ fn write_err(path: &Path, e: impl fmt::Display) -> Error {
     }
 }
 
-/// A sink the format writers write into.
-type Sink = Box<dyn Write + Send>;
-
 /// Writes a result stream. `max_rows` limits the rows shown by the table format
 /// (0 = all). Returns the number of rows in the result.
 pub async fn write(
@@ -148,32 +145,21 @@ pub async fn write(
             ),
         });
     }
-    let (label, mut atomic, sink): (PathBuf, Option<AtomicFile>, Sink) = match destination {
-        Destination::Stdout => (
-            "<stdout>".into(),
-            None,
-            Box::new(io::BufWriter::new(io::stdout())),
-        ),
+    match destination {
+        Destination::Stdout => {
+            let label = Path::new("<stdout>");
+            let mut out = io::BufWriter::new(io::stdout());
+            let rows = write_into(&mut stream, &schema, format, &mut out, label, max_rows).await?;
+            out.flush().map_err(|e| Error::io(label, e))?;
+            Ok(rows)
+        }
         Destination::File(path) => {
-            let file = AtomicFile::create(path)?;
-            (path.clone(), Some(file), Box::new(io::sink()))
+            let mut file = AtomicFile::create(path)?;
+            let rows = write_into(&mut stream, &schema, format, &mut file, path, max_rows).await?;
+            file.commit()?;
+            Ok(rows)
         }
-    };
-    // Writing through `&mut AtomicFile` keeps ownership here, to commit at the end.
-    let rows = match atomic.as_mut() {
-        Some(file) => write_into(&mut stream, &schema, format, file, &label, max_rows).await?,
-        None => {
-            let mut sink = sink;
-            let rows =
-                write_into(&mut stream, &schema, format, &mut sink, &label, max_rows).await?;
-            sink.flush().map_err(|e| Error::io(&label, e))?;
-            rows
-        }
-    };
-    if let Some(file) = atomic {
-        file.commit()?;
     }
-    Ok(rows)
 }
 
 async fn write_into<W: Write + Send>(
