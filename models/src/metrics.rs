@@ -122,6 +122,129 @@ pub fn best_f1_threshold(scores: &[f64], positive: &[bool]) -> Option<ThresholdM
     best
 }
 
+/// Mean negative log-likelihood of `probabilities` (of the positive class), clipped
+/// to [1e-15, 1 - 1e-15] as scikit-learn does. `None` for empty input.
+pub fn log_loss(probabilities: &[f64], positive: &[bool]) -> Option<f64> {
+    if probabilities.is_empty() || probabilities.len() != positive.len() {
+        return None;
+    }
+    let eps = 1e-15;
+    let total: f64 = probabilities
+        .iter()
+        .zip(positive)
+        .map(|(p, &y)| {
+            let p = p.clamp(eps, 1.0 - eps);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    Some(total / probabilities.len() as f64)
+}
+
+/// Counts of a binary classification at a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Confusion {
+    /// Positives predicted positive.
+    pub true_positives: usize,
+    /// Negatives predicted positive.
+    pub false_positives: usize,
+    /// Negatives predicted negative.
+    pub true_negatives: usize,
+    /// Positives predicted negative.
+    pub false_negatives: usize,
+}
+
+impl Confusion {
+    /// The confusion matrix when scores at or above `threshold` are called positive.
+    pub fn at(scores: &[f64], positive: &[bool], threshold: f64) -> Self {
+        let mut c = Confusion::default();
+        for (s, &y) in scores.iter().zip(positive) {
+            match (*s >= threshold, y) {
+                (true, true) => c.true_positives += 1,
+                (true, false) => c.false_positives += 1,
+                (false, false) => c.true_negatives += 1,
+                (false, true) => c.false_negatives += 1,
+            }
+        }
+        c
+    }
+
+    /// Share of correct predictions.
+    pub fn accuracy(&self) -> f64 {
+        let n =
+            self.true_positives + self.false_positives + self.true_negatives + self.false_negatives;
+        if n == 0 {
+            0.0
+        } else {
+            (self.true_positives + self.true_negatives) as f64 / n as f64
+        }
+    }
+}
+
+/// One decile of leads ranked by score, best first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decile {
+    /// 1 = the 10% best-scored leads.
+    pub decile: usize,
+    /// Leads in the decile.
+    pub leads: usize,
+    /// Positives among them.
+    pub positives: usize,
+    /// Positive rate in the decile divided by the overall positive rate.
+    pub lift: f64,
+}
+
+/// Lift by decile: leads sorted by descending score and cut into ten near-equal groups.
+pub fn lift_by_decile(scores: &[f64], positive: &[bool]) -> Vec<Decile> {
+    let n = scores.len().min(positive.len());
+    let total_pos = positive[..n].iter().filter(|p| **p).count();
+    if n == 0 || total_pos == 0 {
+        return Vec::new();
+    }
+    let base = total_pos as f64 / n as f64;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    (0..10)
+        .filter_map(|d| {
+            let (from, to) = (d * n / 10, (d + 1) * n / 10);
+            if from == to {
+                return None;
+            }
+            let positives = order[from..to].iter().filter(|&&i| positive[i]).count();
+            let leads = to - from;
+            Some(Decile {
+                decile: d + 1,
+                leads,
+                positives,
+                lift: positives as f64 / leads as f64 / base,
+            })
+        })
+        .collect()
+}
+
+/// Expected calibration error over `bins` equal-width probability bins: the
+/// lead-weighted mean gap between predicted probability and observed rate.
+pub fn calibration_error(probabilities: &[f64], positive: &[bool], bins: usize) -> Option<f64> {
+    if probabilities.is_empty() || bins == 0 || probabilities.len() != positive.len() {
+        return None;
+    }
+    let mut sum_p = vec![0.0; bins];
+    let mut sum_y = vec![0.0; bins];
+    let mut count = vec![0usize; bins];
+    for (p, &y) in probabilities.iter().zip(positive) {
+        let b = ((p.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        sum_p[b] += p;
+        sum_y[b] += f64::from(u8::from(y));
+        count[b] += 1;
+    }
+    let n = probabilities.len() as f64;
+    Some(
+        (0..bins)
+            .filter(|&b| count[b] > 0)
+            .map(|b| (sum_p[b] - sum_y[b]).abs() / n)
+            .sum(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +284,48 @@ mod tests {
         assert_eq!(m.selected, 3);
         let same = at_threshold(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true], 0.35);
         assert_eq!(same, m);
+    }
+
+    #[test]
+    fn log_loss_matches_scikit_learn() {
+        // sklearn.metrics.log_loss([1, 0, 1], [0.9, 0.2, 0.6]) == 0.2797765635793422
+        let l = log_loss(&[0.9, 0.2, 0.6], &[true, false, true]).expect("non-empty");
+        assert!((l - 0.279_776_563_579_342_2).abs() < 1e-12, "{l}");
+    }
+
+    #[test]
+    fn confusion_and_accuracy() {
+        let c = Confusion::at(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true], 0.5);
+        assert_eq!(
+            (
+                c.true_positives,
+                c.false_positives,
+                c.true_negatives,
+                c.false_negatives
+            ),
+            (1, 0, 2, 1)
+        );
+        assert_eq!(c.accuracy(), 0.75);
+    }
+
+    #[test]
+    fn lift_ranks_positives_into_the_first_deciles() {
+        // 20 leads, the 4 best-scored are the 4 positives: base rate 0.2, the first
+        // decile (2 leads) has rate 1.0 → lift 5.
+        let scores: Vec<f64> = (0..20).map(f64::from).collect();
+        let positive: Vec<bool> = (0..20).map(|i| i >= 16).collect();
+        let d = lift_by_decile(&scores, &positive);
+        assert_eq!(d.len(), 10);
+        assert_eq!((d[0].leads, d[0].positives, d[0].lift), (2, 2, 5.0));
+        assert_eq!((d[2].positives, d[2].lift), (0, 0.0));
+    }
+
+    #[test]
+    fn calibration_error_is_zero_when_rates_match() {
+        let e = calibration_error(&[0.25, 0.25, 0.25, 0.25], &[true, false, false, false], 10)
+            .expect("some");
+        assert!(e.abs() < 1e-12);
+        let e = calibration_error(&[0.9, 0.9], &[false, false], 10).expect("some");
+        assert!((e - 0.9).abs() < 1e-12);
     }
 }
