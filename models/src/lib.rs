@@ -7,6 +7,7 @@
 //! functions; the `leadql` crate wires everything to a workspace and a command line.
 
 pub mod domain;
+pub mod features;
 pub mod metrics;
 pub mod rules;
 
