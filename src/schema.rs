@@ -33,6 +33,10 @@ pub enum Kind {
     Float,
     /// UTF-8 text (`Utf8`).
     Text,
+    /// UTF-8 text from a small vocabulary, dictionary-encoded
+    /// (`Dictionary(Int32, Utf8)`): comparisons and filters work on the few distinct
+    /// values instead of every row.
+    Category,
     /// Instant in UTC, microsecond precision, stored without a time zone
     /// (`Timestamp(Microsecond, None)`).
     Timestamp,
@@ -48,6 +52,9 @@ impl Kind {
             Kind::Int => DataType::Int32,
             Kind::Float => DataType::Float64,
             Kind::Text => DataType::Utf8,
+            Kind::Category => {
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+            }
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             Kind::Bool => DataType::Boolean,
         }
@@ -70,7 +77,7 @@ impl Kind {
                 found,
                 D::Float16 | D::Float32 | D::Float64 | D::Int8 | D::Int16 | D::Int32
             ),
-            Kind::Text => match found {
+            Kind::Text | Kind::Category => match found {
                 D::Utf8 | D::LargeUtf8 | D::Utf8View => true,
                 D::Dictionary(_, value) => matches!(**value, D::Utf8 | D::LargeUtf8 | D::Utf8View),
                 _ => false,
@@ -91,6 +98,7 @@ impl Kind {
             Kind::Int => "int32",
             Kind::Float => "float64",
             Kind::Text => "string",
+            Kind::Category => "string (dictionary-encoded)",
             Kind::Timestamp => "timestamp (UTC, µs)",
             Kind::Bool => "boolean",
         }
@@ -134,7 +142,7 @@ const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) 
     }
 }
 
-use Kind::{Bool, Float, Id, Int, Text, Timestamp};
+use Kind::{Bool, Category, Float, Id, Int, Text, Timestamp};
 
 /// `leads`: one row per lead, with its current status.
 pub const LEADS: Table = Table {
@@ -274,11 +282,11 @@ pub const INTERACTIONS: Table = Table {
         col("occurred_at", Timestamp, false, "When it happened."),
         col(
             "type",
-            Text,
+            Category,
             false,
             "email_sent, email_open, email_click, form_submit, web_visit, pricing_page_visit, content_download, event_registration, event_checkin, webinar_attend, unsubscribe.",
         ),
-        col("channel", Text, false, "email, web, event or webinar."),
+        col("channel", Category, false, "email, web, event or webinar."),
         col(
             "campaign",
             Text,

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    StringDictionaryBuilder, TimestampMicrosecondBuilder,
 };
+use datafusion::arrow::datatypes::Int32Type;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -107,8 +108,8 @@ impl Assembler {
         let mut i_id = Int64Builder::new();
         let mut i_lead = Int64Builder::new();
         let mut i_at = TimestampMicrosecondBuilder::new();
-        let mut i_type = StringBuilder::new();
-        let mut i_channel = StringBuilder::new();
+        let mut i_type = StringDictionaryBuilder::<Int32Type>::new();
+        let mut i_channel = StringDictionaryBuilder::<Int32Type>::new();
         let mut i_campaign = StringBuilder::new();
         let mut i_asset = StringBuilder::new();
         // contacts

@@ -21,8 +21,9 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
 use datafusion::functions::core::expr_fn::{coalesce, get_field, greatest, least, named_struct};
 use datafusion::functions::math::expr_fn::round;
-use datafusion::functions_aggregate::expr_fn::{max, sum};
+use datafusion::functions_aggregate::expr_fn::{count, max, sum};
 use datafusion::functions_nested::expr_fn::make_array;
+use datafusion::logical_expr::ExprFunctionExt;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder, cast, col, lit, when};
 use leadql_models::rules::{Decay, Frequency, Located};
 use leadql_models::{ConsentLevel, RuleModel};
@@ -252,6 +253,33 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         }
     };
     let age_us = micros(event_as_of.clone()) - micros(col("occurred_at"));
+    // Each distinct decay is computed once per interaction as a factor column
+    // (`__decay{j}`, the value of one point); a rule then sums that factor over its
+    // rows with an aggregate FILTER and multiplies by its points after aggregation.
+    let mut factors: Vec<(Decay, Expr)> = Vec::new();
+    let mut factor_of = |decay: Decay| -> Option<String> {
+        let expr = match decay {
+            Decay::None | Decay::Window { .. } => return None,
+            Decay::Linear { days } => greatest(vec![
+                lit(0.0),
+                lit(1.0) - cast(age_us.clone(), DataType::Float64) / lit(days * MICROS_PER_DAY),
+            ]),
+            Decay::Exponential { half_life_days } => decay_udf().call(vec![
+                lit(1.0),
+                col("occurred_at"),
+                event_as_of.clone(),
+                lit(half_life_days),
+            ]),
+        };
+        let j = match factors.iter().position(|(d, _)| *d == decay) {
+            Some(j) => j,
+            None => {
+                factors.push((decay, expr));
+                factors.len() - 1
+            }
+        };
+        Some(format!("__decay{j}"))
+    };
     let mut aggregates = Vec::new();
     for (k, b) in model.behavior.iter().enumerate() {
         let mut cond = col("type").eq(lit(b.interaction.as_str()));
@@ -270,38 +298,46 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
                 p,
             )?);
         }
-        let points = lit(b.points);
-        let decayed = |at: Expr| -> Expr {
-            match b.decay {
-                Decay::None | Decay::Window { .. } => points.clone(),
-                Decay::Linear { days } => {
-                    let age = micros(event_as_of.clone()) - micros(at);
-                    points.clone()
-                        * greatest(vec![
-                            lit(0.0),
-                            lit(1.0) - cast(age, DataType::Float64) / lit(days * MICROS_PER_DAY),
-                        ])
-                }
-                Decay::Exponential { half_life_days } => decay_udf().call(vec![
-                    points.clone(),
-                    at,
-                    event_as_of.clone(),
-                    lit(half_life_days),
-                ]),
-            }
-        };
-        aggregates
-            .push(sum(when(cond.clone(), lit(1i64)).otherwise(lit(0i64))?).alias(format!("c{k}")));
+        aggregates.push(
+            count(lit(1i64))
+                .filter(cond.clone())
+                .build()?
+                .alias(format!("c{k}")),
+        );
         match b.frequency {
-            Frequency::Each => aggregates.push(
-                sum(when(cond, decayed(col("occurred_at"))).otherwise(lit(0.0))?)
+            Frequency::Each => {
+                if let Some(factor) = factor_of(b.decay) {
+                    aggregates.push(
+                        sum(col(factor))
+                            .filter(cond)
+                            .build()?
+                            .alias(format!("v{k}")),
+                    );
+                }
+            }
+            Frequency::AtLeast(_) => aggregates.push(
+                max(col("occurred_at"))
+                    .filter(cond)
+                    .build()?
                     .alias(format!("v{k}")),
             ),
-            Frequency::AtLeast(_) => {
-                aggregates.push(max(when(cond, col("occurred_at")).end()?).alias(format!("v{k}")))
-            }
             Frequency::None => {}
         }
+    }
+    if !factors.is_empty() {
+        let mut columns: Vec<Expr> = events
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        columns.extend(
+            factors
+                .into_iter()
+                .enumerate()
+                .map(|(j, (_, e))| e.alias(format!("__decay{j}"))),
+        );
+        events = events.select(columns)?;
     }
     let per_lead = events.aggregate(vec![col("lead_id").alias("__lead_id")], aggregates)?;
     let joined = population.join(per_lead, JoinType::Left, &["lead_id"], &["__lead_id"], None)?;
@@ -320,7 +356,13 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         let points = lit(b.points);
         let (value, fired) = match b.frequency {
             Frequency::Each => {
-                let raw = coalesce(vec![col(format!("v{k}")), lit(0.0)]);
+                // Decayed: points × the summed factor; undecayed: points × the count.
+                let raw = match b.decay {
+                    Decay::None | Decay::Window { .. } => {
+                        points.clone() * cast(count.clone(), DataType::Float64)
+                    }
+                    _ => points.clone() * coalesce(vec![col(format!("v{k}")), lit(0.0)]),
+                };
                 let capped = match b.cap {
                     Some(cap) if b.points >= 0.0 => {
                         least(vec![raw, lit(b.points * f64::from(cap))])
