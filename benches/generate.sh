@@ -5,12 +5,14 @@
 #   benches/generate.sh                # 100k, 300k, 1M leads (10 interactions per lead)
 #   SCALES="1000000:50" benches/generate.sh   # 1M leads, ~50 interactions per lead
 #
-# Uses the release build; data goes to $BENCH_DIR (default /tmp/leadql-bench).
+# Uses the release build (or $LEADQL_BIN); data goes to $BENCH_DIR (default /tmp/leadql-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
-cargo build --release --quiet --bin leadql
-bin="$CARGO_TARGET_DIR/release/leadql"
+if [ -z "${LEADQL_BIN:-}" ]; then
+  cargo build --release --quiet --bin leadql
+fi
+bin="${LEADQL_BIN:-$CARGO_TARGET_DIR/release/leadql}"
 dir="${BENCH_DIR:-/tmp/leadql-bench}"
 scales="${SCALES:-100000:10 300000:10 1000000:10}"
 out=benches/results/generate.md

@@ -21,6 +21,8 @@ use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderO
 use datafusion::prelude::SessionContext;
 
 use leadql_models::RuleModel;
+use leadql_models::store::ModelStore;
+use leadql_udfs::predictive::PredictiveModels;
 use leadql_udfs::scoring::RuleModels;
 
 use crate::error::{Error, Result};
@@ -50,6 +52,8 @@ pub struct Workspace {
     pub tables: Vec<TableEntry>,
     /// Its rule scoring models (`scoring/*.toml`), invalid ones with their error.
     pub rule_models: Arc<RuleModels>,
+    /// Its trained predictive models (`models/NAME/vN.json`).
+    pub predictive_models: Arc<PredictiveModels>,
 }
 
 impl Workspace {
@@ -99,10 +103,13 @@ impl Workspace {
         }
         let default_as_of = read_default_as_of(&dir)?;
         let rule_models = Arc::new(load_rule_models(&dir, default_as_of)?);
+        let predictive_models =
+            Arc::new(PredictiveModels::new(ModelStore::new(dir.join("models"))));
         Ok(Workspace {
             dir,
             tables,
             rule_models,
+            predictive_models,
         })
     }
 
@@ -132,6 +139,7 @@ impl Workspace {
             ctx.register_table(t.name.as_str(), provider)?;
         }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
+        leadql_udfs::register_predictive(ctx, self.predictive_models.clone());
         Ok(())
     }
 }

@@ -11,21 +11,171 @@ use std::collections::VecDeque;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value as SqlValue};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::ParserError;
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 use crate::error::{Error, Result};
+
+/// A statement: DataFusion's, or one of leadql's own, which run through their
+/// table-function forms.
+#[derive(Debug)]
+pub enum Statement {
+    /// Any statement DataFusion plans.
+    DataFusion(Box<DfStatement>),
+    /// `CREATE MODEL name OPTIONS (k = v, …) AS query`.
+    CreateModel {
+        /// Model name.
+        name: String,
+        /// Options as written.
+        options: Vec<(String, String)>,
+        /// The training query.
+        query: String,
+    },
+    /// `SHOW MODELS`.
+    ShowModels,
+    /// `DROP MODEL [IF EXISTS] name`.
+    DropModel {
+        /// Model name.
+        name: String,
+        /// Whether a missing model is fine.
+        if_exists: bool,
+    },
+}
+
+fn is_word(t: &Token, word: &str) -> bool {
+    matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case(word))
+}
+
+fn syntax(e: ParserError) -> Error {
+    let msg = e.to_string();
+    Error::SqlSyntax(
+        msg.strip_prefix("sql parser error: ")
+            .unwrap_or(&msg)
+            .to_string(),
+    )
+}
 
 /// Parses `text` into statements (an empty text has none).
 pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
     let dialect = GenericDialect {};
-    let mut parser = DFParserBuilder::new(text).with_dialect(&dialect).build()?;
-    Ok(parser.parse_statements()?)
+    let mut df = DFParserBuilder::new(text).with_dialect(&dialect).build()?;
+    let mut out = VecDeque::new();
+    loop {
+        while df.parser.consume_token(&Token::SemiColon) {}
+        let first = df.parser.peek_nth_token(0).token;
+        if first == Token::EOF {
+            break;
+        }
+        let second = df.parser.peek_nth_token(1).token;
+        let statement = if is_word(&first, "create") && is_word(&second, "model") {
+            df.parser.next_token();
+            df.parser.next_token();
+            let name = df.parser.parse_identifier().map_err(syntax)?.value;
+            let mut options = Vec::new();
+            if df.parser.parse_keyword(Keyword::OPTIONS) {
+                df.parser.expect_token(&Token::LParen).map_err(syntax)?;
+                loop {
+                    let key = df
+                        .parser
+                        .parse_identifier()
+                        .map_err(syntax)?
+                        .value
+                        .to_ascii_lowercase();
+                    df.parser.expect_token(&Token::Eq).map_err(syntax)?;
+                    let value = match df.parser.parse_expr().map_err(syntax)? {
+                        SqlExpr::Value(v) => match v.value {
+                            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s,
+                            other => other.to_string(),
+                        },
+                        other => other.to_string(),
+                    };
+                    options.push((key, value));
+                    if !df.parser.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                df.parser.expect_token(&Token::RParen).map_err(syntax)?;
+            }
+            if !df.parser.parse_keyword(Keyword::AS) {
+                return Err(Error::SqlSyntax(format!(
+                    "CREATE MODEL {name}: expected AS SELECT … after the options"
+                )));
+            }
+            let query = df.parser.parse_query().map_err(syntax)?.to_string();
+            Statement::CreateModel {
+                name,
+                options,
+                query,
+            }
+        } else if is_word(&first, "show") && is_word(&second, "models") {
+            df.parser.next_token();
+            df.parser.next_token();
+            Statement::ShowModels
+        } else if is_word(&first, "drop") && is_word(&second, "model") {
+            df.parser.next_token();
+            df.parser.next_token();
+            let if_exists = df.parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = df.parser.parse_identifier().map_err(syntax)?.value;
+            Statement::DropModel { name, if_exists }
+        } else {
+            Statement::DataFusion(Box::new(df.parse_statement()?))
+        };
+        out.push_back(statement);
+        let next = df.parser.peek_token().token;
+        if next != Token::EOF && next != Token::SemiColon {
+            return Err(Error::SqlSyntax(format!(
+                "expected ';' or the end of the input, found {next}"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The SQL (over leadql's table functions) that runs one of leadql's own statements.
+fn rewrite(statement: &Statement) -> Option<String> {
+    match statement {
+        Statement::DataFusion(_) => None,
+        Statement::CreateModel { name, options, query } => {
+            let get = |k: &str| options.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            let rest: Vec<String> = options
+                .iter()
+                .filter(|(k, _)| k != "model_type" && k != "label")
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            Some(format!(
+                "SELECT * FROM train_model({}, {}, {}, {}, {})",
+                quote(name),
+                quote(query),
+                quote(&get("model_type")),
+                quote(&get("label")),
+                quote(&rest.join(", "))
+            ))
+        }
+        Statement::ShowModels => {
+            Some("SELECT model, version, model_type, label, training_rows, auc, created_at FROM show_models() ORDER BY model, version".into())
+        }
+        Statement::DropModel { name, if_exists } => Some(format!("SELECT * FROM drop_model({}, {if_exists})", quote(name))),
+    }
 }
 
 /// Plans one statement and returns it as a DataFrame (DDL such as `CREATE VIEW` takes
 /// effect here).
 pub async fn plan(ctx: &SessionContext, statement: Statement) -> Result<DataFrame> {
+    let statement = match rewrite(&statement) {
+        Some(sql) => return ctx.sql(&sql).await.map_err(|e| explain(ctx, e)),
+        None => match statement {
+            Statement::DataFusion(s) => *s,
+            _ => return Err(Error::Query("internal: unrouted statement".into())),
+        },
+    };
     let state = ctx.state();
     let plan = state
         .statement_to_plan(statement)
@@ -87,6 +237,30 @@ mod tests {
         let s = parse("CREATE VIEW v AS SELECT 1; SELECT * FROM v;").expect("parse");
         assert_eq!(s.len(), 2);
         assert!(parse("   ").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn model_statements_are_recognised() {
+        let s = parse("CREATE MODEL conversion OPTIONS (model_type = 'logistic_reg', label = 'y', l2 = 0.5) AS SELECT a, y FROM t; SHOW MODELS; DROP MODEL IF EXISTS conversion").expect("parse");
+        assert_eq!(s.len(), 3);
+        match &s[0] {
+            Statement::CreateModel {
+                name,
+                options,
+                query,
+            } => {
+                assert_eq!(name, "conversion");
+                assert_eq!(options[2], ("l2".to_string(), "0.5".to_string()));
+                assert_eq!(query, "SELECT a, y FROM t");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s[1], Statement::ShowModels));
+        assert!(
+            matches!(&s[2], Statement::DropModel { name, if_exists: true } if name == "conversion")
+        );
+        let e = parse("CREATE MODEL m OPTIONS (label = 'y') SELECT 1").expect_err("no AS");
+        assert!(e.to_string().contains("expected AS SELECT"), "{e}");
     }
 
     #[test]

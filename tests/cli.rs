@@ -503,7 +503,7 @@ fn a_small_memory_limit_spills_instead_of_failing() {
             "--data",
             data.to_str().expect("utf-8"),
             "--memory-limit",
-            "24M",
+            "16M",
             "--spill-dir",
             spill.to_str().expect("utf-8"),
             "sql",
@@ -511,7 +511,7 @@ fn a_small_memory_limit_spills_instead_of_failing() {
         args.extend_from_slice(extra);
         run(&args)
     };
-    // The sort does not fit in 24 MB with the join beside it: it must spill to disk...
+    // The sort does not fit in 16 MB with the join beside it: it must spill to disk...
     let analyze = format!("EXPLAIN ANALYZE {query}");
     let o = limited(&["--max-rows", "0", &analyze]);
     assert!(o.status.success(), "{}", stderr(&o));

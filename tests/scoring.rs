@@ -9,6 +9,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray, new_null_array,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::SessionContext;
@@ -44,7 +45,7 @@ fn write(dir: &Path, table: &Table, rows: usize, given: Vec<(&str, ArrayRef)>) {
         .fields()
         .iter()
         .map(|f| match given.iter().find(|(n, _)| *n == f.name()) {
-            Some((_, a)) => a.clone(),
+            Some((_, a)) => cast(a, f.data_type()).expect("castable"),
             None => new_null_array(f.data_type(), rows),
         })
         .collect();

@@ -8,13 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
-cargo build --release --quiet --bin leadql
+if [ -z "${LEADQL_BIN:-}" ]; then
+  cargo build --release --quiet --bin leadql
+fi
 venv="${LEADQL_BENCH_VENV:-$HOME/.cache/leadql-bench-venv}"
 if ! "$venv/bin/python" -c "import duckdb, pyarrow" >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
 fi
 exec "$venv/bin/python" benches/compare/compare.py \
-  --leadql "$CARGO_TARGET_DIR/release/leadql" \
+  --leadql "${LEADQL_BIN:-$CARGO_TARGET_DIR/release/leadql}" \
   --leads "${LEADS:-1000000}" --reps "${REPS:-5}" \
   --dir "${BENCH_DIR:-/tmp/leadql-bench}" "$@"

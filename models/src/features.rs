@@ -234,15 +234,20 @@ impl Pipeline {
         out
     }
 
-    /// Number of output columns.
-    pub fn width(&self) -> usize {
+    /// Number of output columns of each input feature.
+    pub fn feature_widths(&self) -> Vec<usize> {
         self.features
             .iter()
             .map(|f| match &f.transform {
                 Transform::Categorical { levels } => levels.len() + 1,
                 _ => 1,
             })
-            .sum()
+            .collect()
+    }
+
+    /// Number of output columns.
+    pub fn width(&self) -> usize {
+        self.feature_widths().iter().sum()
     }
 
     /// Transforms columns (same order and kinds as at fit time) into a row-major matrix

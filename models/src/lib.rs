@@ -9,7 +9,9 @@
 pub mod domain;
 pub mod features;
 pub mod metrics;
+pub mod predictive;
 pub mod rules;
+pub mod store;
 
 pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};
 pub use rules::{ModelError, RuleModel};

@@ -84,6 +84,32 @@ pub fn default_end() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_default()
 }
 
+/// Measured `(intensity, mean interactions per lead)` of the simulation (20,000 leads,
+/// seed 3): interactions grow sub-linearly with intensity because windows and journeys
+/// end. Used to turn the requested mean into an intensity.
+const CALIBRATION: [(f64, f64); 7] = [
+    (0.0, 0.0),
+    (5.0, 6.64),
+    (10.0, 9.86),
+    (20.0, 15.56),
+    (50.0, 29.23),
+    (100.0, 49.52),
+    (200.0, 88.66),
+];
+
+/// The simulation intensity that gives about `mean` interactions per lead (piecewise
+/// linear between calibration points, extrapolated past the last one).
+pub fn intensity_for_mean(mean: f64) -> f64 {
+    let last = CALIBRATION.len() - 1;
+    let k = CALIBRATION
+        .iter()
+        .position(|&(_, m)| m >= mean)
+        .unwrap_or(last)
+        .max(1);
+    let ((x0, m0), (x1, m1)) = (CALIBRATION[k - 1], CALIBRATION[k]);
+    x0 + (mean - m0) * (x1 - x0) / (m1 - m0)
+}
+
 /// Derived parameters shared by every lead simulation.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -99,7 +125,7 @@ pub struct Plan {
     pub accounts: i64,
     /// Groups of 60 sellers.
     pub seller_groups: i64,
-    /// Mean interactions per lead.
+    /// Simulation intensity ([`intensity_for_mean`] of the requested mean).
     pub interactions_per_lead: f64,
 }
 
@@ -237,7 +263,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
         end_us,
         accounts: (opts.leads / 3).max(1) as i64,
         seller_groups: firms::seller_groups(opts.leads),
-        interactions_per_lead: opts.interactions_per_lead,
+        interactions_per_lead: intensity_for_mean(opts.interactions_per_lead),
     };
 
     fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
@@ -443,4 +469,21 @@ fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
         plan.leads, plan.seed, opts.end, opts.days, opts.interactions_per_lead, opts.end
     );
     atomic::write(opts.dir.join("workspace.toml"), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intensity_inverts_the_calibration() {
+        assert!((intensity_for_mean(9.86) - 10.0).abs() < 1e-9);
+        assert!((intensity_for_mean(29.23) - 50.0).abs() < 1e-9);
+        assert!(intensity_for_mean(50.0) > 100.0 && intensity_for_mean(50.0) < 102.0);
+        assert!(
+            intensity_for_mean(150.0) > 200.0,
+            "extrapolates past the table"
+        );
+        assert_eq!(intensity_for_mean(0.0), 0.0);
+    }
 }

@@ -20,6 +20,8 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 pub mod args;
+pub mod predictive;
+pub mod relation;
 pub mod scoring;
 
 /// Every scalar function of this crate.
@@ -31,6 +33,13 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// `evaluate_scoring`, `lead_grade`) over `models` in `ctx`.
 pub fn register_scoring(ctx: &SessionContext, models: Arc<scoring::RuleModels>) {
     scoring::register(ctx, models);
+}
+
+/// Registers the predictive functions (`train_model`, `predict_score`, `predict`,
+/// `explain_prediction`, `model_evaluation`, `model_features`, `show_models`,
+/// `drop_model`, `prediction_factors`, `top_factors`) over `models` in `ctx`.
+pub fn register_predictive(ctx: &SessionContext, models: Arc<predictive::PredictiveModels>) {
+    predictive::register(ctx, models);
 }
 
 /// Registers every model-independent leadql function in `ctx`.

@@ -18,7 +18,7 @@ pub mod registry;
 pub mod score_breakdown;
 pub mod score_leads;
 
-mod common;
+pub(crate) mod common;
 
 pub use registry::RuleModels;
 

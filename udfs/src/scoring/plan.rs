@@ -15,7 +15,6 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::TableReference;
 use datafusion::common::{JoinType, Result, ScalarValue, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
@@ -24,11 +23,12 @@ use datafusion::functions::math::expr_fn::round;
 use datafusion::functions_aggregate::expr_fn::{count, max, sum};
 use datafusion::functions_nested::expr_fn::make_array;
 use datafusion::logical_expr::ExprFunctionExt;
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder, cast, col, lit, when};
+use datafusion::logical_expr::{Expr, ExprSchemable, cast, col, lit, when};
 use leadql_models::rules::{Decay, Frequency, Located};
 use leadql_models::{ConsentLevel, RuleModel};
 
 use super::decay::decay_udf;
+use crate::relation::table;
 
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 /// Decimal places scores and rule points are rounded to (so that a breakdown sums to
@@ -60,22 +60,6 @@ fn ts(v: i64) -> Expr {
 
 fn micros(e: Expr) -> Expr {
     cast(e, DataType::Int64)
-}
-
-/// Reads a table of the caller's session.
-fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
-    let reference = TableReference::bare(name);
-    let schema = state.schema_for_ref(reference.clone())?;
-    let provider = futures::executor::block_on(schema.table(name))?.ok_or_else(|| {
-        plan_datafusion_err!("scoring needs a table named '{name}' in the session")
-    })?;
-    let plan = LogicalPlanBuilder::scan(
-        reference,
-        datafusion::datasource::provider_as_source(provider),
-        None,
-    )?
-    .build()?;
-    Ok(DataFrame::new(state.clone(), plan))
 }
 
 /// The caller's `leads` table.

@@ -1,0 +1,742 @@
+//! Predictive lead scoring: training on past conversions, the stored model, and
+//! prediction with per-feature contributions.
+//!
+//! Training takes the columns of a query (features and a label), fits the
+//! [`Pipeline`], splits the rows (random with a seed, or by time: the most recent share
+//! is held out, as Dynamics 365 does), optionally balances classes by oversampling,
+//! fits a logistic regression with linfa, and evaluates on the held-out rows.
+//!
+//! linfa's logistic regression models the probability of the *more frequent* class; the
+//! fitted coefficients are converted here so that a [`PredictiveModel`] always gives
+//! the probability of the positive label, and prediction needs nothing but the stored
+//! coefficients (a dot product per lead), which also makes explanations exact:
+//! contributions sum to the logit.
+
+use std::fmt;
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::features::{FeatureError, FitOptions, Pipeline, RawColumn};
+use crate::metrics::{self, Confusion};
+
+/// Version of the stored model format; files of another version are refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Errors of training and prediction, each saying what to change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainError(pub String);
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+impl From<FeatureError> for TrainError {
+    fn from(e: FeatureError) -> Self {
+        TrainError(e.0)
+    }
+}
+
+/// The kind of estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelType {
+    /// L2-regularised logistic regression (linfa-logistic).
+    LogisticReg,
+}
+
+impl ModelType {
+    /// Parses `logistic_reg`.
+    pub fn parse(s: &str) -> Result<Self, TrainError> {
+        match s {
+            "logistic_reg" => Ok(ModelType::LogisticReg),
+            "decision_tree" | "random_forest" => Err(TrainError(format!(
+                "model_type '{s}' is not available yet (available: logistic_reg)"
+            ))),
+            other => Err(TrainError(format!(
+                "unknown model_type '{other}' (expected one of: logistic_reg)"
+            ))),
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelType::LogisticReg => "logistic_reg",
+        }
+    }
+}
+
+/// How rows are split into training and held-out evaluation rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Split {
+    /// A random share, reproducible with the seed.
+    Random {
+        /// Share of rows held out.
+        test_fraction: f64,
+        /// Seed.
+        seed: u64,
+    },
+    /// The most recent share of rows by a timestamp column is held out.
+    Time {
+        /// Share of rows held out.
+        test_fraction: f64,
+        /// Column ordering the rows (not used as a feature).
+        column: String,
+    },
+}
+
+/// Training options (the `OPTIONS (…)` of `CREATE MODEL`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Estimator.
+    pub model_type: ModelType,
+    /// Label column.
+    pub label: String,
+    /// Value of the label that counts as positive (for string and integer labels;
+    /// booleans use `true`).
+    pub positive: Option<String>,
+    /// L2 strength (`alpha = 1 / C` of scikit-learn).
+    pub l2: f64,
+    /// Maximum optimiser iterations.
+    pub max_iterations: u64,
+    /// Row split.
+    pub split: Split,
+    /// Oversample the minority class in the training rows to balance classes.
+    pub balance_classes: bool,
+    /// Categorical levels rarer than this go to `(other)`.
+    pub min_level_count: usize,
+    /// Score cut-offs (0–100) of grades A, B and C; lower scores are D.
+    pub grade_cutoffs: [f64; 3],
+}
+
+impl TrainOptions {
+    /// Defaults for a label column.
+    pub fn new(model_type: ModelType, label: impl Into<String>) -> Self {
+        TrainOptions {
+            model_type,
+            label: label.into(),
+            positive: None,
+            l2: 1.0,
+            max_iterations: 200,
+            split: Split::Random {
+                test_fraction: 0.2,
+                seed: 42,
+            },
+            balance_classes: false,
+            min_level_count: 10,
+            grade_cutoffs: [75.0, 50.0, 25.0],
+        }
+    }
+}
+
+/// The fitted estimator, in terms of the positive label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Estimator {
+    /// `P(positive) = sigmoid(intercept + coefficients · x)`.
+    Logistic {
+        /// Intercept.
+        intercept: f64,
+        /// One coefficient per pipeline output column.
+        coefficients: Vec<f64>,
+    },
+}
+
+/// Held-out evaluation of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Held-out rows.
+    pub rows: usize,
+    /// Positives among them.
+    pub positives: usize,
+    /// Area under the ROC curve.
+    pub auc: Option<f64>,
+    /// Mean log loss.
+    pub log_loss: Option<f64>,
+    /// Probability threshold maximising F1.
+    pub threshold: f64,
+    /// Accuracy at that threshold.
+    pub accuracy: f64,
+    /// Precision at that threshold.
+    pub precision: f64,
+    /// Recall at that threshold.
+    pub recall: f64,
+    /// F1 at that threshold.
+    pub f1: f64,
+    /// Confusion matrix at that threshold: `[tp, fp, tn, fn]`.
+    pub confusion: [usize; 4],
+    /// Lift of each decile, best first.
+    pub lift: Vec<f64>,
+    /// Expected calibration error (10 bins).
+    pub calibration_error: Option<f64>,
+}
+
+/// A trained, versioned predictive model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictiveModel {
+    /// [`FORMAT_VERSION`] of the file.
+    pub format_version: u32,
+    /// Model name.
+    pub name: String,
+    /// Version (1, 2, …).
+    pub version: u32,
+    /// Creation instant, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub created_at: String,
+    /// The training query.
+    pub query: String,
+    /// Options.
+    pub options: TrainOptions,
+    /// Feature pipeline.
+    pub pipeline: Pipeline,
+    /// Estimator.
+    pub estimator: Estimator,
+    /// Training rows (after balancing).
+    pub training_rows: usize,
+    /// Held-out evaluation.
+    pub evaluation: Evaluation,
+    /// Warnings raised while training (small or imbalanced data…).
+    pub warnings: Vec<String>,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl PredictiveModel {
+    /// Probability of the positive label for each row of a transformed matrix.
+    pub fn probabilities(&self, matrix: &[f64]) -> Vec<f64> {
+        match &self.estimator {
+            Estimator::Logistic {
+                intercept,
+                coefficients,
+            } => {
+                let w = coefficients.len().max(1);
+                matrix
+                    .chunks_exact(w)
+                    .map(|row| {
+                        sigmoid(
+                            intercept
+                                + row
+                                    .iter()
+                                    .zip(coefficients)
+                                    .map(|(x, c)| x * c)
+                                    .sum::<f64>(),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Per-output-column contributions to the logit of one row (they sum, with the
+    /// intercept, to the logit).
+    pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
+        match &self.estimator {
+            Estimator::Logistic { coefficients, .. } => {
+                row.iter().zip(coefficients).map(|(x, c)| x * c).collect()
+            }
+        }
+    }
+
+    /// Contributions to the logit per input feature (one-hot columns of a feature
+    /// added up), in pipeline order; with [`Self::intercept`] they sum to the logit.
+    pub fn feature_contributions(&self, row: &[f64]) -> Vec<f64> {
+        let per_column = self.contributions(row);
+        let mut out = Vec::with_capacity(self.pipeline.features.len());
+        let mut offset = 0;
+        for width in self.pipeline.feature_widths() {
+            out.push(per_column[offset..offset + width].iter().sum());
+            offset += width;
+        }
+        out
+    }
+
+    /// The model's intercept (logit of a lead at the training means).
+    pub fn intercept(&self) -> f64 {
+        match &self.estimator {
+            Estimator::Logistic { intercept, .. } => *intercept,
+        }
+    }
+
+    /// Grade A–D of a 0–100 score.
+    pub fn grade(&self, score: f64) -> &'static str {
+        let [a, b, c] = self.options.grade_cutoffs;
+        if score >= a {
+            "A"
+        } else if score >= b {
+            "B"
+        } else if score >= c {
+            "C"
+        } else {
+            "D"
+        }
+    }
+}
+
+/// Turns a label column into booleans, checking it is binary.
+pub fn binary_labels(
+    name: &str,
+    column: &RawColumn,
+    positive: Option<&str>,
+) -> Result<Vec<bool>, TrainError> {
+    let missing = |row: usize| {
+        TrainError(format!(
+            "label column '{name}' is NULL in row {} (filter those rows out, e.g. WHERE {name} IS NOT NULL)",
+            row + 1
+        ))
+    };
+    match column {
+        RawColumn::Bool(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b.ok_or_else(|| missing(i)))
+            .collect(),
+        RawColumn::Numeric(v) => {
+            let pos: f64 = match positive {
+                Some(p) => p.parse().map_err(|_| {
+                    TrainError(format!(
+                        "positive value '{p}' is not a number, but label '{name}' is numeric"
+                    ))
+                })?,
+                None => 1.0,
+            };
+            let mut distinct: Vec<f64> = v.iter().flatten().copied().collect();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            if distinct.len() > 2 {
+                return Err(TrainError(format!(
+                    "label column '{name}' is not binary: it has {} distinct values ({}…)",
+                    distinct.len(),
+                    distinct
+                        .iter()
+                        .take(5)
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.map(|x| x == pos).ok_or_else(|| missing(i)))
+                .collect()
+        }
+        RawColumn::Text(v) => {
+            let mut distinct: Vec<&str> = v.iter().flatten().map(String::as_str).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if distinct.len() > 2 {
+                return Err(TrainError(format!(
+                    "label column '{name}' is not binary: it has {} distinct values ({}…)",
+                    distinct.len(),
+                    distinct
+                        .iter()
+                        .take(5)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let pos = match positive {
+                Some(p) => p.to_string(),
+                None => match distinct.iter().find(|d| {
+                    matches!(
+                        **d,
+                        "yes" | "true" | "1" | "converted" | "won" | "qualified"
+                    )
+                }) {
+                    Some(d) => d.to_string(),
+                    None => {
+                        return Err(TrainError(format!(
+                            "label column '{name}' has values {}: say which is positive with OPTIONS (positive = '…')",
+                            distinct.join(", ")
+                        )));
+                    }
+                },
+            };
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| x.as_deref().map(|x| x == pos).ok_or_else(|| missing(i)))
+                .collect()
+        }
+        RawColumn::Timestamp(_) => Err(TrainError(format!(
+            "label column '{name}' is a timestamp, not a binary outcome"
+        ))),
+    }
+}
+
+fn take_rows(columns: &[RawColumn], rows: &[usize]) -> Vec<RawColumn> {
+    columns
+        .iter()
+        .map(|c| match c {
+            RawColumn::Numeric(v) => RawColumn::Numeric(rows.iter().map(|&r| v[r]).collect()),
+            RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v[r].clone()).collect()),
+            RawColumn::Bool(v) => RawColumn::Bool(rows.iter().map(|&r| v[r]).collect()),
+            RawColumn::Timestamp(v) => RawColumn::Timestamp(rows.iter().map(|&r| v[r]).collect()),
+        })
+        .collect()
+}
+
+/// What [`train`] needs besides the options.
+#[derive(Debug)]
+pub struct TrainingData {
+    /// Feature names.
+    pub names: Vec<String>,
+    /// Feature columns.
+    pub columns: Vec<RawColumn>,
+    /// Label column.
+    pub label: RawColumn,
+    /// The split column when splitting by time.
+    pub time: Option<Vec<Option<i64>>>,
+}
+
+/// Trains a model called `name` (its version is set by the registry).
+pub fn train(
+    name: &str,
+    query: &str,
+    data: TrainingData,
+    options: TrainOptions,
+    created_at: String,
+) -> Result<PredictiveModel, TrainError> {
+    let labels = binary_labels(&options.label, &data.label, options.positive.as_deref())?;
+    let n = labels.len();
+    let positives = labels.iter().filter(|l| **l).count();
+    if positives == 0 || positives == n {
+        return Err(TrainError(format!(
+            "label '{}' has a single class ({n} rows, {positives} positive): a model needs both outcomes",
+            options.label
+        )));
+    }
+    if data.names.is_empty() {
+        return Err(TrainError(
+            "the training query has no feature columns besides the label".into(),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let minority = positives.min(n - positives);
+    if n < 500 || minority < 50 {
+        warnings.push(format!(
+            "small training set: {n} rows, {positives} positive, {} negative; expect unstable scores",
+            n - positives
+        ));
+    }
+    if (minority as f64) / (n as f64) < 0.05 {
+        warnings.push(format!(
+            "imbalanced classes: {:.1}% positive; consider balance_classes = true",
+            100.0 * positives as f64 / n as f64
+        ));
+    }
+
+    // Split.
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = match &options.split {
+        Split::Random {
+            test_fraction,
+            seed,
+        } => {
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
+            let test = ((n as f64) * test_fraction).round() as usize;
+            let (t, r) = order.split_at(test.min(n));
+            let (mut r, mut t) = (r.to_vec(), t.to_vec());
+            r.sort_unstable();
+            t.sort_unstable();
+            (r, t)
+        }
+        Split::Time {
+            test_fraction,
+            column,
+        } => {
+            let times = data
+                .time
+                .as_ref()
+                .ok_or_else(|| TrainError(format!("split by time needs the column '{column}'")))?;
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), i));
+            let test = ((n as f64) * test_fraction).round() as usize;
+            let (r, t) = order.split_at(n - test.min(n));
+            (r.to_vec(), t.to_vec())
+        }
+    };
+    if test_rows.is_empty() || train_rows.is_empty() {
+        return Err(TrainError(format!(
+            "{n} rows are too few to hold out an evaluation split"
+        )));
+    }
+    let mut fit_rows = train_rows.clone();
+    if options.balance_classes {
+        let (pos, neg): (Vec<usize>, Vec<usize>) = train_rows.iter().partition(|&&r| labels[r]);
+        let (small, large) = if pos.len() < neg.len() {
+            (pos, neg)
+        } else {
+            (neg, pos)
+        };
+        if !small.is_empty() {
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            while fit_rows.len() < 2 * large.len() {
+                fit_rows.push(*small.choose(&mut rng).unwrap_or(&small[0]));
+            }
+        }
+    }
+
+    let train_columns = take_rows(&data.columns, &fit_rows);
+    let pipeline = Pipeline::fit(
+        &data.names,
+        &train_columns,
+        FitOptions {
+            min_level_count: options.min_level_count,
+            max_levels: 50,
+        },
+    )?;
+    let width = pipeline.width();
+    let x = pipeline.transform(&train_columns)?;
+    let y: Vec<bool> = fit_rows.iter().map(|&r| labels[r]).collect();
+    let estimator = match options.model_type {
+        ModelType::LogisticReg => fit_logistic(x, y, width, &options)?,
+    };
+    let mut model = PredictiveModel {
+        format_version: FORMAT_VERSION,
+        name: name.to_string(),
+        version: 0,
+        created_at,
+        query: query.to_string(),
+        options,
+        pipeline,
+        estimator,
+        training_rows: fit_rows.len(),
+        evaluation: Evaluation::default(),
+        warnings,
+    };
+    let test_columns = take_rows(&data.columns, &test_rows);
+    let probabilities = model.probabilities(&model.pipeline.transform(&test_columns)?);
+    let truth: Vec<bool> = test_rows.iter().map(|&r| labels[r]).collect();
+    model.evaluation = evaluate(&probabilities, &truth);
+    if model.evaluation.positives == 0 || model.evaluation.positives == model.evaluation.rows {
+        model
+            .warnings
+            .push("the held-out rows have a single class: AUC is undefined".into());
+    }
+    Ok(model)
+}
+
+impl Default for Evaluation {
+    fn default() -> Self {
+        Evaluation {
+            rows: 0,
+            positives: 0,
+            auc: None,
+            log_loss: None,
+            threshold: 0.5,
+            accuracy: 0.0,
+            precision: 0.0,
+            recall: 0.0,
+            f1: 0.0,
+            confusion: [0; 4],
+            lift: Vec::new(),
+            calibration_error: None,
+        }
+    }
+}
+
+/// Evaluates probabilities against outcomes.
+pub fn evaluate(probabilities: &[f64], truth: &[bool]) -> Evaluation {
+    let best = metrics::best_f1_threshold(probabilities, truth);
+    let threshold = best.map_or(0.5, |b| b.threshold);
+    let c = Confusion::at(probabilities, truth, threshold);
+    Evaluation {
+        rows: truth.len(),
+        positives: truth.iter().filter(|t| **t).count(),
+        auc: metrics::auc(probabilities, truth),
+        log_loss: metrics::log_loss(probabilities, truth),
+        threshold,
+        accuracy: c.accuracy(),
+        precision: best.map_or(0.0, |b| b.precision),
+        recall: best.map_or(0.0, |b| b.recall),
+        f1: best.map_or(0.0, |b| b.f1),
+        confusion: [
+            c.true_positives,
+            c.false_positives,
+            c.true_negatives,
+            c.false_negatives,
+        ],
+        lift: metrics::lift_by_decile(probabilities, truth)
+            .iter()
+            .map(|d| d.lift)
+            .collect(),
+        calibration_error: metrics::calibration_error(probabilities, truth, 10),
+    }
+}
+
+fn fit_logistic(
+    x: Vec<f64>,
+    y: Vec<bool>,
+    width: usize,
+    options: &TrainOptions,
+) -> Result<Estimator, TrainError> {
+    let rows = y.len();
+    let x = Array2::from_shape_vec((rows, width), x)
+        .map_err(|e| TrainError(format!("feature matrix: {e}")))?;
+    let dataset = Dataset::new(x, Array1::from(y));
+    // linfa's tolerance applies to the gradient of the summed loss: scale it with the
+    // rows so that large data stops where scikit-learn's mean-loss criterion would.
+    let tolerance = (1e-4 * rows as f64 / 1000.0).max(1e-4);
+    let fitted = LogisticRegression::default()
+        .alpha(options.l2)
+        .max_iterations(options.max_iterations)
+        .gradient_tolerance(tolerance)
+        .fit(&dataset)
+        .map_err(|e| TrainError(format!("logistic regression did not fit: {e}")))?;
+    // linfa models P(larger class); express everything as P(true).
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    Ok(Estimator::Logistic {
+        intercept: sign * fitted.intercept(),
+        coefficients: fitted.params().iter().map(|c| sign * c).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize) -> TrainingData {
+        // y = 1 when x + noise > 1.2: a learnable, imbalanced problem.
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        use rand::Rng;
+        let x: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..2.0)).collect();
+        let y: Vec<Option<bool>> = x
+            .iter()
+            .map(|v| Some(v + rng.gen_range(-0.5..0.5) > 1.2))
+            .collect();
+        let c: Vec<Option<String>> = (0..n)
+            .map(|i| Some(if i % 3 == 0 { "a" } else { "b" }.to_string()))
+            .collect();
+        TrainingData {
+            names: vec!["x".into(), "c".into()],
+            columns: vec![
+                RawColumn::Numeric(x.into_iter().map(Some).collect()),
+                RawColumn::Text(c),
+            ],
+            label: RawColumn::Bool(y),
+            time: None,
+        }
+    }
+
+    #[test]
+    fn logistic_regression_gives_the_probability_of_the_positive_minority_class() {
+        let m = train(
+            "m",
+            "q",
+            data(2000),
+            TrainOptions::new(ModelType::LogisticReg, "y"),
+            "t".into(),
+        )
+        .expect("trains");
+        // Positives are the minority (~30%): linfa's "positive" would be false; the
+        // stored model must still rank true high.
+        let auc = m.evaluation.auc.expect("both classes");
+        assert!(auc > 0.9, "auc {auc}");
+        let Estimator::Logistic { coefficients, .. } = &m.estimator;
+        assert!(
+            coefficients[0] > 0.0,
+            "higher x must raise P(true): {coefficients:?}"
+        );
+        let row = m
+            .pipeline
+            .transform(&[
+                RawColumn::Numeric(vec![Some(1.9)]),
+                RawColumn::Text(vec![Some("a".into())]),
+            ])
+            .expect("row");
+        assert!(m.probabilities(&row)[0] > 0.8);
+        let logit = m.intercept() + m.contributions(&row).iter().sum::<f64>();
+        assert!(
+            (sigmoid(logit) - m.probabilities(&row)[0]).abs() < 1e-12,
+            "contributions sum to the logit"
+        );
+    }
+
+    #[test]
+    fn single_class_and_non_binary_labels_are_refused() {
+        let mut d = data(100);
+        d.label = RawColumn::Bool(vec![Some(true); 100]);
+        let e = train(
+            "m",
+            "q",
+            d,
+            TrainOptions::new(ModelType::LogisticReg, "y"),
+            "t".into(),
+        )
+        .expect_err("one class");
+        assert!(e.0.contains("single class (100 rows, 100 positive)"), "{e}");
+        let e = binary_labels(
+            "y",
+            &RawColumn::Numeric(vec![Some(0.0), Some(1.0), Some(2.0)]),
+            None,
+        )
+        .expect_err("3 values");
+        assert!(e.0.contains("not binary: it has 3 distinct values"), "{e}");
+        let e = binary_labels(
+            "y",
+            &RawColumn::Text(vec![Some("x".into()), Some("z".into())]),
+            None,
+        )
+        .expect_err("which");
+        assert!(e.0.contains("say which is positive"), "{e}");
+    }
+
+    #[test]
+    fn time_split_holds_out_the_most_recent_rows() {
+        let mut d = data(1000);
+        d.time = Some((0..1000).map(Some).collect());
+        let mut o = TrainOptions::new(ModelType::LogisticReg, "y");
+        o.split = Split::Time {
+            test_fraction: 0.2,
+            column: "t".into(),
+        };
+        let m = train("m", "q", d, o, "t".into()).expect("trains");
+        assert_eq!((m.training_rows, m.evaluation.rows), (800, 200));
+    }
+
+    #[test]
+    fn small_data_gets_a_warning_not_a_refusal() {
+        let m = train(
+            "m",
+            "q",
+            data(200),
+            TrainOptions::new(ModelType::LogisticReg, "y"),
+            "t".into(),
+        )
+        .expect("trains");
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.starts_with("small training set: 200 rows")),
+            "{:?}",
+            m.warnings
+        );
+    }
+
+    #[test]
+    fn models_round_trip_through_json() {
+        let m = train(
+            "m",
+            "q",
+            data(300),
+            TrainOptions::new(ModelType::LogisticReg, "y"),
+            "t".into(),
+        )
+        .expect("trains");
+        let text = serde_json::to_string(&m).expect("serialise");
+        let back: PredictiveModel = serde_json::from_str(&text).expect("deserialise");
+        assert_eq!(back, m);
+    }
+}

@@ -1,0 +1,107 @@
+//! `predict(model, relation)`: every row of a table or view with the model's `score`
+//! (0–100), `grade` (A–D, the model's cut-offs) and `top_factors`.
+//!
+//! ```sql
+//! SELECT lead_id, score, grade, top_factors FROM predict('conversion', 'open_leads') ORDER BY score DESC;
+//! ```
+//!
+//! The relation must have the model's feature columns (by name). Streams and runs in
+//! parallel like any query: scoring is the vectorised `predict_score` per batch.
+
+use std::sync::Arc;
+
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::{Expr, col, lit, when};
+
+use super::factors::{FactorsKind, factors_udf};
+use super::predict_score::predict_score_udf;
+use super::registry::PredictiveModels;
+use crate::args;
+use crate::relation::table;
+use crate::scoring::common::state;
+
+/// The `predict` table function.
+#[derive(Debug)]
+pub struct Predict {
+    models: Arc<PredictiveModels>,
+}
+
+impl Predict {
+    /// Predicts with `models`.
+    pub fn new(models: Arc<PredictiveModels>) -> Self {
+        Predict { models }
+    }
+}
+
+/// `(model, relation)` arguments: the model's features as column expressions over the
+/// relation's DataFrame.
+pub fn model_and_relation(
+    models: &PredictiveModels,
+    function: &str,
+    fargs: &TableFunctionArgs,
+) -> Result<(
+    Arc<leadql_models::predictive::PredictiveModel>,
+    datafusion::dataframe::DataFrame,
+    Vec<Expr>,
+)> {
+    let state = state(fargs.session())?;
+    let exprs = fargs.exprs();
+    if exprs.len() != 2 {
+        return plan_err!(
+            "{function} expects (model, relation), got {} arguments",
+            exprs.len()
+        );
+    }
+    let name = args::string(state, function, "model", &exprs[0])?;
+    let relation = args::string(state, function, "relation", &exprs[1])?;
+    let model = models.get(function, &name)?;
+    let frame = table(state, &relation)?;
+    let mut features = vec![lit(name)];
+    for f in &model.pipeline.features {
+        if frame.schema().field_with_unqualified_name(&f.name).is_err() {
+            return plan_err!(
+                "{function}: '{relation}' has no column '{}', a feature of model '{}'",
+                f.name,
+                model.name
+            );
+        }
+        features.push(col(&f.name));
+    }
+    Ok((model, frame, features))
+}
+
+impl TableFunctionImpl for Predict {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let (model, frame, features) = model_and_relation(&self.models, "predict", &args)?;
+        let [a, b, c] = model.options.grade_cutoffs;
+        let score = predict_score_udf(self.models.clone()).call(features.clone());
+        let mut columns: Vec<Expr> = frame
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        columns.push(score.alias("score"));
+        columns.push(
+            factors_udf(self.models.clone(), FactorsKind::Top)
+                .call(features)
+                .alias("top_factors"),
+        );
+        let scored = frame.select(columns)?;
+        let grade = when(col("score").gt_eq(lit(a)), lit("A"))
+            .when(col("score").gt_eq(lit(b)), lit("B"))
+            .when(col("score").gt_eq(lit(c)), lit("C"))
+            .otherwise(lit("D"))?;
+        let mut out: Vec<Expr> = scored
+            .schema()
+            .columns()
+            .into_iter()
+            .filter(|c| c.name != "top_factors")
+            .map(Expr::Column)
+            .collect();
+        out.push(grade.alias("grade"));
+        out.push(col("top_factors"));
+        Ok(scored.select(out)?.into_view())
+    }
+}

@@ -1,0 +1,252 @@
+//! Training from SQL: `train_model(name, query, model_type, label [, options])`, and
+//! the shared [`train_from_query`] behind `CREATE MODEL`.
+//!
+//! ```sql
+//! SELECT * FROM train_model('conversion',
+//!   'SELECT seniority, company_size, source, status = ''qualified'' AS converted FROM leads WHERE status <> ''open''',
+//!   'logistic_reg', 'converted', 'l2 = 1, split = random, seed = 7');
+//! ```
+//!
+//! Every column of the query except the label, `lead_id` and a split-by-time column is a
+//! feature. Training runs when the result is read; it returns one row describing the
+//! new model version.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, plan_datafusion_err, plan_err};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use leadql_models::features::RawColumn;
+use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train};
+use leadql_models::store::valid_name;
+
+use super::columns::raw_column;
+use super::options::{parse_pairs, train_options};
+use super::registry::PredictiveModels;
+use crate::args;
+use crate::scoring::common::state;
+
+/// Runs `query`, trains a model called `name` with `options` and saves it as the next
+/// version.
+pub async fn train_from_query(
+    state: &SessionState,
+    models: &PredictiveModels,
+    name: &str,
+    query: &str,
+    options: TrainOptions,
+) -> Result<Arc<PredictiveModel>> {
+    if !valid_name(name) {
+        return plan_err!("invalid model name '{name}': use letters, digits, _ and -");
+    }
+    let plan = state
+        .create_logical_plan(query)
+        .await
+        .map_err(|e| plan_datafusion_err!("training query: {}", e.find_root()))?;
+    let batches = DataFrame::new(state.clone(), plan).collect().await?;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => return plan_err!("the training query returned no rows"),
+    };
+    let column =
+        |i: usize| -> Vec<ArrayRef> { batches.iter().map(|b| b.column(i).clone()).collect() };
+    let label_index = schema.index_of(&options.label).map_err(|_| {
+        let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        plan_datafusion_err!(
+            "label column '{}' is not a column of the training query (columns: {})",
+            options.label,
+            cols.join(", ")
+        )
+    })?;
+    let time_column = match &options.split {
+        Split::Time { column, .. } => Some(schema.index_of(column).map_err(|_| {
+            plan_datafusion_err!("time_column '{column}' is not a column of the training query")
+        })?),
+        Split::Random { .. } => None,
+    };
+    let mut names = Vec::new();
+    let mut columns = Vec::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if i == label_index || Some(i) == time_column || f.name() == "lead_id" {
+            continue;
+        }
+        names.push(f.name().clone());
+        columns.push(raw_column(f.name(), &column(i))?);
+    }
+    let label = raw_column(&options.label, &column(label_index))?;
+    let time = match time_column {
+        Some(i) => match raw_column(schema.field(i).name(), &column(i))? {
+            RawColumn::Timestamp(t) => Some(t),
+            _ => {
+                return plan_err!(
+                    "time_column '{}' must be a timestamp",
+                    schema.field(i).name()
+                );
+            }
+        },
+        None => None,
+    };
+    let rows = label.len();
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        eprintln!(
+            "training '{name}' ({}) on {rows} rows × {} columns…",
+            options.model_type.as_str(),
+            names.len()
+        );
+    }
+    let started = Instant::now();
+    let created_at = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let data = TrainingData {
+        names,
+        columns,
+        label,
+        time,
+    };
+    let (name_owned, query_owned) = (name.to_string(), query.to_string());
+    let model = tokio::task::spawn_blocking(move || {
+        train(&name_owned, &query_owned, data, options, created_at)
+    })
+    .await
+    .map_err(|e| plan_datafusion_err!("training failed: {e}"))?
+    .map_err(|e| plan_datafusion_err!("training '{name}': {e}"))?;
+    let saved = models.save(model)?;
+    if progress {
+        eprintln!(
+            "trained '{name}' version {} in {:.1} s",
+            saved.version,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(saved)
+}
+
+/// Schema of the row describing a trained model.
+pub fn summary_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("version", DataType::Int64, false),
+        Field::new("model_type", DataType::Utf8, false),
+        Field::new("training_rows", DataType::Int64, false),
+        Field::new("test_rows", DataType::Int64, false),
+        Field::new("auc", DataType::Float64, true),
+        Field::new("log_loss", DataType::Float64, true),
+        Field::new("f1", DataType::Float64, false),
+        Field::new("warnings", DataType::Utf8, false),
+    ]))
+}
+
+/// The row describing a trained model.
+pub fn summary_batch(m: &PredictiveModel) -> Result<RecordBatch> {
+    let e = &m.evaluation;
+    Ok(RecordBatch::try_new(
+        summary_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![m.name.clone()])),
+            Arc::new(Int64Array::from(vec![i64::from(m.version)])),
+            Arc::new(StringArray::from(vec![m.options.model_type.as_str()])),
+            Arc::new(Int64Array::from(vec![m.training_rows as i64])),
+            Arc::new(Int64Array::from(vec![e.rows as i64])),
+            Arc::new(Float64Array::from(vec![e.auc])),
+            Arc::new(Float64Array::from(vec![e.log_loss])),
+            Arc::new(Float64Array::from(vec![e.f1])),
+            Arc::new(StringArray::from(vec![m.warnings.join("; ")])),
+        ],
+    )?)
+}
+
+/// The `train_model` table function.
+#[derive(Debug)]
+pub struct TrainModel {
+    models: Arc<PredictiveModels>,
+}
+
+impl TrainModel {
+    /// Trains into `models`.
+    pub fn new(models: Arc<PredictiveModels>) -> Self {
+        TrainModel { models }
+    }
+}
+
+impl TableFunctionImpl for TrainModel {
+    fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let state = state(fargs.session())?;
+        let exprs = fargs.exprs();
+        if !(4..=5).contains(&exprs.len()) {
+            return plan_err!(
+                "train_model expects (name, query, model_type, label [, options]), got {} arguments",
+                exprs.len()
+            );
+        }
+        let f = "train_model";
+        let name = args::string(state, f, "name", &exprs[0])?;
+        let query = args::string(state, f, "query", &exprs[1])?;
+        let mut pairs = vec![
+            (
+                "model_type".to_string(),
+                args::string(state, f, "model_type", &exprs[2])?,
+            ),
+            (
+                "label".to_string(),
+                args::string(state, f, "label", &exprs[3])?,
+            ),
+        ];
+        if let Some(e) = exprs.get(4) {
+            pairs.extend(parse_pairs(&args::string(state, f, "options", e)?)?);
+        }
+        let options = train_options(&pairs)?;
+        Ok(Arc::new(Training {
+            models: self.models.clone(),
+            name,
+            query,
+            options,
+        }))
+    }
+}
+
+/// A pending training run, executed when scanned.
+#[derive(Debug)]
+struct Training {
+    models: Arc<PredictiveModels>,
+    name: String,
+    query: String,
+    options: TrainOptions,
+}
+
+#[async_trait]
+impl TableProvider for Training {
+    fn schema(&self) -> SchemaRef {
+        summary_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = state(session)?;
+        let model = train_from_query(
+            state,
+            &self.models,
+            &self.name,
+            &self.query,
+            self.options.clone(),
+        )
+        .await?;
+        let table = MemTable::try_new(summary_schema(), vec![vec![summary_batch(&model)?]])?;
+        table.scan(session, projection, filters, limit).await
+    }
+}

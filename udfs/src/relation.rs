@@ -1,0 +1,24 @@
+//! Reading the caller's tables from inside a function call.
+
+use datafusion::common::{Result, TableReference, plan_datafusion_err};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlanBuilder;
+
+/// The table or view `name` of the caller's session, as a DataFrame.
+///
+/// Catalog lookups are async in DataFusion but resolve immediately for in-memory
+/// schemas (the default), so they are awaited in place.
+pub fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
+    let reference = TableReference::bare(name);
+    let schema = state.schema_for_ref(reference.clone())?;
+    let provider = futures::executor::block_on(schema.table(name))?
+        .ok_or_else(|| plan_datafusion_err!("no table or view named '{name}' in the session"))?;
+    let plan = LogicalPlanBuilder::scan(
+        reference,
+        datafusion::datasource::provider_as_source(provider),
+        None,
+    )?
+    .build()?;
+    Ok(DataFrame::new(state.clone(), plan))
+}
