@@ -1,0 +1,203 @@
+//! Predictive scoring from SQL on a copy of the bundled sample: train, list, evaluate,
+//! predict, explain, drop — and the errors of bad training input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn workspace() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    for entry in walk(&sample) {
+        let rel = entry.strip_prefix(&sample).expect("inside");
+        let target = tmp.path().join(rel);
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &target).expect("copy");
+    }
+    tmp
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("ls").flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+fn leadql(ws: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--data", ws.to_str().expect("utf-8"), "sql"];
+    all.extend_from_slice(args);
+    Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .args(&all)
+        .output()
+        .expect("runs")
+}
+
+fn csv(ws: &Path, sql: &str) -> String {
+    let o = leadql(ws, &["--format", "csv", sql]);
+    assert!(
+        o.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn error(ws: &Path, sql: &str) -> String {
+    let o = leadql(ws, &[sql]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{sql} should fail: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn train(ws: &Path) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/train_conversion.sql");
+    let o = leadql(ws, &["-f", file.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+const FEATURES: &str = "seniority, job_function, industry, size_band, source, consent, company_size, web_visits, pricing_visits, forms, email_opens";
+
+#[test]
+fn train_evaluate_predict_and_explain_from_sql() {
+    let ws = workspace();
+    let d = ws.path();
+    train(d);
+    // The view is a session object: recreate it for each process.
+    let view = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/train_conversion.sql"),
+    )
+    .expect("read");
+    let view = view
+        .split(";\n")
+        .next()
+        .expect("first statement")
+        .to_string();
+
+    let models = csv(d, "SHOW MODELS");
+    assert!(models.starts_with("model,version,model_type,label,training_rows,auc,created_at\nconversion,1,logistic_reg,converted,3000,"), "{models}");
+
+    let auc: f64 = csv(
+        d,
+        "SELECT value FROM model_evaluation('conversion') WHERE metric = 'auc'",
+    )
+    .lines()
+    .nth(1)
+    .and_then(|v| v.parse().ok())
+    .expect("auc");
+    assert!(
+        (0.72..0.86).contains(&auc),
+        "held-out AUC {auc} outside the generator's realistic range"
+    );
+
+    // Scores are probabilities × 100; grades follow the default cut-offs.
+    let check = csv(
+        d,
+        &format!(
+            "{view}; SELECT count(*) AS n, min(score) >= 0 AND max(score) <= 100 AS bounded, \
+             sum(CASE WHEN grade <> CASE WHEN score >= 75 THEN 'A' WHEN score >= 50 THEN 'B' WHEN score >= 25 THEN 'C' ELSE 'D' END THEN 1 ELSE 0 END) AS bad_grades \
+             FROM predict('conversion', 'lead_features')"
+        ),
+    );
+    assert_eq!(check, "n,bounded,bad_grades\n5000,true,0\n");
+
+    // Contributions (with the intercept) add up to the logit of the score.
+    let sums = csv(
+        d,
+        &format!(
+            "{view}; SELECT count(*) AS off FROM (SELECT lead_id, sum(contribution) AS logit FROM explain_prediction('conversion', 'lead_features') GROUP BY lead_id) e \
+             JOIN (SELECT lead_id, predict_score('conversion', {FEATURES}) / 100 AS p FROM lead_features) s USING (lead_id) \
+             WHERE abs(e.logit - ln(s.p / (1 - s.p))) > 1e-6"
+        ),
+    );
+    assert_eq!(sums, "off\n0\n");
+
+    // A second training is version 2; DROP MODEL removes every version.
+    train(d);
+    assert!(csv(d, "SELECT max(version) AS v FROM show_models()").ends_with("\n2\n"));
+    assert_eq!(
+        csv(d, "DROP MODEL conversion"),
+        "model,versions_removed\nconversion,2\n"
+    );
+    assert!(
+        error(d, "SELECT * FROM model_evaluation('conversion')")
+            .contains("unknown model 'conversion'")
+    );
+}
+
+#[test]
+fn bad_training_input_gets_clear_errors() {
+    let ws = workspace();
+    let d = ws.path();
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'nope') AS SELECT seniority, status FROM leads",
+    );
+    assert!(
+        e.contains(
+            "label column 'nope' is not a column of the training query (columns: seniority, status)"
+        ),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'status') AS SELECT seniority, status FROM leads",
+    );
+    assert!(
+        e.contains("label column 'status' is not binary: it has 3 distinct values"),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'y') AS SELECT seniority, true AS y FROM leads",
+    );
+    assert!(
+        e.contains("has a single class (5000 rows, 5000 positive)"),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'y') AS SELECT CASE WHEN lead_id = 7 THEN 'NaN'::double ELSE 1.0 END AS x, lead_id % 2 = 0 AS y FROM leads",
+    );
+    assert!(
+        e.contains("column 'x' row 7: NaN is not a finite number"),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'svm', label = 'y') AS SELECT 1 AS x, true AS y",
+    );
+    assert!(e.contains("unknown model_type 'svm'"), "{e}");
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'y', l3 = 1) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(e.contains("unknown model option 'l3'"), "{e}");
+    let e = error(d, "SELECT predict_score('nope', 1)");
+    assert!(e.contains("unknown model 'nope'"), "{e}");
+}
+
+#[test]
+fn incompatible_model_file_versions_are_detected() {
+    let ws = workspace();
+    let d = ws.path();
+    train(d);
+    let file = d.join("models/conversion/v1.json");
+    let text = std::fs::read_to_string(&file).expect("model file");
+    // (The JSON round trip itself is a unit test of leadql-models.)
+    std::fs::write(
+        &file,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .expect("tamper");
+    let e = error(d, "SELECT * FROM model_features('conversion')");
+    assert!(
+        e.contains("model format version 99, but this leadql reads version 1"),
+        "{e}"
+    );
+}
