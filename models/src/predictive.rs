@@ -87,6 +87,11 @@ pub enum Split {
         /// Seed.
         seed: u64,
     },
+    /// Rows where a boolean column is true are held out (BigQuery ML's custom split).
+    Column {
+        /// The boolean column (not used as a feature).
+        column: String,
+    },
     /// The most recent share of rows by a timestamp column is held out.
     Time {
         /// Share of rows held out.
@@ -398,6 +403,8 @@ pub struct TrainingData {
     pub label: RawColumn,
     /// The split column when splitting by time.
     pub time: Option<Vec<Option<i64>>>,
+    /// The split column when splitting by a boolean column.
+    pub holdout: Option<Vec<Option<bool>>>,
 }
 
 /// Trains a model called `name` (its version is set by the registry).
@@ -451,6 +458,12 @@ pub fn train(
             r.sort_unstable();
             t.sort_unstable();
             (r, t)
+        }
+        Split::Column { column } => {
+            let flags = data.holdout.as_ref().ok_or_else(|| {
+                TrainError(format!("split by column needs the column '{column}'"))
+            })?;
+            (0..n).partition(|&i| !flags[i].unwrap_or(false))
         }
         Split::Time {
             test_fraction,
@@ -627,6 +640,7 @@ mod tests {
             ],
             label: RawColumn::Bool(y),
             time: None,
+            holdout: None,
         }
     }
 

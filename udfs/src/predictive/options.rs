@@ -18,6 +18,7 @@ pub const KEYS: &[&str] = &[
     "balance_classes",
     "min_level_count",
     "grade_cutoffs",
+    "split_column",
 ];
 
 /// Parses `a = 1, b = 'text'` into pairs (quotes removed, keys lower-cased).
@@ -93,6 +94,16 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
                 .transpose()?
                 .unwrap_or(42.0) as u64,
         },
+        "custom" => match get("split_column") {
+            Some(c) => Split::Column {
+                column: c.to_string(),
+            },
+            None => {
+                return plan_err!(
+                    "split = 'custom' needs split_column = '<boolean column, true = held out>'"
+                );
+            }
+        },
         "time" => match get("time_column") {
             Some(c) => Split::Time {
                 test_fraction,
@@ -100,7 +111,9 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
             },
             None => return plan_err!("split = 'time' needs time_column = '<timestamp column>'"),
         },
-        other => return plan_err!("model option split = '{other}' (expected random or time)"),
+        other => {
+            return plan_err!("model option split = '{other}' (expected random, time or custom)");
+        }
     };
     if let Some(v) = get("balance_classes") {
         o.balance_classes = match v.to_ascii_lowercase().as_str() {

@@ -65,34 +65,48 @@ pub async fn train_from_query(
             cols.join(", ")
         )
     })?;
-    let time_column = match &options.split {
-        Split::Time { column, .. } => Some(schema.index_of(column).map_err(|_| {
-            plan_datafusion_err!("time_column '{column}' is not a column of the training query")
-        })?),
+    let split_column = match &options.split {
+        Split::Time { column, .. } | Split::Column { column } => {
+            Some(schema.index_of(column).map_err(|_| {
+                plan_datafusion_err!(
+                    "split column '{column}' is not a column of the training query"
+                )
+            })?)
+        }
         Split::Random { .. } => None,
     };
     let mut names = Vec::new();
     let mut columns = Vec::new();
     for (i, f) in schema.fields().iter().enumerate() {
-        if i == label_index || Some(i) == time_column || f.name() == "lead_id" {
+        if i == label_index || Some(i) == split_column || f.name() == "lead_id" {
             continue;
         }
         names.push(f.name().clone());
         columns.push(raw_column(f.name(), &column(i))?);
     }
     let label = raw_column(&options.label, &column(label_index))?;
-    let time = match time_column {
-        Some(i) => match raw_column(schema.field(i).name(), &column(i))? {
-            RawColumn::Timestamp(t) => Some(t),
-            _ => {
+    let (mut time, mut holdout) = (None, None);
+    if let Some(i) = split_column {
+        match (
+            raw_column(schema.field(i).name(), &column(i))?,
+            &options.split,
+        ) {
+            (RawColumn::Timestamp(t), Split::Time { .. }) => time = Some(t),
+            (RawColumn::Bool(b), Split::Column { .. }) => holdout = Some(b),
+            (_, Split::Time { .. }) => {
                 return plan_err!(
                     "time_column '{}' must be a timestamp",
                     schema.field(i).name()
                 );
             }
-        },
-        None => None,
-    };
+            _ => {
+                return plan_err!(
+                    "split_column '{}' must be a boolean (true = held out)",
+                    schema.field(i).name()
+                );
+            }
+        }
+    }
     let rows = label.len();
     let progress = std::io::stderr().is_terminal();
     if progress {
@@ -109,6 +123,7 @@ pub async fn train_from_query(
         columns,
         label,
         time,
+        holdout,
     };
     let (name_owned, query_owned) = (name.to_string(), query.to_string());
     let model = tokio::task::spawn_blocking(move || {
