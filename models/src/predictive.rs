@@ -721,6 +721,16 @@ mod tests {
     }
 
     #[test]
+    fn custom_split_holds_out_the_flagged_rows() {
+        let mut d = data(1000);
+        d.holdout = Some((0..1000).map(|i| Some(i % 4 == 0)).collect());
+        let mut o = TrainOptions::new(ModelType::LogisticReg, "y");
+        o.split = Split::Column { column: "h".into() };
+        let m = train("m", "q", d, o, "t".into()).expect("trains");
+        assert_eq!((m.training_rows, m.evaluation.rows), (750, 250));
+    }
+
+    #[test]
     fn small_data_gets_a_warning_not_a_refusal() {
         let m = train(
             "m",
