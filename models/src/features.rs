@@ -151,7 +151,8 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     (mean, if std > 1e-12 { std } else { 1.0 })
 }
 
-fn check_finite(name: &str, values: &[Option<f64>]) -> Result<(), FeatureError> {
+/// An error naming the first NaN or infinite value of a numeric column (1-based row).
+pub fn check_finite(name: &str, values: &[Option<f64>]) -> Result<(), FeatureError> {
     match values
         .iter()
         .position(|v| v.is_some_and(|x| !x.is_finite()))

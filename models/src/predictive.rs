@@ -392,6 +392,50 @@ fn take_rows(columns: &[RawColumn], rows: &[usize]) -> Vec<RawColumn> {
         .collect()
 }
 
+/// SplitMix64 finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A hash of each row's values (features and label), independent of row order.
+fn row_keys(columns: &[RawColumn], labels: &[bool]) -> Vec<u64> {
+    let mut keys: Vec<u64> = labels.iter().map(|&l| mix(u64::from(l))).collect();
+    for (c, column) in columns.iter().enumerate() {
+        let salt = mix(c as u64 + 1);
+        for (row, key) in keys.iter_mut().enumerate() {
+            let v = match column {
+                RawColumn::Numeric(v) => v[row].map_or(u64::MAX, f64::to_bits),
+                RawColumn::Bool(v) => v[row].map_or(2, u64::from),
+                RawColumn::Timestamp(v) => v[row].map_or(u64::MAX, |t| t as u64),
+                RawColumn::Text(v) => v[row].as_deref().map_or(u64::MAX, |s| {
+                    s.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+                    })
+                }),
+            };
+            *key = mix(*key ^ mix(v ^ salt));
+        }
+    }
+    // Identical rows are interchangeable: number their occurrences so that they still
+    // spread over both sides of a split.
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| (keys[i], i));
+    let mut out = keys.clone();
+    let mut occurrence = 0u64;
+    for (k, &i) in order.iter().enumerate() {
+        occurrence = if k > 0 && keys[order[k - 1]] == keys[i] {
+            occurrence + 1
+        } else {
+            0
+        };
+        out[i] = mix(keys[i] ^ mix(occurrence.wrapping_add(0xD0B1)));
+    }
+    out
+}
+
 /// What [`train`] needs besides the options.
 #[derive(Debug)]
 pub struct TrainingData {
@@ -445,19 +489,25 @@ pub fn train(
     }
 
     // Split.
-    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = match &options.split {
+    // Rows are identified by their content, not their position: a query without
+    // ORDER BY may return rows in another order on every run (parallel scans), and the
+    // split and the fit must not depend on it.
+    for (name, column) in data.names.iter().zip(&data.columns) {
+        if let RawColumn::Numeric(v) = column {
+            crate::features::check_finite(name, v)?;
+        }
+    }
+    let keys = row_keys(&data.columns, &labels);
+    let by_key = |rows: &mut Vec<usize>| rows.sort_by_key(|&i| (keys[i], i));
+    let (mut train_rows, mut test_rows): (Vec<usize>, Vec<usize>) = match &options.split {
         Split::Random {
             test_fraction,
             seed,
         } => {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
-            let test = ((n as f64) * test_fraction).round() as usize;
-            let (t, r) = order.split_at(test.min(n));
-            let (mut r, mut t) = (r.to_vec(), t.to_vec());
-            r.sort_unstable();
-            t.sort_unstable();
-            (r, t)
+            let salt = mix(*seed ^ 0x5EED);
+            (0..n).partition(|&i| {
+                (mix(keys[i] ^ salt) >> 11) as f64 / (1u64 << 53) as f64 >= *test_fraction
+            })
         }
         Split::Column { column } => {
             let flags = data.holdout.as_ref().ok_or_else(|| {
@@ -474,12 +524,14 @@ pub fn train(
                 .as_ref()
                 .ok_or_else(|| TrainError(format!("split by time needs the column '{column}'")))?;
             let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), i));
+            order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), keys[i], i));
             let test = ((n as f64) * test_fraction).round() as usize;
             let (r, t) = order.split_at(n - test.min(n));
             (r.to_vec(), t.to_vec())
         }
     };
+    by_key(&mut train_rows);
+    by_key(&mut test_rows);
     if test_rows.is_empty() || train_rows.is_empty() {
         return Err(TrainError(format!(
             "{n} rows are too few to hold out an evaluation split"
@@ -718,6 +770,20 @@ mod tests {
         };
         let m = train("m", "q", d, o, "t".into()).expect("trains");
         assert_eq!((m.training_rows, m.evaluation.rows), (800, 200));
+    }
+
+    #[test]
+    fn row_order_does_not_change_the_model() {
+        let d = data(1000);
+        let mut shuffled = data(1000);
+        let order: Vec<usize> = (0..1000).rev().collect();
+        shuffled.columns = take_rows(&shuffled.columns, &order);
+        shuffled.label = take_rows(std::slice::from_ref(&shuffled.label), &order).remove(0);
+        let o = TrainOptions::new(ModelType::LogisticReg, "y");
+        let a = train("m", "q", d, o.clone(), "t".into()).expect("trains");
+        let b = train("m", "q", shuffled, o, "t".into()).expect("trains");
+        assert_eq!(a.estimator, b.estimator);
+        assert_eq!(a.evaluation, b.evaluation);
     }
 
     #[test]
