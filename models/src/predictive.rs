@@ -651,9 +651,9 @@ fn fit_logistic(
     let x = Array2::from_shape_vec((rows, width), x)
         .map_err(|e| TrainError(format!("feature matrix: {e}")))?;
     let dataset = Dataset::new(x, Array1::from(y));
-    // linfa's tolerance applies to the gradient of the summed loss: scale it with the
-    // rows so that large data stops where scikit-learn's mean-loss criterion would.
-    let tolerance = (1e-4 * rows as f64 / 1000.0).max(1e-4);
+    // linfa's tolerance applies to the gradient of the summed loss; scikit-learn's
+    // (tol = 1e-4) to the mean loss. Scaling by the rows stops where scikit-learn would.
+    let tolerance = (1e-4 * rows as f64).max(1e-4);
     let fitted = LogisticRegression::default()
         .alpha(options.l2)
         .max_iterations(options.max_iterations)
