@@ -20,6 +20,7 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 pub mod args;
+pub mod deferred;
 pub mod predictive;
 pub mod relation;
 pub mod scoring;

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
 
 use super::registry::PredictiveModels;
 use crate::args;
+use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
 
 /// The `drop_model` table function.
@@ -51,52 +49,26 @@ impl TableFunctionImpl for DropModel {
             Some(Ok(ScalarValue::Boolean(Some(b)))) => b,
             Some(_) => return plan_err!("drop_model: argument if_exists must be true or false"),
         };
-        Ok(Arc::new(Dropping {
-            models: self.models.clone(),
-            name,
-            if_exists,
-        }))
-    }
-}
-
-#[derive(Debug)]
-struct Dropping {
-    models: Arc<PredictiveModels>,
-    name: String,
-    if_exists: bool,
-}
-
-#[async_trait]
-impl TableProvider for Dropping {
-    fn schema(&self) -> SchemaRef {
-        schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let removed = match self.models.drop_model(&self.name) {
-            Ok(n) => n,
-            Err(_) if self.if_exists => 0,
-            Err(e) => return Err(e),
-        };
-        let batch = RecordBatch::try_new(
+        let models = self.models.clone();
+        Ok(DeferredTable::new(
             schema(),
-            vec![
-                Arc::new(StringArray::from(vec![self.name.clone()])),
-                Arc::new(Int64Array::from(vec![removed as i64])),
-            ],
-        )?;
-        MemTable::try_new(schema(), vec![vec![batch]])?
-            .scan(session, projection, filters, limit)
-            .await
+            Box::new(move |_state| {
+                let (models, name) = (models.clone(), name.clone());
+                Box::pin(async move {
+                    let removed = match models.drop_model(&name) {
+                        Ok(n) => n,
+                        Err(_) if if_exists => 0,
+                        Err(e) => return Err(e),
+                    };
+                    Ok(RecordBatch::try_new(
+                        schema(),
+                        vec![
+                            Arc::new(StringArray::from(vec![name])),
+                            Arc::new(Int64Array::from(vec![removed as i64])),
+                        ],
+                    )?)
+                })
+            }),
+        ))
     }
 }

@@ -15,15 +15,12 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_datafusion_err, plan_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
 use leadql_models::features::RawColumn;
 use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train};
 use leadql_models::store::valid_name;
@@ -32,6 +29,7 @@ use super::columns::raw_column;
 use super::options::{parse_pairs, train_options};
 use super::registry::PredictiveModels;
 use crate::args;
+use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
 
 /// Runs `query`, trains a model called `name` with `options` and saves it as the next
@@ -217,51 +215,17 @@ impl TableFunctionImpl for TrainModel {
             pairs.extend(parse_pairs(&args::string(state, f, "options", e)?)?);
         }
         let options = train_options(&pairs)?;
-        Ok(Arc::new(Training {
-            models: self.models.clone(),
-            name,
-            query,
-            options,
-        }))
-    }
-}
-
-/// A pending training run, executed when scanned.
-#[derive(Debug)]
-struct Training {
-    models: Arc<PredictiveModels>,
-    name: String,
-    query: String,
-    options: TrainOptions,
-}
-
-#[async_trait]
-impl TableProvider for Training {
-    fn schema(&self) -> SchemaRef {
-        summary_schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = state(session)?;
-        let model = train_from_query(
-            state,
-            &self.models,
-            &self.name,
-            &self.query,
-            self.options.clone(),
-        )
-        .await?;
-        let table = MemTable::try_new(summary_schema(), vec![vec![summary_batch(&model)?]])?;
-        table.scan(session, projection, filters, limit).await
+        let models = self.models.clone();
+        Ok(DeferredTable::new(
+            summary_schema(),
+            Box::new(move |state| {
+                let (models, name, query, options) =
+                    (models.clone(), name.clone(), query.clone(), options.clone());
+                Box::pin(async move {
+                    let model = train_from_query(state, &models, &name, &query, options).await?;
+                    summary_batch(&model)
+                })
+            }),
+        ))
     }
 }

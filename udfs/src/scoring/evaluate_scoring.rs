@@ -17,15 +17,14 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
-use datafusion::catalog::{MemTable, Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{JoinType, Result, plan_err};
-use datafusion::logical_expr::{Expr, TableType, col, lit};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{col, lit};
 use leadql_models::RuleModel;
 use leadql_models::metrics::{at_threshold, auc, best_f1_threshold};
 
@@ -33,6 +32,7 @@ use super::common::state;
 use super::plan::{self, AsOf};
 use super::registry::RuleModels;
 use crate::args;
+use crate::deferred::DeferredTable;
 
 /// The `evaluate_scoring` table function.
 #[derive(Debug)]
@@ -72,7 +72,14 @@ impl TableFunctionImpl for EvaluateScoring {
         let model = self.models.get("evaluate_scoring", &name)?;
         // Plan now, so that errors surface at planning time.
         plan::score_leads(state, &model, &AsOf::Column("closed_at"))?;
-        Ok(Arc::new(Evaluation { model }))
+        let evaluation = Arc::new(Evaluation { model });
+        Ok(DeferredTable::new(
+            schema(),
+            Box::new(move |state| {
+                let evaluation = evaluation.clone();
+                Box::pin(async move { evaluation.compute(state).await })
+            }),
+        ))
     }
 }
 
@@ -165,24 +172,9 @@ impl Evaluation {
     }
 }
 
-#[async_trait]
-impl TableProvider for Evaluation {
-    fn schema(&self) -> SchemaRef {
-        schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = state(session)?;
+impl Evaluation {
+    /// Scores every closed lead at its closing instant and computes the metrics.
+    async fn compute(&self, state: &SessionState) -> Result<RecordBatch> {
         let scored = plan::score_leads(state, &self.model, &AsOf::Column("closed_at"))?;
         let outcomes = plan::leads_table(state)?
             .filter(col("status").in_list(vec![lit("qualified"), lit("disqualified")], false))?
@@ -217,7 +209,7 @@ impl TableProvider for Evaluation {
         }
         let rows = self.metrics(&scores, &grades, &positive);
         let n = rows.metric.len();
-        let batch = RecordBatch::try_new(
+        RecordBatch::try_new(
             schema(),
             vec![
                 Arc::new(StringArray::from(vec![self.model.name.clone(); n])),
@@ -227,8 +219,7 @@ impl TableProvider for Evaluation {
                 Arc::new(Int64Array::from(rows.converted)),
                 Arc::new(Float64Array::from(rows.value)),
             ],
-        )?;
-        let table = MemTable::try_new(schema(), vec![vec![batch]])?;
-        table.scan(session, projection, filters, limit).await
+        )
+        .map_err(Into::into)
     }
 }
