@@ -74,7 +74,7 @@ fn predicate(
     what: &str,
     p: &Located<String>,
 ) -> Result<Expr> {
-    let expr = frame.parse_sql_expr(&p.value).map_err(|e| {
+    let invalid = |e: datafusion::error::DataFusionError| {
         plan_datafusion_err!(
             "{}:{}: invalid SQL predicate in {what} ({}): {}",
             model.file,
@@ -82,16 +82,9 @@ fn predicate(
             p.value,
             first_line(&e)
         )
-    })?;
-    let t = expr.get_type(frame.schema()).map_err(|e| {
-        plan_datafusion_err!(
-            "{}:{}: invalid SQL predicate in {what} ({}): {}",
-            model.file,
-            p.line,
-            p.value,
-            first_line(&e)
-        )
-    })?;
+    };
+    let expr = frame.parse_sql_expr(&p.value).map_err(invalid)?;
+    let t = expr.get_type(frame.schema()).map_err(invalid)?;
     if t != DataType::Boolean && t != DataType::Null {
         return Err(plan_datafusion_err!(
             "{}:{}: the predicate in {what} ({}) is {t}, not a condition",
