@@ -64,7 +64,7 @@ def main():
     lq_fit, lq_auc = times[1], float(out.split()[-1])
     _, times = leadql(a.leadql, ws, VIEW + f";\nSELECT sum(predict_score('fit_bench', {cols})) FROM f;\n", "--format", "csv")
     lq_predict = times[1]
-    _, times = leadql(a.leadql, ws, VIEW + f";\nSELECT count(*) FROM f;\n", "--format", "csv")
+    _, times = leadql(a.leadql, ws, VIEW + ";\nSELECT sum(web_visits + pricing_visits + forms + email_opens + emails_sent), count(DISTINCT seniority) FROM f;\n", "--format", "csv")
     lq_features = times[1]
     rows = os.path.join(a.dir, "fit_rows.parquet")
     subprocess.run([a.leadql, "--data", ws, "sql", "--format", "parquet", "--output", rows, "-f", "/dev/stdin"],
