@@ -13,7 +13,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -21,6 +21,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_datafusion_err, plan_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
+use indicatif::{ProgressBar, ProgressStyle};
 use leadql_models::features::RawColumn;
 use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train};
 use leadql_models::store::valid_name;
@@ -106,14 +107,22 @@ pub async fn train_from_query(
         }
     }
     let rows = label.len();
-    let progress = std::io::stderr().is_terminal();
-    if progress {
-        eprintln!(
-            "training '{name}' ({}) on {rows} rows × {} columns…",
-            options.model_type.as_str(),
-            names.len()
-        );
+    // A spinner with the elapsed time on a terminal (linfa reports no per-iteration
+    // progress, so there is no percentage to show); silent when stderr is redirected.
+    let spinner = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}") {
+        spinner.set_style(style);
     }
+    spinner.set_message(format!(
+        "training '{name}' ({}) on {rows} rows × {} columns",
+        options.model_type.as_str(),
+        names.len()
+    ));
+    spinner.enable_steady_tick(Duration::from_millis(120));
     let started = Instant::now();
     let created_at = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let data = TrainingData {
@@ -124,14 +133,16 @@ pub async fn train_from_query(
         holdout,
     };
     let (name_owned, query_owned) = (name.to_string(), query.to_string());
-    let model = tokio::task::spawn_blocking(move || {
+    let trained = tokio::task::spawn_blocking(move || {
         train(&name_owned, &query_owned, data, options, created_at)
     })
-    .await
-    .map_err(|e| plan_datafusion_err!("training failed: {e}"))?
-    .map_err(|e| plan_datafusion_err!("training '{name}': {e}"))?;
+    .await;
+    spinner.finish_and_clear();
+    let model = trained
+        .map_err(|e| plan_datafusion_err!("training failed: {e}"))?
+        .map_err(|e| plan_datafusion_err!("training '{name}': {e}"))?;
     let saved = models.save(model)?;
-    if progress {
+    if std::io::stderr().is_terminal() {
         eprintln!(
             "trained '{name}' version {} in {:.1} s",
             saved.version,
