@@ -289,6 +289,18 @@ impl PredictiveModel {
     }
 }
 
+/// An error when a label column has more than two distinct values (given sorted).
+fn ensure_binary(name: &str, distinct: Vec<String>) -> Result<(), TrainError> {
+    if distinct.len() <= 2 {
+        return Ok(());
+    }
+    Err(TrainError(format!(
+        "label column '{name}' is not binary: it has {} distinct values ({}…)",
+        distinct.len(),
+        distinct[..5.min(distinct.len())].join(", ")
+    )))
+}
+
 /// Turns a label column into booleans, checking it is binary.
 pub fn binary_labels(
     name: &str,
@@ -319,18 +331,7 @@ pub fn binary_labels(
             let mut distinct: Vec<f64> = v.iter().flatten().copied().collect();
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
-            if distinct.len() > 2 {
-                return Err(TrainError(format!(
-                    "label column '{name}' is not binary: it has {} distinct values ({}…)",
-                    distinct.len(),
-                    distinct
-                        .iter()
-                        .take(5)
-                        .map(|d| d.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+            ensure_binary(name, distinct.iter().map(f64::to_string).collect())?;
             v.iter()
                 .enumerate()
                 .map(|(i, x)| x.map(|x| x == pos).ok_or_else(|| missing(i)))
@@ -340,18 +341,7 @@ pub fn binary_labels(
             let mut distinct: Vec<&str> = v.iter().flatten().map(String::as_str).collect();
             distinct.sort_unstable();
             distinct.dedup();
-            if distinct.len() > 2 {
-                return Err(TrainError(format!(
-                    "label column '{name}' is not binary: it has {} distinct values ({}…)",
-                    distinct.len(),
-                    distinct
-                        .iter()
-                        .take(5)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+            ensure_binary(name, distinct.iter().map(|d| d.to_string()).collect())?;
             let pos = match positive {
                 Some(p) => p.to_string(),
                 None => match distinct.iter().find(|d| {

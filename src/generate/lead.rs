@@ -667,19 +667,13 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
     if worked && decided_at < plan.end_us {
         let engagement = acts.len();
         if qualifies {
-            changes.push(StatusChange {
-                at: decided_at,
-                status: LeadStatus::Qualified,
-                reason: None,
-                actor: owner,
-            });
-            opportunity = Some(open_opportunity(
+            opportunity = Some(qualify(
+                &mut changes,
                 &mut rng,
                 plan,
                 decided_at,
-                fit,
-                intent,
-                person.company_size,
+                owner,
+                (fit, intent, person.company_size),
             ));
         } else {
             let reason = disqualify_reason(&mut rng, source, unsubscribed, engagement);
@@ -702,19 +696,13 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
                     let second = reopened + exp_days(&mut rng, 30.0) + DAY_US;
                     if second < plan.end_us {
                         if rng.gen_bool(sigmoid(-0.5 + 0.8 * intent)) {
-                            changes.push(StatusChange {
-                                at: second,
-                                status: LeadStatus::Qualified,
-                                reason: None,
-                                actor: owner,
-                            });
-                            opportunity = Some(open_opportunity(
+                            opportunity = Some(qualify(
+                                &mut changes,
                                 &mut rng,
                                 plan,
                                 second,
-                                fit,
-                                intent,
-                                person.company_size,
+                                owner,
+                                (fit, intent, person.company_size),
                             ));
                         } else if rng.gen_bool(0.7) {
                             changes.push(StatusChange {
@@ -825,6 +813,26 @@ fn disqualify_reason(
     } else {
         Lost
     }
+}
+
+/// Records a qualification at `at` and opens its opportunity; `traits` are the lead's
+/// fit, intent and company size.
+fn qualify(
+    changes: &mut Vec<StatusChange>,
+    rng: &mut ChaCha8Rng,
+    plan: &Plan,
+    at: i64,
+    owner: Option<i64>,
+    traits: (f64, f64, Option<i32>),
+) -> Opportunity {
+    changes.push(StatusChange {
+        at,
+        status: LeadStatus::Qualified,
+        reason: None,
+        actor: owner,
+    });
+    let (fit, intent, size) = traits;
+    open_opportunity(rng, plan, at, fit, intent, size)
 }
 
 fn open_opportunity(

@@ -224,6 +224,14 @@ impl PartWriter {
     }
 }
 
+/// Closes the current part of every per-lead table (they split at the same leads).
+fn finish_parts(writers: [&mut PartWriter; 5]) -> Result<()> {
+    for w in writers {
+        w.finish_part()?;
+    }
+    Ok(())
+}
+
 /// Runs the generator. Returns what was written.
 pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
     let started = Instant::now();
@@ -342,29 +350,25 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
             events.write(&b.events)?;
             written_leads += n;
             if written_leads.is_multiple_of(opts.leads_per_part) && written_leads < plan.leads {
-                for w in [
+                finish_parts([
                     &mut leads,
                     &mut interactions,
                     &mut contacts,
                     &mut opportunities,
                     &mut events,
-                ] {
-                    w.finish_part()?;
-                }
+                ])?;
             }
             bar.inc(n);
         }
         Ok(())
     })?;
-    for w in [
+    finish_parts([
         &mut leads,
         &mut interactions,
         &mut contacts,
         &mut opportunities,
         &mut events,
-    ] {
-        w.finish_part()?;
-    }
+    ])?;
     bar.finish_and_clear();
 
     let mut accounts = PartWriter::new(&schema::ACCOUNTS, staging)?;
