@@ -145,6 +145,113 @@ fn train_evaluate_predict_and_explain_from_sql() {
     );
 }
 
+/// The feature view of `tests/sql/train_conversion.sql` (a session object: each
+/// process recreates it).
+fn feature_view() -> String {
+    let file = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/train_conversion.sql"),
+    )
+    .expect("read");
+    file.split(";\n")
+        .next()
+        .expect("first statement")
+        .to_string()
+}
+
+#[test]
+fn trees_and_forests_train_score_and_explain_with_probabilities() {
+    let ws = workspace();
+    let d = ws.path();
+    let view = feature_view();
+    for (name, options) in [
+        ("tree", "model_type = 'decision_tree', max_depth = 5"),
+        (
+            "forest",
+            "model_type = 'random_forest', num_trees = 20, max_depth = 8",
+        ),
+    ] {
+        csv(
+            d,
+            &format!(
+                "{view}; CREATE MODEL {name} OPTIONS ({options}, label = 'converted', seed = 7) \
+                 AS SELECT {FEATURES}, converted FROM lead_features WHERE status <> 'open'"
+            ),
+        );
+        let auc: f64 = csv(
+            d,
+            &format!("SELECT value FROM model_evaluation('{name}') WHERE metric = 'auc'"),
+        )
+        .lines()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("auc");
+        // Hard labels would give an AUC near 0.5-0.65; leaf frequencies rank properly.
+        assert!((0.64..0.86).contains(&auc), "{name}: held-out AUC {auc}");
+        // Scores take many values (leaf shares), not just 0 and 100.
+        let distinct: usize = csv(
+            d,
+            &format!(
+                "{view}; SELECT count(DISTINCT score) AS n FROM predict('{name}', 'lead_features')"
+            ),
+        )
+        .lines()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("count");
+        assert!(distinct >= 8, "{name}: only {distinct} distinct scores");
+        // Importances are non-negative and sum to 1; pricing visits lead.
+        let top = csv(
+            d,
+            &format!(
+                "SELECT feature, round(sum(weight) OVER (), 6) AS total, min(weight) OVER () >= 0 AS nonneg \
+                 FROM model_features('{name}') ORDER BY weight DESC LIMIT 1"
+            ),
+        );
+        assert!(
+            top.ends_with("\npricing_visits,1.0,true\n"),
+            "{name}: {top}"
+        );
+        // Contributions plus the base rate add up to the probability.
+        let off = csv(
+            d,
+            &format!(
+                "{view}; SELECT count(*) AS off, count(DISTINCT f) AS baselines FROM \
+                 (SELECT lead_id, sum(contribution) AS p, max(CASE WHEN feature LIKE '(%' THEN feature END) AS f \
+                  FROM explain_prediction('{name}', 'lead_features') GROUP BY lead_id) e \
+                 JOIN (SELECT lead_id, predict_score('{name}', {FEATURES}) / 100 AS p FROM lead_features) s USING (lead_id) \
+                 WHERE abs(e.p - s.p) > 1e-9 OR f <> '(base rate)'"
+            ),
+        );
+        assert_eq!(off, "off,baselines\n0,0\n", "{name}");
+    }
+    // Same data and seed: the same forest, byte for byte.
+    let first = std::fs::read(d.join("models/forest/v1.json")).expect("v1");
+    csv(
+        d,
+        &format!(
+            "{view}; CREATE MODEL forest OPTIONS (model_type = 'random_forest', num_trees = 20, max_depth = 8, label = 'converted', seed = 7) \
+             AS SELECT {FEATURES}, converted FROM lead_features WHERE status <> 'open'"
+        ),
+    );
+    let second = std::fs::read(d.join("models/forest/v2.json")).expect("v2");
+    let strip = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"version\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&first), strip(&second));
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'random_forest', label = 'y', num_trees = 0) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(
+        e.contains("num_trees = '0' must be a whole number >= 1"),
+        "{e}"
+    );
+}
+
 #[test]
 fn bad_training_input_gets_clear_errors() {
     let ws = workspace();

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod predictive;
 pub mod rules;
 pub mod store;
+pub mod trees;
 
 pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};
 pub use rules::{ModelError, RuleModel};

@@ -4,13 +4,16 @@
 //! Training takes the columns of a query (features and a label), fits the
 //! [`Pipeline`], splits the rows (random with a seed, or by time: the most recent share
 //! is held out, as Dynamics 365 does), optionally balances classes by oversampling,
-//! fits a logistic regression with linfa, and evaluates on the held-out rows.
+//! fits a logistic regression, a decision tree or a random forest with linfa, and
+//! evaluates on the held-out rows.
 //!
 //! linfa's logistic regression models the probability of the *more frequent* class; the
 //! fitted coefficients are converted here so that a [`PredictiveModel`] always gives
 //! the probability of the positive label, and prediction needs nothing but the stored
 //! coefficients (a dot product per lead), which also makes explanations exact:
-//! contributions sum to the logit.
+//! contributions sum to the logit. Trees and forests are flattened and calibrated in
+//! [`crate::trees`]: their scores are leaf class frequencies, and their contributions
+//! sum to the probability minus the base rate.
 
 use std::fmt;
 
@@ -24,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureError, FitOptions, Pipeline, RawColumn};
 use crate::metrics::{self, Confusion};
+use crate::trees::{self, Forest};
 
 /// Version of the stored model format; files of another version are refused.
 pub const FORMAT_VERSION: u32 = 1;
@@ -52,18 +56,22 @@ impl From<FeatureError> for TrainError {
 pub enum ModelType {
     /// L2-regularised logistic regression (linfa-logistic).
     LogisticReg,
+    /// One CART decision tree (linfa-trees), scored by leaf class frequencies.
+    DecisionTree,
+    /// A random forest (linfa-ensemble), scored by the mean of its trees' leaf
+    /// frequencies.
+    RandomForest,
 }
 
 impl ModelType {
-    /// Parses `logistic_reg`.
+    /// Parses `logistic_reg`, `decision_tree` or `random_forest`.
     pub fn parse(s: &str) -> Result<Self, TrainError> {
         match s {
             "logistic_reg" => Ok(ModelType::LogisticReg),
-            "decision_tree" | "random_forest" => Err(TrainError(format!(
-                "model_type '{s}' is not available yet (available: logistic_reg)"
-            ))),
+            "decision_tree" => Ok(ModelType::DecisionTree),
+            "random_forest" => Ok(ModelType::RandomForest),
             other => Err(TrainError(format!(
-                "unknown model_type '{other}' (expected one of: logistic_reg)"
+                "unknown model_type '{other}' (expected one of: logistic_reg, decision_tree, random_forest)"
             ))),
         }
     }
@@ -72,6 +80,8 @@ impl ModelType {
     pub fn as_str(self) -> &'static str {
         match self {
             ModelType::LogisticReg => "logistic_reg",
+            ModelType::DecisionTree => "decision_tree",
+            ModelType::RandomForest => "random_forest",
         }
     }
 }
@@ -123,6 +133,30 @@ pub struct TrainOptions {
     pub min_level_count: usize,
     /// Score cut-offs (0–100) of grades A, B and C; lower scores are D.
     pub grade_cutoffs: [f64; 3],
+    /// Deepest split level of trees (`None`: 6 for a tree, 10 for a forest).
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Fewest training rows in a tree leaf.
+    #[serde(default = "default_min_leaf_rows")]
+    pub min_leaf_rows: usize,
+    /// Trees in a random forest.
+    #[serde(default = "default_num_trees")]
+    pub num_trees: usize,
+    /// Share of the model columns each forest tree sees.
+    #[serde(default = "default_feature_fraction")]
+    pub feature_fraction: f64,
+}
+
+fn default_min_leaf_rows() -> usize {
+    20
+}
+
+fn default_num_trees() -> usize {
+    50
+}
+
+fn default_feature_fraction() -> f64 {
+    0.5
 }
 
 impl TrainOptions {
@@ -141,6 +175,10 @@ impl TrainOptions {
             balance_classes: false,
             min_level_count: 10,
             grade_cutoffs: [75.0, 50.0, 25.0],
+            max_depth: None,
+            min_leaf_rows: default_min_leaf_rows(),
+            num_trees: default_num_trees(),
+            feature_fraction: default_feature_fraction(),
         }
     }
 }
@@ -155,6 +193,14 @@ pub enum Estimator {
         intercept: f64,
         /// One coefficient per pipeline output column.
         coefficients: Vec<f64>,
+    },
+    /// `P(positive)` = the mean leaf share of positives over the trees (one tree for
+    /// `decision_tree`).
+    Trees {
+        /// The calibrated trees.
+        forest: Forest,
+        /// Impurity-decrease importance per pipeline output column (sums to 1).
+        importances: Vec<f64>,
     },
 }
 
@@ -241,21 +287,31 @@ impl PredictiveModel {
                     })
                     .collect()
             }
+            Estimator::Trees { forest, .. } => {
+                let w = self.pipeline.width().max(1);
+                matrix
+                    .chunks_exact(w)
+                    .map(|row| forest.probability(row))
+                    .collect()
+            }
         }
     }
 
-    /// Per-output-column contributions to the logit of one row (they sum, with the
-    /// intercept, to the logit).
+    /// Per-output-column contributions of one row: to the logit for logistic models
+    /// (they sum, with the intercept, to the logit); to the probability for trees
+    /// (they sum, with the base rate, to the probability).
     pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
         match &self.estimator {
             Estimator::Logistic { coefficients, .. } => {
                 row.iter().zip(coefficients).map(|(x, c)| x * c).collect()
             }
+            Estimator::Trees { forest, .. } => forest.contributions(row),
         }
     }
 
-    /// Contributions to the logit per input feature (one-hot columns of a feature
-    /// added up), in pipeline order; with [`Self::intercept`] they sum to the logit.
+    /// Contributions per input feature (one-hot columns of a feature added up), in
+    /// pipeline order; with [`Self::intercept`] they sum to the logit (logistic) or
+    /// the probability (trees).
     pub fn feature_contributions(&self, row: &[f64]) -> Vec<f64> {
         let per_column = self.contributions(row);
         let mut out = Vec::with_capacity(self.pipeline.features.len());
@@ -267,10 +323,20 @@ impl PredictiveModel {
         out
     }
 
-    /// The model's intercept (logit of a lead at the training means).
+    /// The model's baseline: the intercept of a logistic model (logit of a lead at
+    /// the training means), the base rate of a tree model.
     pub fn intercept(&self) -> f64 {
         match &self.estimator {
             Estimator::Logistic { intercept, .. } => *intercept,
+            Estimator::Trees { forest, .. } => forest.base_rate(),
+        }
+    }
+
+    /// What [`Self::intercept`] is called in explanations.
+    pub fn baseline_name(&self) -> &'static str {
+        match &self.estimator {
+            Estimator::Logistic { .. } => "(intercept)",
+            Estimator::Trees { .. } => "(base rate)",
         }
     }
 
@@ -557,6 +623,21 @@ pub fn train(
     let y: Vec<bool> = fit_rows.iter().map(|&r| labels[r]).collect();
     let estimator = match options.model_type {
         ModelType::LogisticReg => fit_logistic(x, y, width, &options)?,
+        ModelType::DecisionTree | ModelType::RandomForest => {
+            let growth = growth(&options);
+            let forest = if options.model_type == ModelType::DecisionTree {
+                Forest {
+                    trees: vec![trees::fit_tree(&x, width, &y, &growth)?],
+                }
+            } else {
+                trees::fit_forest(&x, width, &y, &growth)?
+            };
+            let importances = forest.importances(width);
+            Estimator::Trees {
+                forest,
+                importances,
+            }
+        }
     };
     let mut model = PredictiveModel {
         format_version: FORMAT_VERSION,
@@ -631,6 +712,21 @@ pub fn evaluate(probabilities: &[f64], truth: &[bool]) -> Evaluation {
     }
 }
 
+/// Tree settings from the options (the forest's seed follows the split's seed).
+fn growth(options: &TrainOptions) -> trees::Growth {
+    let forest = options.model_type == ModelType::RandomForest;
+    trees::Growth {
+        max_depth: options.max_depth.unwrap_or(if forest { 10 } else { 6 }),
+        min_leaf_rows: options.min_leaf_rows.max(1),
+        trees: options.num_trees,
+        feature_fraction: options.feature_fraction,
+        seed: match options.split {
+            Split::Random { seed, .. } => seed,
+            _ => 42,
+        },
+    }
+}
+
 fn fit_logistic(
     x: Vec<f64>,
     y: Vec<bool>,
@@ -700,7 +796,9 @@ mod tests {
         // stored model must still rank true high.
         let auc = m.evaluation.auc.expect("both classes");
         assert!(auc > 0.9, "auc {auc}");
-        let Estimator::Logistic { coefficients, .. } = &m.estimator;
+        let Estimator::Logistic { coefficients, .. } = &m.estimator else {
+            panic!("a logistic model has coefficients");
+        };
         assert!(
             coefficients[0] > 0.0,
             "higher x must raise P(true): {coefficients:?}"

@@ -1,9 +1,11 @@
 //! `prediction_factors(model, f_1, …, f_n)` and `top_factors(model, f_1, …, f_n)`:
 //! what drives a prediction.
 //!
-//! `prediction_factors` returns, per row, a list of `{feature, contribution}` to the
-//! logit, one per input feature plus `(intercept)`: they add up to the logit of the
-//! score. `top_factors` summarises it as text: the three strongest positive and the two
+//! `prediction_factors` returns, per row, a list of `{feature, contribution}`, one per
+//! input feature plus the baseline. For a logistic model they are contributions to
+//! the logit and the baseline is `(intercept)`: they add up to the logit of the score.
+//! For a tree or forest they are steps of the probability along each tree's path and
+//! the baseline is `(base rate)`: they add up to the probability. `top_factors` summarises it as text: the three strongest positive and the two
 //! strongest negative contributions, e.g. `+pricing_visits 1.32, +seniority 0.41, -email_domain 0.77`.
 
 use std::hash::{Hash, Hasher};
@@ -74,7 +76,7 @@ fn entry_fields() -> Fields {
 static LIST_DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         DocSection { include: true, label: "Predictive scoring", description: None },
-        "Contribution of each feature (and the intercept) to the logit of the model's score; they sum to the logit.",
+        "Contribution of each feature (and the baseline) to the model's score: to the logit for logistic models (summing to the logit), to the probability for trees and forests (summing to the probability).",
         "prediction_factors(model, feature_1, ..., feature_n)",
     )
     .with_argument("model", "Name of a trained model (string literal).")
@@ -190,7 +192,7 @@ impl ScalarUDFImpl for Factors {
                         .iter()
                         .copied()
                         .zip(c.iter().copied())
-                        .chain(std::iter::once(("(intercept)", model.intercept())))
+                        .chain(std::iter::once((model.baseline_name(), model.intercept())))
                     {
                         values
                             .field_builder::<StringBuilder>(0)

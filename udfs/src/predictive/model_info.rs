@@ -98,14 +98,25 @@ fn evaluation(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {
 
 fn features(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {
     let names = m.pipeline.output_names();
-    let Estimator::Logistic {
-        intercept,
-        coefficients,
-    } = &m.estimator;
-    let mut feature: Vec<String> = vec!["(intercept)".into()];
-    feature.extend(names);
-    let mut weight = vec![*intercept];
-    weight.extend(coefficients.iter().copied());
+    let (feature, kind, weight): (Vec<String>, &str, Vec<f64>) = match &m.estimator {
+        Estimator::Logistic {
+            intercept,
+            coefficients,
+        } => (
+            std::iter::once("(intercept)".to_string())
+                .chain(names)
+                .collect(),
+            "coefficient (standardised inputs)",
+            std::iter::once(*intercept)
+                .chain(coefficients.iter().copied())
+                .collect(),
+        ),
+        Estimator::Trees { importances, .. } => (
+            names,
+            "importance (impurity decrease, sums to 1)",
+            importances.clone(),
+        ),
+    };
     let schema = Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
         Field::new("feature", DataType::Utf8, false),
@@ -118,10 +129,7 @@ fn features(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {
         vec![
             Arc::new(StringArray::from(vec![m.name.clone(); n])),
             Arc::new(StringArray::from(feature)),
-            Arc::new(StringArray::from(vec![
-                "coefficient (standardised inputs)";
-                n
-            ])),
+            Arc::new(StringArray::from(vec![kind; n])),
             Arc::new(Float64Array::from(weight)),
         ],
     )?;

@@ -19,6 +19,10 @@ pub const KEYS: &[&str] = &[
     "min_level_count",
     "grade_cutoffs",
     "split_column",
+    "max_depth",
+    "min_leaf_rows",
+    "num_trees",
+    "feature_fraction",
 ];
 
 /// Parses `a = 1, b = 'text'` into pairs (quotes removed, keys lower-cased).
@@ -124,6 +128,29 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
     }
     if let Some(v) = get("min_level_count") {
         o.min_level_count = number("min_level_count", v)? as usize;
+    }
+    let count = |k: &str, v: &str, min: f64| -> Result<usize> {
+        let x = number(k, v)?;
+        if x < min || x.fract() != 0.0 {
+            return plan_err!("model option {k} = '{v}' must be a whole number >= {min}");
+        }
+        Ok(x as usize)
+    };
+    if let Some(v) = get("max_depth") {
+        o.max_depth = Some(count("max_depth", v, 1.0)?);
+    }
+    if let Some(v) = get("min_leaf_rows") {
+        o.min_leaf_rows = count("min_leaf_rows", v, 1.0)?;
+    }
+    if let Some(v) = get("num_trees") {
+        o.num_trees = count("num_trees", v, 1.0)?;
+    }
+    if let Some(v) = get("feature_fraction") {
+        let f = number("feature_fraction", v)?;
+        if !(f > 0.0 && f <= 1.0) {
+            return plan_err!("model option feature_fraction must be in (0, 1], got {f}");
+        }
+        o.feature_fraction = f;
     }
     if let Some(v) = get("grade_cutoffs") {
         let cuts: Vec<f64> = v
