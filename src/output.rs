@@ -9,6 +9,7 @@ use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -21,6 +22,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 use futures::StreamExt;
 
@@ -128,10 +130,22 @@ fn write_err(path: &Path, e: impl fmt::Display) -> Error {
 /// Writes a result stream. `max_rows` limits the rows shown by the table format
 /// (0 = all). Returns the number of rows in the result.
 pub async fn write(
+    stream: SendableRecordBatchStream,
+    format: Format,
+    destination: &Destination,
+    max_rows: usize,
+) -> Result<u64> {
+    write_with_metadata(stream, format, destination, max_rows, &[]).await
+}
+
+/// [`write`], with key-value metadata stored in the file: in the Parquet footer's
+/// key-value metadata, in the Arrow IPC schema's metadata (text formats carry none).
+pub async fn write_with_metadata(
     mut stream: SendableRecordBatchStream,
     format: Format,
     destination: &Destination,
     max_rows: usize,
+    metadata: &[(String, String)],
 ) -> Result<u64> {
     let schema = stream.schema();
     if matches!(destination, Destination::Stdout)
@@ -149,13 +163,31 @@ pub async fn write(
         Destination::Stdout => {
             let label = Path::new("<stdout>");
             let mut out = io::BufWriter::new(io::stdout());
-            let rows = write_into(&mut stream, &schema, format, &mut out, label, max_rows).await?;
+            let rows = write_into(
+                &mut stream,
+                &schema,
+                format,
+                &mut out,
+                label,
+                max_rows,
+                metadata,
+            )
+            .await?;
             out.flush().map_err(|e| Error::io(label, e))?;
             Ok(rows)
         }
         Destination::File(path) => {
             let mut file = AtomicFile::create(path)?;
-            let rows = write_into(&mut stream, &schema, format, &mut file, path, max_rows).await?;
+            let rows = write_into(
+                &mut stream,
+                &schema,
+                format,
+                &mut file,
+                path,
+                max_rows,
+                metadata,
+            )
+            .await?;
             file.commit()?;
             Ok(rows)
         }
@@ -169,6 +201,7 @@ async fn write_into<W: Write + Send>(
     out: W,
     label: &Path,
     max_rows: usize,
+    metadata: &[(String, String)],
 ) -> Result<u64> {
     let mut rows = 0u64;
     match format {
@@ -248,8 +281,13 @@ async fn write_into<W: Write + Send>(
             w.finish().map_err(|e| write_err(label, e))?;
         }
         Format::Parquet => {
+            let key_values: Vec<KeyValue> = metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .collect();
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+                .set_key_value_metadata((!key_values.is_empty()).then_some(key_values))
                 .build();
             let mut w = ArrowWriter::try_new(out, schema.clone(), Some(props))
                 .map_err(|e| write_err(label, e))?;
@@ -260,9 +298,18 @@ async fn write_into<W: Write + Send>(
             w.close().map_err(|e| write_err(label, e))?;
         }
         Format::Arrow => {
-            let mut w = StreamWriter::try_new(out, schema).map_err(|e| write_err(label, e))?;
+            let mut described = schema.as_ref().clone();
+            described
+                .metadata
+                .extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let described = Arc::new(described);
+            let mut w =
+                StreamWriter::try_new(out, &described).map_err(|e| write_err(label, e))?;
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
+                let b = b
+                    .with_schema(described.clone())
+                    .map_err(|e| write_err(label, e))?;
                 w.write(&b).map_err(|e| write_err(label, e))?;
             }
             w.finish().map_err(|e| write_err(label, e))?;

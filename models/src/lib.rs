@@ -9,6 +9,7 @@
 pub mod domain;
 pub mod features;
 pub mod metrics;
+pub mod policy;
 pub mod predictive;
 pub mod rules;
 pub mod store;
