@@ -21,8 +21,10 @@ use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderO
 use datafusion::prelude::SessionContext;
 
 use leadql_models::RuleModel;
+use leadql_models::policy::Policy;
 use leadql_models::store::ModelStore;
 use leadql_udfs::predictive::PredictiveModels;
+use leadql_udfs::qualification::Policies;
 use leadql_udfs::scoring::RuleModels;
 
 use crate::error::{Error, Result};
@@ -54,6 +56,10 @@ pub struct Workspace {
     pub rule_models: Arc<RuleModels>,
     /// Its trained predictive models (`models/NAME/vN.json`).
     pub predictive_models: Arc<PredictiveModels>,
+    /// Its qualification policies (`policies/*.toml`), invalid ones with their error.
+    pub policies: Arc<Policies>,
+    /// Its views (`views/NAME.sql`): name, file and SELECT text.
+    pub views: Vec<(String, PathBuf, String)>,
 }
 
 impl Workspace {
@@ -105,11 +111,15 @@ impl Workspace {
         let rule_models = Arc::new(load_rule_models(&dir, default_as_of)?);
         let predictive_models =
             Arc::new(PredictiveModels::new(ModelStore::new(dir.join("models"))));
+        let policies = Arc::new(load_policies(&dir)?);
+        let views = load_views(&dir)?;
         Ok(Workspace {
             dir,
             tables,
             rule_models,
             predictive_models,
+            policies,
+            views,
         })
     }
 
@@ -140,6 +150,11 @@ impl Workspace {
         }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         leadql_udfs::register_predictive(ctx, self.predictive_models.clone());
+        leadql_udfs::register_qualification(
+            ctx,
+            self.policies.clone(),
+            self.rule_models.clone(),
+        );
         Ok(())
     }
 }
@@ -198,6 +213,46 @@ fn load_rule_models(dir: &Path, default_as_of: Option<i64>) -> Result<RuleModels
         models.insert(name.clone(), RuleModel::parse(&name, &label, &text));
     }
     Ok(models)
+}
+
+/// The visible files of `folder` with extension `ext`, sorted, with their stems.
+fn files_with(folder: &Path, ext: &str) -> Result<Vec<(String, PathBuf)>> {
+    if !folder.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<(String, PathBuf)> = fs::read_dir(folder)
+        .map_err(|e| Error::io(folder, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (!is_hidden(&stem)).then_some((stem, p))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Loads every `policies/*.toml`; invalid files are kept with their error.
+fn load_policies(dir: &Path) -> Result<Policies> {
+    let mut policies = Policies::new();
+    for (name, file) in files_with(&dir.join("policies"), "toml")? {
+        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let label = file.display().to_string();
+        policies.insert(name.clone(), Policy::parse(&name, &label, &text));
+    }
+    Ok(policies)
+}
+
+/// Reads every `views/*.sql` (one SELECT each; a trailing `;` is allowed).
+fn load_views(dir: &Path) -> Result<Vec<(String, PathBuf, String)>> {
+    let mut views = Vec::new();
+    for (name, file) in files_with(&dir.join("views"), "sql")? {
+        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let text = text.trim().trim_end_matches(';').trim().to_string();
+        views.push((name, file, text));
+    }
+    Ok(views)
 }
 
 fn is_hidden(name: &str) -> bool {

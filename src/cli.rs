@@ -182,7 +182,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 });
             }
             let ws = Workspace::open(&data_dir(&cli))?;
-            let ctx = session::open(&ws, &session_options(&cli)?)?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let destination = match output {
                 Some(p) => Destination::File(p.clone()),
                 None => Destination::Stdout,
@@ -224,7 +224,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Shell => {
             let ws = Workspace::open(&data_dir(&cli))?;
-            let ctx = session::open(&ws, &session_options(&cli)?)?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
             shell::run(&ctx, &ws).await
         }
     }

@@ -92,11 +92,41 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
     Ok(ctx)
 }
 
-/// A session over the workspace `ws`.
-pub fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContext> {
+/// A session over the workspace `ws`: its tables, functions and views.
+pub async fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContext> {
     let ctx = context(opts)?;
     ws.register(&ctx)?;
+    create_views(&ctx, ws).await?;
     Ok(ctx)
+}
+
+/// Creates the workspace's views (`views/NAME.sql`). A view may use another: views
+/// are created in passes until none is left, and the first error of a view that still
+/// fails is reported with its file.
+async fn create_views(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
+    let mut pending: Vec<&(String, std::path::PathBuf, String)> = ws.views.iter().collect();
+    while !pending.is_empty() {
+        let mut failed = Vec::new();
+        let mut first_error = None;
+        for view in &pending {
+            let (name, file, text) = view;
+            let statement = format!("CREATE VIEW \"{name}\" AS {text}");
+            match ctx.sql(&statement).await {
+                Ok(_) => {}
+                Err(e) => {
+                    first_error.get_or_insert_with(|| {
+                        Error::Query(format!("{}: view '{name}': {}", file.display(), e.strip_backtrace()))
+                    });
+                    failed.push(*view);
+                }
+            }
+        }
+        if failed.len() == pending.len() {
+            return Err(first_error.unwrap_or_else(|| Error::Query("views failed".into())));
+        }
+        pending = failed;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

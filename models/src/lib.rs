@@ -6,6 +6,7 @@
 //! training and evaluation metrics. The `leadql-udfs` crate turns these into SQL
 //! functions; the `leadql` crate wires everything to a workspace and a command line.
 
+pub mod assignment;
 pub mod domain;
 pub mod features;
 pub mod metrics;

@@ -744,41 +744,11 @@ fn fit_logistic(
     // linfa's tolerance applies to the gradient of the summed loss; scikit-learn's
     // (tol = 1e-4) to the mean loss. Scaling by the rows stops where scikit-learn would.
     let tolerance = |rows: usize| (1e-4 * rows as f64).max(1e-4);
-    // Warm start on large data: fit an evenly spread subsample first (rows are in
-    // content-key order, so every k-th row is a pseudo-random sample), with the L2
-    // strength scaled to its size, and start the full fit from its solution.
-    let mut initial: Option<(bool, Array1<f64>)> = None;
-    if rows >= 4 * WARM_START_ROWS {
-        let step = rows / WARM_START_ROWS;
-        let picked: Vec<usize> = (0..rows).step_by(step).collect();
-        let sub = Dataset::new(
-            x.select(ndarray::Axis(0), &picked),
-            y.select(ndarray::Axis(0), &picked),
-        );
-        let n = picked.len();
-        if let Ok(f) = LogisticRegression::default()
-            .alpha(options.l2 * n as f64 / rows as f64)
-            .max_iterations(options.max_iterations)
-            .gradient_tolerance(tolerance(n))
-            .fit(&sub)
-        {
-            let mut params = f.params().to_vec();
-            params.push(f.intercept());
-            initial = Some((f.labels().pos.class, Array1::from(params)));
-        }
-    }
     let dataset = Dataset::new(x, y);
-    let mut params = LogisticRegression::default()
+    let fitted = LogisticRegression::default()
         .alpha(options.l2)
         .max_iterations(options.max_iterations)
-        .gradient_tolerance(tolerance(rows));
-    let majority_is_true = 2 * dataset.targets().iter().filter(|t| **t).count() >= rows;
-    if let Some((pos, start)) = initial {
-        // The subsample's "positive" class is its majority; flip if it differs.
-        let start = if pos == majority_is_true { start } else { -start };
-        params = params.initial_params(start);
-    }
-    let fitted = params
+        .gradient_tolerance(tolerance(rows))
         .fit(&dataset)
         .map_err(|e| TrainError(format!("logistic regression did not fit: {e}")))?;
     // linfa models P(larger class); express everything as P(true).
@@ -788,9 +758,6 @@ fn fit_logistic(
         coefficients: fitted.params().iter().map(|c| sign * c).collect(),
     })
 }
-
-/// Rows of the warm-start subsample of a large logistic fit.
-const WARM_START_ROWS: usize = 20_000;
 
 #[cfg(test)]
 mod tests {

@@ -438,17 +438,33 @@ fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The rule models every generated workspace starts with (`scoring/NAME.toml`).
-pub const DEFAULT_MODELS: &[(&str, &str)] = &[
-    ("engagement", include_str!("templates/engagement.toml")),
-    ("fit", include_str!("templates/fit.toml")),
+/// The files every generated workspace starts with: rule models, the `default`
+/// qualification policy, the `lead_features` view and the `conversion` model's recipe.
+pub const DEFAULT_FILES: &[(&str, &str)] = &[
+    (
+        "scoring/engagement.toml",
+        include_str!("templates/engagement.toml"),
+    ),
+    ("scoring/fit.toml", include_str!("templates/fit.toml")),
+    (
+        "policies/default.toml",
+        include_str!("templates/default_policy.toml"),
+    ),
+    (
+        "views/lead_features.sql",
+        include_str!("templates/lead_features.sql"),
+    ),
+    (
+        "models/conversion.sql",
+        include_str!("templates/conversion.sql"),
+    ),
 ];
 
-/// Writes the default rule models that the workspace does not have yet (an analyst's
-/// edited models are never overwritten).
+/// Writes the default files that the workspace does not have yet (an analyst's edits
+/// are never overwritten).
 fn write_default_models(dir: &Path) -> Result<()> {
-    for (name, text) in DEFAULT_MODELS {
-        let path = dir.join("scoring").join(format!("{name}.toml"));
+    for (name, text) in DEFAULT_FILES {
+        let path = dir.join(name);
         if !path.exists() {
             atomic::write(&path, text.as_bytes())?;
         }

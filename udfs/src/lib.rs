@@ -22,6 +22,7 @@ use datafusion::prelude::SessionContext;
 pub mod args;
 pub mod deferred;
 pub mod predictive;
+pub mod qualification;
 pub mod relation;
 pub mod scoring;
 
@@ -41,6 +42,16 @@ pub fn register_scoring(ctx: &SessionContext, models: Arc<scoring::RuleModels>) 
 /// `drop_model`, `prediction_factors`, `top_factors`) over `models` in `ctx`.
 pub fn register_predictive(ctx: &SessionContext, models: Arc<predictive::PredictiveModels>) {
     predictive::register(ctx, models);
+}
+
+/// Registers the qualification function (`qualify_leads`) over `policies` and the rule
+/// models they use in `ctx`.
+pub fn register_qualification(
+    ctx: &SessionContext,
+    policies: Arc<qualification::Policies>,
+    rules: Arc<scoring::RuleModels>,
+) {
+    qualification::register(ctx, policies, rules);
 }
 
 /// Registers every model-independent leadql function in `ctx`.
