@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::output::{self, Destination, Format};
 use crate::session::{self, SessionOptions};
-use crate::{schema, shell, sql};
+use crate::{run, schema, shell, sql};
 
 /// leadql: open, SQL-native lead scoring and qualification.
 #[derive(Debug, Parser)]
@@ -56,6 +56,25 @@ pub enum Command {
         /// Print each statement's wall time (planning, execution and output) on stderr.
         #[arg(long)]
         timing: bool,
+    },
+    /// The main job: train or refresh the policy's predictive model, score, qualify,
+    /// create and assign sales activities, export the tables and print a summary.
+    Run {
+        /// Qualification policy (policies/NAME.toml).
+        #[arg(long, default_value = "default")]
+        policy: String,
+        /// Instant of the run, 'YYYY-MM-DD HH:MM:SS' (default: the workspace's as_of).
+        #[arg(long, value_name = "INSTANT")]
+        as_of: Option<String>,
+        /// Directory for the exported tables.
+        #[arg(long, default_value = "out", value_name = "DIR")]
+        out: PathBuf,
+        /// Retrain the predictive model even when its recipe and data are unchanged.
+        #[arg(long)]
+        retrain: bool,
+        /// Sales-ready leads listed in the summary.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
     },
     /// Interactive SQL shell.
     Shell,
@@ -221,6 +240,35 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Run {
+            policy,
+            as_of,
+            out,
+            retrain,
+            top,
+        } => {
+            let as_of = as_of
+                .as_deref()
+                .map(|text| {
+                    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                        .map(|t| t.and_utc().timestamp_micros())
+                        .map_err(|e| Error::Argument {
+                            arg: "--as-of".into(),
+                            reason: format!("'{text}' is not 'YYYY-MM-DD HH:MM:SS' ({e})"),
+                        })
+                })
+                .transpose()?;
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
+            let opts = run::RunOptions {
+                policy: policy.clone(),
+                as_of,
+                out: out.clone(),
+                retrain: *retrain,
+                top: *top,
+            };
+            run::run(&ws, &ctx, &opts).await
         }
         Command::Shell => {
             let ws = Workspace::open(&data_dir(&cli))?;

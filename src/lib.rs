@@ -13,6 +13,7 @@ pub mod cli;
 pub mod error;
 pub mod generate;
 pub mod output;
+pub mod run;
 pub mod schema;
 pub mod session;
 pub mod shell;

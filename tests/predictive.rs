@@ -9,6 +9,13 @@ fn workspace() -> tempfile::TempDir {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
     for entry in walk(&sample) {
         let rel = entry.strip_prefix(&sample).expect("inside");
+        // Not the state a local `leadql run` may have recorded (git-ignored).
+        let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if matches!(first.as_deref(), Some("qualification_history" | "sales_activities"))
+            || (first.as_deref() == Some("models") && rel.components().count() > 2)
+        {
+            continue;
+        }
         let target = tmp.path().join(rel);
         std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&entry, &target).expect("copy");

@@ -133,8 +133,8 @@ pub fn qualification(
                 let g = g.replace('\'', "''");
                 (
                     condition,
-                    format!("{name} || ' grade ' || coalesce({grade}, 'none') || ' (' || '{g}' || ' or better)'"),
-                    format!("{name} || ' grade ' || coalesce({grade}, 'none') || ' (needs ' || '{g}' || ')'"),
+                    format!("{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' ({g} or better)'"),
+                    format!("{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' (needs {g})'"),
                 )
             }
             (None, None) => return plan_err!("criterion on '{}' has no threshold", c.model),

@@ -1,0 +1,698 @@
+//! `leadql run`, the main job: train or refresh the policy's predictive model, score
+//! with every rule model, qualify, create and assign sales activities for newly
+//! sales-ready leads, export every output table and print a summary.
+//!
+//! The run is keyed by its `as_of` instant: what it records in the workspace
+//! (`qualification_history/`, `sales_activities/`) replaces what an earlier run at the
+//! same instant recorded, so re-running on the same data gives the same tables, and a
+//! run at a later instant sees the earlier ones (sticky sales-readiness, trends,
+//! sellers' open items).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, TimeUnit};
+use datafusion::prelude::{DataFrame, SessionContext};
+use leadql_models::assignment::{self, Candidate, Pool, SellerLoad};
+use leadql_models::policy::Policy;
+use leadql_udfs::qualification::sql::{literal, timestamp};
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::output::{self, Destination, Format};
+use crate::sql;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Qualification policy.
+    pub policy: String,
+    /// Instant of the run (µs since the epoch); `None`: the workspace's `as_of`.
+    pub as_of: Option<i64>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Retrain the predictive model even when its recipe and data are unchanged.
+    pub retrain: bool,
+    /// Leads shown in the summary.
+    pub top: usize,
+}
+
+/// Workspace table of sales activities (one Parquet file per run).
+pub const ACTIVITIES: &str = "sales_activities";
+/// Workspace table of qualifications (one Parquet file per run and policy).
+pub const HISTORY: &str = leadql_udfs::qualification::sql::HISTORY;
+
+async fn collect(ctx: &SessionContext, text: &str) -> Result<Vec<RecordBatch>> {
+    let frame = ctx.sql(text).await.map_err(Error::from)?;
+    frame.collect().await.map_err(Error::from)
+}
+
+fn has_table(ctx: &SessionContext, name: &str) -> bool {
+    ctx.table_exist(name).unwrap_or(false)
+}
+
+/// Runs the main job and prints its summary on stdout.
+pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Result<()> {
+    let started = std::time::Instant::now();
+    let policy = ws
+        .policies
+        .get("run", &opts.policy)
+        .map_err(|e| Error::Query(e.strip_backtrace()))?;
+    let as_of = match opts.as_of.or(ws.rule_models.default_as_of()) {
+        Some(t) => t,
+        None => {
+            return Err(Error::Argument {
+                arg: "--as-of".into(),
+                reason: "the workspace sets no [workspace] as_of in workspace.toml; pass --as-of 'YYYY-MM-DD HH:MM:SS'".into(),
+            });
+        }
+    };
+    let t = timestamp(as_of);
+    let mut report = String::new();
+
+    // 1. The predictive model.
+    let model_line = match &policy.predictive_model {
+        Some(name) => Some(refresh_model(ws, ctx, name, opts.retrain).await?),
+        None => None,
+    };
+
+    // 2. Qualification (kept in memory: it is written twice and read by the rest).
+    let qualification = ctx
+        .sql(&format!(
+            "SELECT * FROM qualify_leads({}, {t}) ORDER BY lead_id",
+            literal(&policy.name)
+        ))
+        .await?
+        .cache()
+        .await?;
+    ctx.register_table("run_qualification", qualification.clone().into_view())?;
+
+    // 3. Rule scores of every lead and the grading table.
+    let scores = rule_scores(ctx, &policy, &t).await?;
+    ctx.register_table("run_scores", scores.clone().into_view())?;
+    let grades = grading(ctx, &policy, &t).await?;
+
+    // 4. Hand-off.
+    let activities = handoff(ctx, &policy, as_of).await?;
+
+    // 5. Record the run in the workspace, then export.
+    let stamp = chrono::DateTime::from_timestamp_micros(as_of)
+        .map(|d| d.format("%Y%m%dT%H%M%S").to_string())
+        .unwrap_or_default();
+    let file_name = format!("{}-{stamp}.parquet", policy.name);
+    let metadata = run_metadata(&policy, &t, model_line.as_ref());
+    write(
+        qualification.clone(),
+        &ws.dir.join(HISTORY).join(&file_name),
+        &metadata,
+    )
+    .await?;
+    let activities_frame = ctx.read_batch(activities.clone())?;
+    write(
+        activities_frame.clone(),
+        &ws.dir.join(ACTIVITIES).join(&file_name),
+        &metadata,
+    )
+    .await?;
+    let out = &opts.out;
+    let mut written = Vec::new();
+    for (name, frame) in [
+        ("qualification", qualification.clone()),
+        ("lead_grades", grades.clone()),
+        ("lead_scores", scores),
+        ("sales_activities", activities_frame),
+    ] {
+        let path = out.join(format!("{name}.parquet"));
+        let rows = write(frame, &path, &metadata).await?;
+        written.push(format!("{} ({rows} rows)", path.display()));
+    }
+
+    // 6. Summary.
+    summary(
+        ctx,
+        &mut report,
+        &policy,
+        &t,
+        model_line.as_ref(),
+        &activities,
+        opts.top,
+    )
+    .await?;
+    let _ = writeln!(report, "\nWritten: {}", written.join(", "));
+    let _ = writeln!(
+        report,
+        "Recorded in the workspace: {HISTORY}/{file_name}, {ACTIVITIES}/{file_name} ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{report}");
+    Ok(())
+}
+
+/// `(model name, version, model_type, AUC, trained now?)`.
+type ModelLine = (String, u32, String, Option<f64>, bool);
+
+/// Trains the model from `models/NAME.sql` when it has no version yet, when the recipe
+/// or the workspace's data changed since the version it produced, or when asked to.
+async fn refresh_model(
+    ws: &Workspace,
+    ctx: &SessionContext,
+    name: &str,
+    retrain: bool,
+) -> Result<ModelLine> {
+    let recipe = ws.dir.join("models").join(format!("{name}.sql"));
+    let stamp_file = ws.dir.join("models").join(name).join(".trained-from");
+    let current = ws.predictive_models.get("run", name).ok();
+    let text = match std::fs::read_to_string(&recipe) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&recipe, e)),
+    };
+    let Some(text) = text else {
+        // No recipe: use the trained model as it is.
+        return match current {
+            Some(m) => Ok((
+                name.into(),
+                m.version,
+                m.options.model_type.as_str().into(),
+                m.evaluation.auc,
+                false,
+            )),
+            None => Err(Error::Query(format!(
+                "the policy uses predictive model '{name}', which is not trained and has no recipe {} (a CREATE MODEL statement)",
+                recipe.display()
+            ))),
+        };
+    };
+    let fingerprint = fingerprint(ws, &text);
+    let recorded = std::fs::read_to_string(&stamp_file).unwrap_or_default();
+    if let Some(m) = &current
+        && !retrain
+        && recorded.trim() == format!("{fingerprint} v{}", m.version)
+    {
+        return Ok((
+            name.into(),
+            m.version,
+            m.options.model_type.as_str().into(),
+            m.evaluation.auc,
+            false,
+        ));
+    }
+    let statements = sql::parse(&text).map_err(|e| match e {
+        Error::SqlSyntax(m) => Error::SqlSyntax(format!("{}: {m}", recipe.display())),
+        other => other,
+    })?;
+    for statement in statements {
+        sql::plan(ctx, statement)
+            .await
+            .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?
+            .collect()
+            .await
+            .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
+    }
+    let m = ws
+        .predictive_models
+        .get("run", name)
+        .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
+    crate::atomic::write(&stamp_file, format!("{fingerprint} v{}\n", m.version).as_bytes())?;
+    Ok((
+        name.into(),
+        m.version,
+        m.options.model_type.as_str().into(),
+        m.evaluation.auc,
+        true,
+    ))
+}
+
+/// FNV-1a over the recipe and every table file's name and size.
+fn fingerprint(ws: &Workspace, recipe: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(recipe.as_bytes());
+    for t in &ws.tables {
+        if t.name == HISTORY || t.name == ACTIVITIES {
+            continue;
+        }
+        for f in &t.files {
+            eat(t.name.as_bytes());
+            eat(
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            eat(&size.to_le_bytes());
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Every lead's score under every rule model of the policy, one row per lead and model.
+async fn rule_scores(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<DataFrame> {
+    if policy.rule_models.is_empty() {
+        return Ok(ctx
+            .sql("SELECT CAST(NULL AS BIGINT) AS lead_id, CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS grade, CAST(NULL AS BOOLEAN) AS sales_ready WHERE false")
+            .await?);
+    }
+    let parts: Vec<String> = policy
+        .rule_models
+        .iter()
+        .map(|m| {
+            format!(
+                "SELECT lead_id, model, score, grade, sales_ready, as_of FROM score_leads({}, {t})",
+                literal(m)
+            )
+        })
+        .collect();
+    Ok(ctx
+        .sql(&format!("{} ORDER BY lead_id, model", parts.join(" UNION ALL ")))
+        .await?
+        .cache()
+        .await?)
+}
+
+/// The grading table: per qualified lead, each rule model's score and grade, the
+/// predictive score and grade, and the trend against the previous run.
+async fn grading(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<DataFrame> {
+    let mut columns = Vec::new();
+    let mut joins = Vec::new();
+    for (i, m) in policy.rule_models.iter().enumerate() {
+        let col = m.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        columns.push(format!(
+            "r{i}.score AS \"{col}_score\", r{i}.grade AS \"{col}_grade\""
+        ));
+        joins.push(format!(
+            "LEFT JOIN run_scores r{i} ON r{i}.lead_id = q.lead_id AND r{i}.model = {}",
+            literal(m)
+        ));
+    }
+    let (prev_cte, prev_join, trend) = if has_table(ctx, HISTORY) {
+        (
+            format!(
+                "WITH prev AS (SELECT lead_id, coalesce(predictive_score, rule_score) AS v FROM {HISTORY} \
+                 WHERE policy = {p} AND as_of = (SELECT max(as_of) FROM {HISTORY} WHERE policy = {p} AND as_of < {t})) ",
+                p = literal(&policy.name)
+            ),
+            "LEFT JOIN prev ON prev.lead_id = q.lead_id".to_string(),
+            "CASE WHEN prev.lead_id IS NULL THEN 'new' \
+             WHEN coalesce(q.predictive_score, q.rule_score) - prev.v >= 5 THEN 'improving' \
+             WHEN coalesce(q.predictive_score, q.rule_score) - prev.v <= -5 THEN 'declining' \
+             ELSE 'steady' END"
+                .to_string(),
+        )
+    } else {
+        (String::new(), String::new(), "'new'".to_string())
+    };
+    let columns = if columns.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", columns.join(", "))
+    };
+    let text = format!(
+        "{prev_cte}SELECT q.lead_id, {columns}q.predictive_score, q.predictive_grade, {trend} AS trend, \
+         q.sales_ready, q.policy, q.as_of FROM run_qualification q {} {prev_join} ORDER BY q.lead_id",
+        joins.join(" ")
+    );
+    Ok(ctx.sql(&text).await?.cache().await?)
+}
+
+fn strings(batch: &RecordBatch, column: usize) -> Vec<Option<String>> {
+    let a = batch.column(column);
+    let cast = datafusion::arrow::compute::cast(a, &DataType::Utf8);
+    match cast {
+        Ok(c) => {
+            let s = c.as_string::<i32>();
+            (0..s.len())
+                .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
+                .collect()
+        }
+        Err(_) => vec![None; a.len()],
+    }
+}
+
+fn int64s(batch: &RecordBatch, column: usize) -> Result<Vec<Option<i64>>> {
+    let c = datafusion::arrow::compute::cast(batch.column(column), &DataType::Int64)
+        .map_err(|e| Error::Query(format!("column {column}: {e}")))?;
+    let a = c.as_primitive::<Int64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}
+
+/// Creates an activity for every newly sales-ready lead and assigns it.
+async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<RecordBatch> {
+    let t = timestamp(as_of);
+    let handoff = &policy.handoff;
+    // Leads sales-ready from this run on (not marked by an earlier run) and without an
+    // activity from an earlier run, best first.
+    let earlier = if has_table(ctx, ACTIVITIES) {
+        format!(
+            "AND q.lead_id NOT IN (SELECT e.lead_id FROM {ACTIVITIES} e WHERE e.created_at < {t})"
+        )
+    } else {
+        String::new()
+    };
+    // The first matching rule and the lead's account columns.
+    let mut case = String::from("CASE");
+    for (i, r) in handoff.rules.iter().enumerate() {
+        let when = r.when.as_deref().unwrap_or("true");
+        let _ = write!(case, " WHEN coalesce(({when}), false) THEN {i}");
+    }
+    case.push_str(" END");
+    let rule_expr = if handoff.rules.is_empty() {
+        "CAST(NULL AS BIGINT)".to_string()
+    } else {
+        case
+    };
+    let candidates_sql = format!(
+        "WITH lv AS (SELECT l.*, a.territory AS account_territory, a.segment AS account_segment, \
+           a.industry AS account_industry, a.employees AS account_employees, a.country AS account_country, \
+           a.is_customer AS account_is_customer \
+           FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id) \
+         SELECT q.lead_id, {rule_expr} AS rule, lv.account_territory, lv.account_segment \
+         FROM run_qualification q JOIN lv ON lv.lead_id = q.lead_id \
+         WHERE q.sales_ready AND q.sales_ready_since = {t} {earlier} \
+         ORDER BY q.predictive_score DESC NULLS LAST, q.rule_score DESC NULLS LAST, q.lead_id"
+    );
+    let batches = collect(ctx, &candidates_sql)
+        .await
+        .map_err(|e| Error::Query(format!("{}: handoff rules: {e}", policy.file)))?;
+    let mut candidates = Vec::new();
+    for b in &batches {
+        let ids = int64s(b, 0)?;
+        let rules = int64s(b, 1)?;
+        let territory = strings(b, 2);
+        let segment = strings(b, 3);
+        for i in 0..b.num_rows() {
+            let Some(lead_id) = ids[i] else { continue };
+            let rule = rules[i].map(|r| r as usize);
+            let key = rule
+                .and_then(|r| handoff.rules.get(r))
+                .map(|r| {
+                    r.matching
+                        .iter()
+                        .map(|m| match m.as_str() {
+                            "territory" => territory[i].clone().unwrap_or_default(),
+                            _ => segment[i].clone().unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            candidates.push(Candidate { lead_id, rule, key });
+        }
+    }
+    // Pools.
+    let mut pools = Vec::new();
+    for r in &handoff.rules {
+        let predicate = r.sellers.as_deref().unwrap_or("true");
+        let b = collect(
+            ctx,
+            &format!(
+                "SELECT seller_id, territory, segment FROM sellers WHERE active AND coalesce(({predicate}), false) ORDER BY seller_id"
+            ),
+        )
+        .await
+        .map_err(|e| Error::Query(format!("{}:{}: sellers of rule '{}': {e}", policy.file, r.line, r.name)))?;
+        let mut sellers: BTreeMap<Vec<String>, Vec<i64>> = BTreeMap::new();
+        for batch in &b {
+            let ids = int64s(batch, 0)?;
+            let territory = strings(batch, 1);
+            let segment = strings(batch, 2);
+            for i in 0..batch.num_rows() {
+                let Some(id) = ids[i] else { continue };
+                let key: Vec<String> = r
+                    .matching
+                    .iter()
+                    .map(|m| match m.as_str() {
+                        "territory" => territory[i].clone().unwrap_or_default(),
+                        _ => segment[i].clone().unwrap_or_default(),
+                    })
+                    .collect();
+                sellers.entry(key).or_default().push(id);
+            }
+        }
+        pools.push(Pool {
+            rule: r.name.clone(),
+            distribution: r.distribution,
+            sellers,
+        });
+    }
+    // Loads: open leads owned and open activities from earlier runs.
+    let open_activities = if has_table(ctx, ACTIVITIES) {
+        format!(
+            "LEFT JOIN (SELECT seller_id, count(*) AS n FROM {ACTIVITIES} WHERE status = 'open' AND created_at < {t} GROUP BY seller_id) act ON act.seller_id = s.seller_id"
+        )
+    } else {
+        "LEFT JOIN (SELECT CAST(NULL AS BIGINT) AS seller_id, CAST(0 AS BIGINT) AS n WHERE false) act ON act.seller_id = s.seller_id".to_string()
+    };
+    let loads = collect(
+        ctx,
+        &format!(
+            "SELECT s.seller_id, s.capacity, coalesce(own.n, 0) + coalesce(act.n, 0) AS open_items FROM sellers s \
+             LEFT JOIN (SELECT owner_id, count(*) AS n FROM leads WHERE status = 'open' AND owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = s.seller_id \
+             {open_activities} ORDER BY s.seller_id"
+        ),
+    )
+    .await?;
+    let mut sellers = Vec::new();
+    for b in &loads {
+        let ids = int64s(b, 0)?;
+        let caps = int64s(b, 1)?;
+        let open = int64s(b, 2)?;
+        for i in 0..b.num_rows() {
+            if let (Some(seller_id), Some(capacity)) = (ids[i], caps[i]) {
+                sellers.push(SellerLoad {
+                    seller_id,
+                    capacity,
+                    open_items: open[i].unwrap_or(0),
+                });
+            }
+        }
+    }
+    let assigned = assignment::assign(&candidates, &pools, &sellers);
+
+    // Activity ids continue after the earlier runs' ones.
+    let first_id = if has_table(ctx, ACTIVITIES) {
+        let b = collect(
+            ctx,
+            &format!("SELECT max(activity_id) FROM {ACTIVITIES} WHERE created_at < {t}"),
+        )
+        .await?;
+        b.first()
+            .and_then(|b| int64s(b, 0).ok())
+            .and_then(|v| v.first().copied().flatten())
+            .unwrap_or(0)
+            + 1
+    } else {
+        1
+    };
+    let n = assigned.len();
+    let due = as_of + i64::from(handoff.due_days) * 86_400_000_000;
+    let schema = Arc::new(activities_schema());
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            (0..n as i64).map(|i| first_id + i),
+        )),
+        Arc::new(Int64Array::from_iter_values(assigned.iter().map(|a| a.lead_id))),
+        Arc::new(StringArray::from(vec![handoff.activity.as_str(); n])),
+        Arc::new(Int64Array::from(
+            assigned.iter().map(|a| a.seller_id).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            assigned.iter().map(|a| a.rule.clone()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(vec![policy.name.as_str(); n])),
+        Arc::new(StringArray::from(
+            assigned
+                .iter()
+                .map(|a| if a.seller_id.is_some() { "open" } else { "unassigned" })
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            assigned
+                .iter()
+                .map(|a| a.unassigned_reason.clone())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(TimestampMicrosecondArray::from(vec![as_of; n])),
+        Arc::new(TimestampMicrosecondArray::from(vec![due; n])),
+    ];
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(format!("sales activities: {e}")))
+}
+
+/// Columns of `sales_activities`.
+pub fn activities_schema() -> Schema {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
+    Schema::new(vec![
+        Field::new("activity_id", DataType::Int64, false),
+        Field::new("lead_id", DataType::Int64, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("seller_id", DataType::Int64, true),
+        Field::new("rule", DataType::Utf8, true),
+        Field::new("policy", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("unassigned_reason", DataType::Utf8, true),
+        Field::new("created_at", ts.clone(), false),
+        Field::new("due_at", ts, false),
+    ])
+}
+
+fn run_metadata(policy: &Policy, t: &str, model: Option<&ModelLine>) -> Vec<(String, String)> {
+    let mut models: Vec<String> = policy
+        .rule_models
+        .iter()
+        .map(|m| format!("{m} (rule model)"))
+        .collect();
+    if let Some((name, version, kind, _, _)) = model {
+        models.push(format!("{name} v{version} ({kind})"));
+    }
+    vec![
+        ("leadql.version".into(), env!("CARGO_PKG_VERSION").into()),
+        (
+            "leadql.as_of".into(),
+            t.trim_start_matches("TIMESTAMP '").trim_end_matches('\'').into(),
+        ),
+        ("leadql.policy".into(), policy.name.clone()),
+        ("leadql.models".into(), models.join(", ")),
+    ]
+}
+
+async fn write(frame: DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<u64> {
+    let stream = frame.execute_stream().await?;
+    output::write_with_metadata(
+        stream,
+        Format::Parquet,
+        &Destination::File(path.to_path_buf()),
+        0,
+        metadata,
+    )
+    .await
+}
+
+async fn summary(
+    ctx: &SessionContext,
+    report: &mut String,
+    policy: &Policy,
+    t: &str,
+    model: Option<&ModelLine>,
+    activities: &RecordBatch,
+    top: usize,
+) -> Result<()> {
+    let _ = writeln!(
+        report,
+        "leadql run — policy '{}' as of {}",
+        policy.name,
+        t.trim_start_matches("TIMESTAMP '").trim_end_matches('\'')
+    );
+    if let Some((name, version, kind, auc, trained)) = model {
+        let _ = writeln!(
+            report,
+            "Predictive model: {name} v{version} ({kind}), held-out AUC {}{}",
+            auc.map_or("n/a".into(), |a| format!("{a:.3}")),
+            if *trained {
+                ", trained now"
+            } else {
+                ", unchanged data: reused"
+            }
+        );
+    }
+    let counts = collect(
+        ctx,
+        "SELECT count(*), count(*) FILTER (WHERE sales_ready), \
+           count(*) FILTER (WHERE sales_ready AND sales_ready_since = as_of) FROM run_qualification",
+    )
+    .await?;
+    if let Some(b) = counts.first() {
+        let v = |c| int64s(b, c).ok().and_then(|v| v.first().copied().flatten());
+        let _ = writeln!(
+            report,
+            "Open leads qualified: {}; sales-ready: {} ({} newly)",
+            v(0).unwrap_or(0),
+            v(1).unwrap_or(0),
+            v(2).unwrap_or(0)
+        );
+    }
+    for (label, column) in [
+        ("rule grade", "rule_grade"),
+        ("predictive grade", "predictive_grade"),
+    ] {
+        let b = collect(
+            ctx,
+            &format!(
+                "SELECT coalesce({column}, '(none)'), count(*) FROM run_qualification GROUP BY 1 ORDER BY 1"
+            ),
+        )
+        .await?;
+        let mut parts = Vec::new();
+        for batch in &b {
+            let names = strings(batch, 0);
+            let n = int64s(batch, 1)?;
+            for i in 0..batch.num_rows() {
+                parts.push(format!(
+                    "{} {}",
+                    names[i].clone().unwrap_or_default(),
+                    n[i].unwrap_or(0)
+                ));
+            }
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(report, "Leads per {label}: {}", parts.join(", "));
+        }
+    }
+    let assigned = activities.column(3).len() - activities.column(3).null_count();
+    let sellers: HashSet<i64> = activities
+        .column(3)
+        .as_primitive::<Int64Type>()
+        .iter()
+        .flatten()
+        .collect();
+    let _ = writeln!(
+        report,
+        "Activities ({}): {} created, {assigned} assigned to {} sellers, {} unassigned",
+        policy.handoff.activity,
+        activities.num_rows(),
+        sellers.len(),
+        activities.num_rows() - assigned
+    );
+    let b = collect(
+        ctx,
+        &format!(
+            "SELECT lead_id, round(predictive_score, 1), round(rule_score, 1), reasons FROM run_qualification \
+             WHERE sales_ready ORDER BY predictive_score DESC NULLS LAST, rule_score DESC NULLS LAST, lead_id LIMIT {top}"
+        ),
+    )
+    .await?;
+    let _ = writeln!(report, "Top sales-ready leads:");
+    for batch in &b {
+        let ids = int64s(batch, 0)?;
+        let p = batch.column(1).as_primitive_opt::<Float64Type>().cloned();
+        let r = batch.column(2).as_primitive_opt::<Float64Type>().cloned();
+        let reasons = strings(batch, 3);
+        for i in 0..batch.num_rows() {
+            let show = |a: &Option<datafusion::arrow::array::Float64Array>| {
+                a.as_ref()
+                    .filter(|a| !a.is_null(i))
+                    .map_or("-".to_string(), |a| format!("{:.1}", a.value(i)))
+            };
+            let _ = writeln!(
+                report,
+                "  lead {:>8}  predictive {:>5}  rule {:>6}  {}",
+                ids[i].unwrap_or(0),
+                show(&p),
+                show(&r),
+                reasons[i].clone().unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
