@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::output::{self, Destination, Format};
 use crate::session::{self, SessionOptions};
-use crate::{run, schema, shell, sql};
+use crate::{export, run, schema, shell, sql};
 
 /// leadql: open, SQL-native lead scoring and qualification.
 #[derive(Debug, Parser)]
@@ -75,6 +75,21 @@ pub enum Command {
         /// Sales-ready leads listed in the summary.
         #[arg(long, default_value_t = 5)]
         top: usize,
+    },
+    /// Export a table, view or query to a file, atomically (Parquet files carry the
+    /// query, as_of and model versions in their metadata).
+    Export {
+        /// A table or view name, or a query.
+        source: String,
+        /// Target file (a directory with --partition-by).
+        #[arg(long, short = 'o', value_name = "PATH")]
+        out: PathBuf,
+        /// parquet, csv, json, ndjson or arrow (default: from the extension, else parquet).
+        #[arg(long)]
+        format: Option<String>,
+        /// Write Hive-style partitions by these columns (repeatable or comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+        partition_by: Vec<String>,
     },
     /// Interactive SQL shell.
     Shell,
@@ -269,6 +284,34 @@ pub async fn run(cli: Cli) -> Result<()> {
                 top: *top,
             };
             run::run(&ws, &ctx, &opts).await
+        }
+        Command::Export {
+            source,
+            out,
+            format,
+            partition_by,
+        } => {
+            let format: Format = match format {
+                Some(f) => f.parse()?,
+                None => match out.extension().and_then(|e| e.to_str()) {
+                    Some("csv") => Format::Csv,
+                    Some("json") => Format::Json,
+                    Some("ndjson" | "jsonl") => Format::Ndjson,
+                    Some("arrow" | "arrows") => Format::Arrow,
+                    _ => Format::Parquet,
+                },
+            };
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
+            let opts = export::ExportOptions {
+                source: source.clone(),
+                out: out.clone(),
+                format,
+                partition_by: partition_by.clone(),
+            };
+            let rows = export::export(&ws, &ctx, &opts).await?;
+            eprintln!("exported {rows} rows to {} ({format})", out.display());
+            Ok(())
         }
         Command::Shell => {
             let ws = Workspace::open(&data_dir(&cli))?;

@@ -1,0 +1,218 @@
+//! `leadql export QUERY_OR_TABLE --out PATH`: a table, view or query written to
+//! Parquet, CSV, JSON, NDJSON or Arrow, atomically.
+//!
+//! A single file is written beside its target and renamed into place, so readers see
+//! the old file or the complete new one; a killed export leaves the old file and a
+//! hidden temporary that the next export removes. `--partition-by COL` writes a
+//! directory of Hive-style partitions (`COL=value/…`): it is built in a hidden sibling
+//! directory and swapped in with two renames (the old directory moved aside, the new
+//! one moved in, the old one removed). Parquet files carry, in their key-value
+//! metadata, the query, the workspace's `as_of`, the rule models and every predictive
+//! model's latest version.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use datafusion::common::config::TableParquetOptions;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::prelude::SessionContext;
+
+use crate::atomic;
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::output::{self, Destination, Format};
+use crate::sql;
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// A table or view name, or a query.
+    pub source: String,
+    /// Target file (or directory when partitioned).
+    pub out: PathBuf,
+    /// Output format.
+    pub format: Format,
+    /// Partition columns.
+    pub partition_by: Vec<String>,
+}
+
+/// The SQL for a source: `SELECT * FROM name` for a table or view, else the text.
+fn source_sql(ctx: &SessionContext, source: &str) -> String {
+    let trimmed = source.trim();
+    let is_name = !trimmed.is_empty()
+        && trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if is_name && ctx.table_exist(trimmed).unwrap_or(false) {
+        format!("SELECT * FROM \"{trimmed}\"")
+    } else {
+        trimmed.trim_end_matches(';').to_string()
+    }
+}
+
+/// Key-value metadata describing the export.
+pub fn metadata(ws: &Workspace, query: &str) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("leadql.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("leadql.query".to_string(), query.to_string()),
+    ];
+    if let Some(t) = ws.rule_models.default_as_of()
+        && let Some(d) = chrono::DateTime::from_timestamp_micros(t)
+    {
+        out.push((
+            "leadql.as_of".into(),
+            d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string(),
+        ));
+    }
+    let rules: Vec<&str> = ws.rule_models.names().collect();
+    out.push(("leadql.rule_models".into(), rules.join(", ")));
+    let predictive: Vec<String> = ws
+        .predictive_models
+        .store()
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| {
+            ws.predictive_models
+                .get("export", &n)
+                .ok()
+                .map(|m| format!("{n} v{}", m.version))
+        })
+        .collect();
+    out.push(("leadql.predictive_models".into(), predictive.join(", ")));
+    out
+}
+
+/// Runs an export; returns the rows written.
+pub async fn export(ws: &Workspace, ctx: &SessionContext, opts: &ExportOptions) -> Result<u64> {
+    if opts.format == Format::Table {
+        return Err(Error::Argument {
+            arg: "--format".into(),
+            reason: "export writes files: parquet, csv, json, ndjson or arrow".into(),
+        });
+    }
+    let query = source_sql(ctx, &opts.source);
+    let mut statements = sql::parse(&query)?;
+    if statements.len() != 1 {
+        return Err(Error::Argument {
+            arg: "QUERY_OR_TABLE".into(),
+            reason: format!(
+                "export takes one table, view or query, got {} statements",
+                statements.len()
+            ),
+        });
+    }
+    let statement = statements.pop_front().ok_or_else(|| Error::Argument {
+        arg: "QUERY_OR_TABLE".into(),
+        reason: "nothing to export".into(),
+    })?;
+    let frame = sql::plan(ctx, statement).await?;
+    let metadata = metadata(ws, &query);
+    if opts.partition_by.is_empty() {
+        let stream = frame.execute_stream().await?;
+        return output::write_with_metadata(
+            stream,
+            opts.format,
+            &Destination::File(opts.out.clone()),
+            0,
+            &metadata,
+        )
+        .await;
+    }
+    for column in &opts.partition_by {
+        if frame.schema().field_with_unqualified_name(column).is_err() {
+            return Err(Error::Argument {
+                arg: "--partition-by".into(),
+                reason: format!("'{column}' is not a column of the result"),
+            });
+        }
+    }
+    partitioned(frame, opts, &metadata).await
+}
+
+/// Writes a partitioned directory aside, then swaps it in.
+async fn partitioned(
+    frame: datafusion::prelude::DataFrame,
+    opts: &ExportOptions,
+    metadata: &[(String, String)],
+) -> Result<u64> {
+    let target = &opts.out;
+    let temp = atomic::temp_path(target);
+    atomic::remove_stale_temporaries(target);
+    let _ = fs::remove_dir_all(&temp);
+    fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+    let guard = TempDir(temp.clone());
+    let path = format!("{}/", temp.display());
+    let write = DataFrameWriteOptions::new().with_partition_by(opts.partition_by.clone());
+    let counts = match opts.format {
+        Format::Parquet => {
+            let mut options = TableParquetOptions::default();
+            options.global.compression = Some("zstd(1)".into());
+            options.key_value_metadata = metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect::<HashMap<_, _>>();
+            frame.write_parquet(&path, write, Some(options)).await?
+        }
+        Format::Csv => frame.write_csv(&path, write, None).await?,
+        Format::Ndjson | Format::Json => frame.write_json(&path, write, None).await?,
+        other => {
+            return Err(Error::Argument {
+                arg: "--partition-by".into(),
+                reason: format!("partitioned export writes parquet, csv or ndjson, not {other}"),
+            });
+        }
+    };
+    let rows: u64 = counts
+        .iter()
+        .filter_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+                .map(|a| a.iter().flatten().sum::<u64>())
+        })
+        .sum();
+    swap_in(&temp, target)?;
+    std::mem::forget(guard);
+    Ok(rows)
+}
+
+/// Moves `new` to `target`, replacing a previous directory or file.
+fn swap_in(new: &Path, target: &Path) -> Result<()> {
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let old = target.with_file_name(format!(
+        ".{}.old.{}",
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let had_old = target.exists();
+    if had_old {
+        fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
+    }
+    if let Err(e) = fs::rename(new, target) {
+        if had_old {
+            let _ = fs::rename(&old, target);
+        }
+        return Err(Error::io(target, e));
+    }
+    atomic::sync_parent(target);
+    if had_old {
+        let _ = fs::remove_dir_all(&old).or_else(|_| fs::remove_file(&old));
+    }
+    Ok(())
+}
+
+/// Removes a temporary directory unless forgotten.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
