@@ -150,11 +150,7 @@ impl Workspace {
         }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         leadql_udfs::register_predictive(ctx, self.predictive_models.clone());
-        leadql_udfs::register_qualification(
-            ctx,
-            self.policies.clone(),
-            self.rule_models.clone(),
-        );
+        leadql_udfs::register_qualification(ctx, self.policies.clone(), self.rule_models.clone());
         Ok(())
     }
 }

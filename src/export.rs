@@ -54,7 +54,10 @@ fn source_sql(ctx: &SessionContext, source: &str) -> String {
 /// Key-value metadata describing the export.
 pub fn metadata(ws: &Workspace, query: &str) -> Vec<(String, String)> {
     let mut out = vec![
-        ("leadql.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        (
+            "leadql.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
         ("leadql.query".to_string(), query.to_string()),
     ];
     if let Some(t) = ws.rule_models.default_as_of()

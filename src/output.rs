@@ -303,8 +303,7 @@ async fn write_into<W: Write + Send>(
                 .metadata
                 .extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
             let described = Arc::new(described);
-            let mut w =
-                StreamWriter::try_new(out, &described).map_err(|e| write_err(label, e))?;
+            let mut w = StreamWriter::try_new(out, &described).map_err(|e| write_err(label, e))?;
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
                 let b = b

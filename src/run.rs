@@ -107,7 +107,7 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     let file_name = format!("{}-{stamp}.parquet", policy.name);
     let metadata = run_metadata(&policy, &t, model_line.as_ref());
     write(
-        qualification.clone(),
+        sorted(qualification.clone(), &["lead_id"])?,
         &ws.dir.join(HISTORY).join(&file_name),
         &metadata,
     )
@@ -121,12 +121,14 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     .await?;
     let out = &opts.out;
     let mut written = Vec::new();
-    for (name, frame) in [
-        ("qualification", qualification.clone()),
-        ("lead_grades", grades.clone()),
-        ("lead_scores", scores),
-        ("sales_activities", activities_frame),
+    for (name, frame, keys) in [
+        ("qualification", qualification.clone(), &["lead_id"][..]),
+        ("lead_grades", grades.clone(), &["lead_id"][..]),
+        ("lead_scores", scores, &["lead_id", "model"][..]),
+        ("sales_activities", activities_frame, &["activity_id"][..]),
     ] {
+        // Cached tables are read back partition by partition: sort for stable files.
+        let frame = sorted(frame, keys)?;
         let path = out.join(format!("{name}.parquet"));
         let rows = write(frame, &path, &metadata).await?;
         written.push(format!("{} ({rows} rows)", path.display()));
@@ -218,7 +220,10 @@ async fn refresh_model(
         .predictive_models
         .get("run", name)
         .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
-    crate::atomic::write(&stamp_file, format!("{fingerprint} v{}\n", m.version).as_bytes())?;
+    crate::atomic::write(
+        &stamp_file,
+        format!("{fingerprint} v{}\n", m.version).as_bytes(),
+    )?;
     Ok((
         name.into(),
         m.version,
@@ -244,12 +249,11 @@ fn fingerprint(ws: &Workspace, recipe: &str) -> String {
         }
         for f in &t.files {
             eat(t.name.as_bytes());
-            eat(
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
+            eat(f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .as_bytes());
             let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
             eat(&size.to_le_bytes());
         }
@@ -275,7 +279,10 @@ async fn rule_scores(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<D
         })
         .collect();
     Ok(ctx
-        .sql(&format!("{} ORDER BY lead_id, model", parts.join(" UNION ALL ")))
+        .sql(&format!(
+            "{} ORDER BY lead_id, model",
+            parts.join(" UNION ALL ")
+        ))
         .await?
         .cache()
         .await?)
@@ -503,7 +510,9 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
         Arc::new(Int64Array::from_iter_values(
             (0..n as i64).map(|i| first_id + i),
         )),
-        Arc::new(Int64Array::from_iter_values(assigned.iter().map(|a| a.lead_id))),
+        Arc::new(Int64Array::from_iter_values(
+            assigned.iter().map(|a| a.lead_id),
+        )),
         Arc::new(StringArray::from(vec![handoff.activity.as_str(); n])),
         Arc::new(Int64Array::from(
             assigned.iter().map(|a| a.seller_id).collect::<Vec<_>>(),
@@ -515,7 +524,13 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
         Arc::new(StringArray::from(
             assigned
                 .iter()
-                .map(|a| if a.seller_id.is_some() { "open" } else { "unassigned" })
+                .map(|a| {
+                    if a.seller_id.is_some() {
+                        "open"
+                    } else {
+                        "unassigned"
+                    }
+                })
                 .collect::<Vec<_>>(),
         )),
         Arc::new(StringArray::from(
@@ -527,7 +542,8 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
         Arc::new(TimestampMicrosecondArray::from(vec![as_of; n])),
         Arc::new(TimestampMicrosecondArray::from(vec![due; n])),
     ];
-    RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(format!("sales activities: {e}")))
+    RecordBatch::try_new(schema, columns)
+        .map_err(|e| Error::Query(format!("sales activities: {e}")))
 }
 
 /// Columns of `sales_activities`.
@@ -560,11 +576,21 @@ fn run_metadata(policy: &Policy, t: &str, model: Option<&ModelLine>) -> Vec<(Str
         ("leadql.version".into(), env!("CARGO_PKG_VERSION").into()),
         (
             "leadql.as_of".into(),
-            t.trim_start_matches("TIMESTAMP '").trim_end_matches('\'').into(),
+            t.trim_start_matches("TIMESTAMP '")
+                .trim_end_matches('\'')
+                .into(),
         ),
         ("leadql.policy".into(), policy.name.clone()),
         ("leadql.models".into(), models.join(", ")),
     ]
+}
+
+fn sorted(frame: DataFrame, keys: &[&str]) -> Result<DataFrame> {
+    Ok(frame.sort(
+        keys.iter()
+            .map(|k| datafusion::prelude::col(*k).sort(true, false))
+            .collect(),
+    )?)
 }
 
 async fn write(frame: DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<u64> {

@@ -87,7 +87,8 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         runtime = runtime.with_temp_file_path(dir.clone());
     }
-    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    // File paths work as tables: SELECT * FROM 'out/qualification.parquet'.
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?).enable_url_table();
     leadql_udfs::register_all(&ctx)?;
     Ok(ctx)
 }
@@ -115,7 +116,11 @@ async fn create_views(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
                 Ok(_) => {}
                 Err(e) => {
                     first_error.get_or_insert_with(|| {
-                        Error::Query(format!("{}: view '{name}': {}", file.display(), e.strip_backtrace()))
+                        Error::Query(format!(
+                            "{}: view '{name}': {}",
+                            file.display(),
+                            e.strip_backtrace()
+                        ))
                     });
                     failed.push(*view);
                 }

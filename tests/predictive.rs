@@ -10,9 +10,14 @@ fn workspace() -> tempfile::TempDir {
     for entry in walk(&sample) {
         let rel = entry.strip_prefix(&sample).expect("inside");
         // Not the state a local `leadql run` may have recorded (git-ignored).
-        let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if matches!(first.as_deref(), Some("qualification_history" | "sales_activities"))
-            || (first.as_deref() == Some("models") && rel.components().count() > 2)
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if matches!(
+            first.as_deref(),
+            Some("qualification_history" | "sales_activities")
+        ) || (first.as_deref() == Some("models") && rel.components().count() > 2)
         {
             continue;
         }

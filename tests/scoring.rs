@@ -234,9 +234,11 @@ fn workspace() -> tempfile::TempDir {
     tmp
 }
 
-fn context(dir: &Path) -> SessionContext {
+async fn context(dir: &Path) -> SessionContext {
     let ws = Workspace::open(dir).expect("workspace opens");
-    session::open(&ws, &SessionOptions::default()).expect("session")
+    session::open(&ws, &SessionOptions::default())
+        .await
+        .expect("session")
 }
 
 async fn rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
@@ -272,7 +274,7 @@ async fn scores(ctx: &SessionContext, call: &str) -> Vec<(i64, f64, String, bool
 #[tokio::test]
 async fn hand_computed_scores() {
     let ws = workspace();
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let got = scores(&ctx, "score_leads('ref')").await;
     // Lead 1: vp 10 + big account 5 + pricing 3 visits in the window capped at 2 × 4 = 8
     //   + one open 10 days old at half-life 10 = 8 × 0.5 = 4
@@ -294,7 +296,7 @@ async fn hand_computed_scores() {
 #[tokio::test]
 async fn scoring_as_of_an_earlier_instant_ignores_later_interactions() {
     let ws = workspace();
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let got = scores(&ctx, "score_leads('ref', TIMESTAMP '2026-06-21 00:00:00')").await;
     // Lead 1 as of 06-21: only the 06-20 pricing visit (4) and the 06-20 open, one day
     //   old: 8 × 2^(-1/10) = 7.4643; one visit < 3; 10 + 5 + 4 + 7.4643 = 26.4643.
@@ -317,7 +319,7 @@ async fn scoring_as_of_an_earlier_instant_ignores_later_interactions() {
 #[tokio::test]
 async fn breakdown_lists_fired_rules_and_sums_to_the_score() {
     let ws = workspace();
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let b = rows(&ctx, "SELECT rule, points, occurrences FROM score_breakdown('ref') WHERE lead_id = 1 ORDER BY rule").await;
     let rules: Vec<(String, f64, i64)> = (0..b[0].num_rows())
         .map(|i| {
@@ -354,7 +356,7 @@ async fn breakdown_lists_fired_rules_and_sums_to_the_score() {
 #[tokio::test]
 async fn evaluation_scores_closed_leads_at_their_closing_instant() {
     let ws = workspace();
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let b = rows(
         &ctx,
         "SELECT metric, grade, leads, converted, value FROM evaluate_scoring('ref')",
@@ -388,7 +390,7 @@ async fn evaluation_scores_closed_leads_at_their_closing_instant() {
 #[tokio::test]
 async fn lead_grade_matches_the_model_ranges() {
     let ws = workspace();
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let b = rows(&ctx, "SELECT lead_grade(9.99, 'ref'), lead_grade(10, 'ref'), lead_grade(20, 'ref'), lead_grade(NULL, 'ref')").await;
     let grade = |c: usize| {
         let col = b[0].column(c);
@@ -446,7 +448,7 @@ async fn bad_models_and_calls_give_errors_with_file_and_line() {
         "bad_type",
         MODEL.replace("type = \"email_open\"", "type = \"email_opened\""),
     );
-    let ctx = context(d);
+    let ctx = context(d).await;
     let cases = [
         (
             "unknown_field",
@@ -484,7 +486,7 @@ async fn bad_models_and_calls_give_errors_with_file_and_line() {
 #[tokio::test]
 async fn sample_models_score_every_lead_consistently() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    let ctx = context(&dir);
+    let ctx = context(&dir).await;
     for model in ["engagement", "fit"] {
         // Grades and sales_ready agree with lead_grade and the model's threshold, and
         // every breakdown sums to its score.
@@ -520,7 +522,7 @@ async fn window_decay_counts_only_the_window_at_full_value() {
          [[grade]]\nname = \"All\"\n",
     )
     .expect("model");
-    let ctx = context(ws.path());
+    let ctx = context(ws.path()).await;
     let got = scores(&ctx, "score_leads('recent')").await;
     // Lead 1: pricing visits on 06-29 and 06-25 are within 5 days of 06-30 (06-20 and
     //   05-01 are not): 2 × 4 = 8; its open on 06-20 is 10 days old, inside the rule's

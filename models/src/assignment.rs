@@ -187,7 +187,15 @@ mod tests {
         // 2 → (3,3,2); 3 → (3,3,3); 1 → (4,3,3); 2 → (4,4,3).
         assert_eq!(
             sellers_of(&got),
-            [Some(2), Some(2), Some(3), Some(2), Some(3), Some(1), Some(2)]
+            [
+                Some(2),
+                Some(2),
+                Some(3),
+                Some(2),
+                Some(3),
+                Some(1),
+                Some(2)
+            ]
         );
     }
 

@@ -279,7 +279,10 @@ impl Policy {
             }
             rule_models.push(m.get_ref().clone());
         }
-        let predictive_model = scores.predictive_model.as_ref().map(|m| m.get_ref().clone());
+        let predictive_model = scores
+            .predictive_model
+            .as_ref()
+            .map(|m| m.get_ref().clone());
         let predictive_features = match (&scores.predictive_model, &scores.predictive_features) {
             (Some(_), Some(f)) => Some(f.get_ref().clone()),
             (Some(m), None) => {
@@ -311,7 +314,11 @@ impl Policy {
         };
         let sales_span = raw.sales_ready.span();
         let sales = raw.sales_ready.into_inner();
-        let combine = match sales.combine.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+        let combine = match sales
+            .combine
+            .as_ref()
+            .map(|c| (c.get_ref().as_str(), c.span()))
+        {
             None | Some(("any", _)) => Combine::Any,
             Some(("all", _)) => Combine::All,
             Some((other, span)) => {
@@ -322,7 +329,10 @@ impl Policy {
             }
         };
         if sales.criteria.is_empty() {
-            return Err(lines.err(sales_span, "sales_ready: give at least one [[sales_ready.criteria]]"));
+            return Err(lines.err(
+                sales_span,
+                "sales_ready: give at least one [[sales_ready.criteria]]",
+            ));
         }
         let mut criteria = Vec::new();
         for c in sales.criteria {
@@ -401,7 +411,11 @@ impl Policy {
 }
 
 fn handoff(lines: &Lines<'_>, h: RawHandoff) -> Result<Handoff, ModelError> {
-    let activity = match h.activity.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
+    let activity = match h
+        .activity
+        .as_ref()
+        .map(|a| (a.get_ref().as_str(), a.span()))
+    {
         None | Some(("phone_call", _)) => ActivityKind::PhoneCall,
         Some(("task", _)) => ActivityKind::Task,
         Some(("appointment", _)) => ActivityKind::Appointment,
@@ -444,7 +458,11 @@ fn handoff(lines: &Lines<'_>, h: RawHandoff) -> Result<Handoff, ModelError> {
             }
             matching.push(m.get_ref().clone());
         }
-        let distribution = match r.distribution.as_ref().map(|d| (d.get_ref().as_str(), d.span())) {
+        let distribution = match r
+            .distribution
+            .as_ref()
+            .map(|d| (d.get_ref().as_str(), d.span()))
+        {
             None | Some(("round_robin", _)) => Distribution::RoundRobin,
             Some(("load_balance", _)) => Distribution::LoadBalance,
             Some((other, span)) => {
@@ -526,17 +544,26 @@ name = "everyone else"
     #[test]
     fn mistakes_are_reported_with_file_and_line() {
         let e = error(&GOOD.replace("\nmodel = \"conversion\"", "\nmodel = \"nope\""));
-        assert!(e.starts_with("p.toml:15: sales_ready criterion on 'nope'"), "{e}");
+        assert!(
+            e.starts_with("p.toml:15: sales_ready criterion on 'nope'"),
+            "{e}"
+        );
         let e = error(&GOOD.replace("min_score = 40", "min_score = 40\nmin_grade = \"Hot\""));
         assert!(e.contains("exactly one of min_score or min_grade"), "{e}");
         let e = error(&GOOD.replace("\"load_balance\"", "\"fastest\""));
-        assert!(e.starts_with("p.toml:24: rule 'enterprise': distribution = 'fastest'"), "{e}");
+        assert!(
+            e.starts_with("p.toml:24: rule 'enterprise': distribution = 'fastest'"),
+            "{e}"
+        );
         let e = error(&GOOD.replace("[\"territory\"]", "[\"country\"]"));
         assert!(e.contains("match = 'country'"), "{e}");
         let e = error(&GOOD.replace("activity = \"task\"", "activity = \"email\""));
         assert!(e.starts_with("p.toml:18: handoff.activity"), "{e}");
         let e = error(&GOOD.replace("due_days = 3", "due_dayz = 3"));
-        assert!(e.starts_with("p.toml:19:") && e.contains("unknown field"), "{e}");
+        assert!(
+            e.starts_with("p.toml:19:") && e.contains("unknown field"),
+            "{e}"
+        );
         let e = error(&GOOD.replace("predictive_features = \"lead_features\"\n", ""));
         assert!(e.contains("predictive_features is needed"), "{e}");
         let e = error(&GOOD.replace("name = \"everyone else\"", "name = \"enterprise\""));

@@ -739,7 +739,11 @@ fn fit_logistic(
     // Column-major copy: linfa's gradient multiplies by the transposed matrix, which
     // ndarray (without BLAS) does row by row; on a row-major matrix those rows are
     // strided columns and every gradient walks memory `width` times out of order.
-    let x = x.reversed_axes().as_standard_layout().into_owned().reversed_axes();
+    let x = x
+        .reversed_axes()
+        .as_standard_layout()
+        .into_owned()
+        .reversed_axes();
     let y = Array1::from(y);
     // linfa's tolerance applies to the gradient of the summed loss; scikit-learn's
     // (tol = 1e-4) to the mean loss. Scaling by the rows stops where scikit-learn would.

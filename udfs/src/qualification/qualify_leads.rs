@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_datafusion_err, plan_err};
-use futures::FutureExt;
 
 use super::policies::Policies;
 use super::sql;
@@ -75,13 +74,21 @@ impl TableFunctionImpl for QualifyLeads {
             .collect::<Result<Vec<_>>>()?;
         let history = relation::table(state, sql::HISTORY).is_ok();
         let text = sql::qualification(&policy, &rules, as_of, history)?;
-        // Planning resolves tables from in-memory catalogs and finishes on the first
-        // poll. (Not `block_on`: the nested table functions use it themselves.)
-        let plan = state
-            .create_logical_plan(&text)
-            .now_or_never()
-            .ok_or_else(|| plan_datafusion_err!("{NAME}: planning did not complete at once"))?
-            .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
+        // Planned on a helper thread with its own executor: this call is itself inside
+        // SQL planning (possibly inside `block_on`), and the nested table functions
+        // block on catalog lookups themselves.
+        let plan = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .map_err(|e| plan_datafusion_err!("{NAME}: {e}"))?;
+                    runtime.block_on(state.create_logical_plan(&text))
+                })
+                .join()
+                .unwrap_or_else(|_| Err(plan_datafusion_err!("{NAME}: planning panicked")))
+        })
+        .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
         Ok(datafusion::dataframe::DataFrame::new(state.clone(), plan).into_view())
     }
 }

@@ -48,8 +48,7 @@ pub fn qualification(
         columns.push(format!("r{i}.score AS s{i}, r{i}.grade AS g{i}"));
         joins.push(format!("LEFT JOIN r{i} ON r{i}.lead_id = l.lead_id"));
     }
-    if let (Some(model), Some(features)) = (&policy.predictive_model, &policy.predictive_features)
-    {
+    if let (Some(model), Some(features)) = (&policy.predictive_model, &policy.predictive_features) {
         ctes.push(format!(
             "p AS (SELECT lead_id, score, grade FROM predict({}, {}))",
             literal(model),
@@ -133,8 +132,12 @@ pub fn qualification(
                 let g = g.replace('\'', "''");
                 (
                     condition,
-                    format!("{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' ({g} or better)'"),
-                    format!("{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' (needs {g})'"),
+                    format!(
+                        "{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' ({g} or better)'"
+                    ),
+                    format!(
+                        "{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' (needs {g})'"
+                    ),
                 )
             }
             (None, None) => return plan_err!("criterion on '{}' has no threshold", c.model),

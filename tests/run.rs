@@ -1,0 +1,330 @@
+//! The main job (`leadql run`) and `leadql export` on copies of the bundled sample:
+//! real processes, real Parquet files, read back by pyarrow and DuckDB.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("ls").flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// A copy of the sample without the state a local run may have recorded.
+fn workspace() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    for entry in walk(&sample) {
+        let rel = entry.strip_prefix(&sample).expect("inside");
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if matches!(
+            first.as_deref(),
+            Some("qualification_history" | "sales_activities")
+        ) || (first.as_deref() == Some("models") && rel.components().count() > 2)
+        {
+            continue;
+        }
+        let target = tmp.path().join("ws").join(rel);
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &target).expect("copy");
+    }
+    tmp
+}
+
+fn leadql(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .env_remove("LEADQL_DATA")
+        .arg("--data")
+        .arg(ws)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn csv(ws: &Path, sql: &str) -> String {
+    ok(&leadql(ws, &["sql", "--format", "csv", sql]))
+}
+
+fn python(script: &str) -> String {
+    let py = std::env::var("LEADQL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let o = Command::new(py)
+        .args(["-c", script])
+        .output()
+        .expect("python runs (set LEADQL_PYTHON or use scripts/test)");
+    assert!(
+        o.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_main_job_qualifies_assigns_exports_and_repeats_identically() {
+    let tmp = workspace();
+    let ws = tmp.path().join("ws");
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().expect("utf-8");
+    let summary = ok(&leadql(&ws, &["run", "--out", out_s]));
+    assert!(
+        summary.contains("Predictive model: conversion v1 (logistic_reg), held-out AUC 0.")
+            && summary.contains("trained now"),
+        "{summary}"
+    );
+    assert!(summary.contains("Open leads qualified: "), "{summary}");
+    assert!(summary.contains("Top sales-ready leads:"), "{summary}");
+    for table in [
+        "qualification",
+        "lead_grades",
+        "lead_scores",
+        "sales_activities",
+    ] {
+        assert!(out.join(format!("{table}.parquet")).is_file(), "{table}");
+    }
+
+    // The qualification only holds leads open at as_of, sales-ready ones have reasons.
+    let check = csv(
+        &ws,
+        &format!(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE sales_ready AND reasons LIKE 'not sales-ready%') AS bad_reasons, \
+             count(*) FILTER (WHERE NOT sales_ready AND reasons NOT LIKE 'not sales-ready%') AS bad_reasons2 \
+             FROM '{}' q JOIN leads l USING (lead_id) WHERE l.status <> 'open'",
+            out.join("qualification.parquet").display()
+        ),
+    );
+    assert_eq!(check, "n,bad_reasons,bad_reasons2\n0,0,0\n");
+
+    // Every newly sales-ready lead got exactly one activity; assigned sellers stay
+    // within capacity (open leads owned + open activities).
+    let check = csv(
+        &ws,
+        "SELECT (SELECT count(*) FROM qualification_history WHERE sales_ready) AS ready, \
+                (SELECT count(DISTINCT lead_id) FROM sales_activities) AS with_activity, \
+                (SELECT count(*) FROM sales_activities) AS activities, \
+                (SELECT count(*) FROM (SELECT a.seller_id, count(*) AS n FROM sales_activities a WHERE a.status = 'open' GROUP BY a.seller_id) x \
+                   JOIN sellers s USING (seller_id) \
+                   LEFT JOIN (SELECT owner_id AS seller_id, count(*) AS owned FROM leads WHERE status = 'open' GROUP BY owner_id) o USING (seller_id) \
+                   WHERE x.n + coalesce(o.owned, 0) > s.capacity) AS over_capacity",
+    );
+    let row: Vec<u64> = check
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split(',')
+        .map(|v| v.parse().expect("number"))
+        .collect();
+    assert!(row[0] > 10, "{check}");
+    assert_eq!(row[0], row[1], "{check}");
+    assert_eq!(row[1], row[2], "{check}");
+    assert_eq!(row[3], 0, "{check}");
+
+    // Same data, same as_of: the same tables, byte for byte, and the model is reused.
+    let again = tmp.path().join("again");
+    let summary = ok(&leadql(
+        &ws,
+        &["run", "--out", again.to_str().expect("utf-8")],
+    ));
+    assert!(summary.contains("unchanged data: reused"), "{summary}");
+    for table in [
+        "qualification",
+        "lead_grades",
+        "lead_scores",
+        "sales_activities",
+    ] {
+        let a = std::fs::read(out.join(format!("{table}.parquet"))).expect("first");
+        let b = std::fs::read(again.join(format!("{table}.parquet"))).expect("second");
+        assert!(a == b, "{table} differs between identical runs");
+    }
+
+    // A later run: earlier sales-ready leads stay sales-ready (even where the decayed
+    // engagement score dropped), get no second activity, and have a trend.
+    let later = tmp.path().join("later");
+    ok(&leadql(
+        &ws,
+        &[
+            "run",
+            "--out",
+            later.to_str().expect("utf-8"),
+            "--as-of",
+            "2026-08-31 00:00:00",
+        ],
+    ));
+    let check = csv(
+        &ws,
+        &format!(
+            "SELECT count(*) FILTER (WHERE NOT l.sales_ready) AS dropped, \
+                    count(*) FILTER (WHERE l.reasons LIKE 'sales-ready since 2026-06-30%') AS kept \
+             FROM qualification_history e JOIN '{}' l USING (lead_id) WHERE e.sales_ready",
+            later.join("qualification.parquet").display()
+        ),
+    );
+    let row: Vec<u64> = check
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split(',')
+        .map(|v| v.parse().expect("number"))
+        .collect();
+    assert_eq!(row[0], 0, "{check}");
+    assert!(
+        row[1] > 0,
+        "some leads are kept only by their mark: {check}"
+    );
+    let trends = csv(
+        &ws,
+        &format!(
+            "SELECT count(*) FILTER (WHERE trend = 'new') AS new FROM '{}'",
+            later.join("lead_grades.parquet").display()
+        ),
+    );
+    assert_eq!(trends, "new\n0\n", "every lead was graded by the first run");
+
+    // pyarrow reads the key-value metadata; DuckDB reads the tables.
+    let got = python(&format!(
+        "import pyarrow.parquet as pq, duckdb\n\
+         m = pq.read_metadata(r'{q}').metadata\n\
+         print(m[b'leadql.as_of'].decode(), m[b'leadql.policy'].decode(), m[b'leadql.models'].decode(), sep='|')\n\
+         print(duckdb.sql(\"SELECT count(*) FROM read_parquet('{q}') WHERE sales_ready\").fetchall()[0][0])",
+        q = out.join("qualification.parquet").display()
+    ));
+    let mut lines = got.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "2026-06-30 00:00:00.000000|default|engagement (rule model), fit (rule model), conversion v1 (logistic_reg)"
+        )
+    );
+    assert_eq!(
+        lines.next().map(|n| n.parse::<u64>().ok()),
+        Some(Some(row_ready(&ws)))
+    );
+}
+
+fn row_ready(ws: &Path) -> u64 {
+    csv(
+        ws,
+        "SELECT count(*) FROM qualification_history WHERE sales_ready AND as_of = TIMESTAMP '2026-06-30 00:00:00'",
+    )
+    .lines()
+    .nth(1)
+    .and_then(|v| v.parse().ok())
+    .expect("count")
+}
+
+#[test]
+fn bad_run_and_export_input_gets_clear_errors() {
+    let tmp = workspace();
+    let ws = tmp.path().join("ws");
+    let o = leadql(&ws, &["run", "--policy", "nope", "--out", "/dev/null/x"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("unknown policy 'nope' (policies: default)"),
+        "{e}"
+    );
+    std::fs::write(
+        ws.join("policies/broken.toml"),
+        "[scores]\nrule_models = [\"engagement\"]\n[sales_ready]\n[[sales_ready.criteria]]\nmodel = \"engagement\"\nmin_grade = \"Lukewarm\"\n",
+    )
+    .expect("write");
+    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('broken')"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("broken.toml:4: min_grade 'Lukewarm' is not a grade of rule model 'engagement' (grades: Cold, Warm, Hot)"),
+        "{e}"
+    );
+    let o = leadql(
+        &ws,
+        &[
+            "export",
+            "leads",
+            "--out",
+            "x.parquet",
+            "--partition-by",
+            "nope",
+        ],
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("'nope' is not a column of the result"), "{e}");
+    let o = leadql(&ws, &["run", "--as-of", "yesterday"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--as-of"));
+}
+
+#[test]
+fn a_killed_export_leaves_the_previous_file_intact() {
+    let tmp = workspace();
+    let ws = tmp.path().join("ws");
+    let target = tmp.path().join("export.parquet");
+    let t = target.to_str().expect("utf-8");
+    ok(&leadql(&ws, &["export", "leads", "--out", t]));
+    let before = std::fs::read(&target).expect("first export");
+    // A large export (50k interactions × 400 ≈ 20M rows) killed part-way.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .env_remove("LEADQL_DATA")
+        .arg("--data")
+        .arg(&ws)
+        .args([
+            "export",
+            "SELECT i.*, g.value AS copy FROM interactions i CROSS JOIN generate_series(1, 400) g",
+            "--out",
+            t,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    // Wait until it has started writing its temporary file, then kill -9.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let writing = std::fs::read_dir(tmp.path())
+            .expect("ls")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
+        if writing || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("reaped");
+    assert!(
+        !status.success(),
+        "the export finished before it was killed"
+    );
+    assert_eq!(
+        std::fs::read(&target).expect("still there"),
+        before,
+        "the previous export changed"
+    );
+    // The next export removes the dead process's temporary and succeeds.
+    ok(&leadql(&ws, &["export", "SELECT 1 AS x", "--out", t]));
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporaries left: {left:?}");
+}
