@@ -102,8 +102,8 @@ fn same_seed_gives_identical_files_and_another_seed_differs() {
     let (ca, cb, cc) = (checksums(&a), checksums(&b), checksums(&c));
     assert_eq!(
         ca.keys().count(),
-        10,
-        "7 tables, 2 scoring models, workspace.toml: {:?}",
+        13,
+        "7 tables, 2 scoring models, a policy, a view, a model recipe, workspace.toml: {:?}",
         ca.keys()
     );
     assert!(ca == cb, "same seed must give byte-identical files");
@@ -441,7 +441,7 @@ fn unknown_table_lists_the_known_tables() {
     ]);
     assert_clean_error(
         &o,
-        "unknown table 'lead' (tables: accounts, contacts, interactions, lead_status_events, leads, opportunities, sellers)",
+        "unknown table 'lead' (tables: accounts, contacts, interactions, lead_features, lead_status_events, leads, opportunities, sellers)",
     );
 }
 

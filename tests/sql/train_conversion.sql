@@ -1,4 +1,4 @@
-CREATE VIEW lead_features AS
+CREATE OR REPLACE VIEW lead_features AS
 SELECT l.lead_id, l.seniority, l.job_function, l.industry, l.size_band, l.source, l.consent, l.company_size,
        coalesce(a.web_visits, 0) AS web_visits, coalesce(a.pricing_visits, 0) AS pricing_visits,
        coalesce(a.forms, 0) AS forms, coalesce(a.email_opens, 0) AS email_opens,
