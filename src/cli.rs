@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::output::{self, Destination, Format};
 use crate::session::{self, SessionOptions};
-use crate::{export, run, schema, shell, sql};
+use crate::{export, lifecycle, run, schema, shell, sql};
 
 /// leadql: open, SQL-native lead scoring and qualification.
 #[derive(Debug, Parser)]
@@ -91,6 +91,13 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
         partition_by: Vec<String>,
     },
+    /// Lead lifecycle: qualify, disqualify or reopen leads (appended to
+    /// lead_status_events).
+    Lead {
+        /// The change.
+        #[command(subcommand)]
+        action: LeadAction,
+    },
     /// Interactive SQL shell.
     Shell,
     /// Generate a realistic synthetic workspace (deterministic for a seed).
@@ -119,6 +126,60 @@ pub enum Command {
     },
     /// Print the workspace schema reference (the body of data/README.md) as Markdown.
     Schema,
+}
+
+/// Which leads a lifecycle change applies to, when and by whom.
+#[derive(Debug, clap::Args)]
+pub struct LeadTargets {
+    /// Lead ids.
+    ids: Vec<i64>,
+    /// A query whose lead_id column adds leads (bulk changes).
+    #[arg(long, value_name = "SQL")]
+    query: Option<String>,
+    /// Instant of the change, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC).
+    #[arg(long, value_name = "INSTANT")]
+    at: Option<String>,
+    /// Seller making the change (sellers.seller_id).
+    #[arg(long, value_name = "SELLER_ID")]
+    actor: Option<i64>,
+}
+
+/// Lifecycle changes.
+#[derive(Debug, Subcommand)]
+pub enum LeadAction {
+    /// Open → qualified.
+    Qualify {
+        /// Records to create: account (for leads without one), contact, opportunity.
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        create: Vec<String>,
+        /// The leads.
+        #[command(flatten)]
+        targets: LeadTargets,
+    },
+    /// Open → disqualified.
+    Disqualify {
+        /// lost, cannot_contact, no_longer_interested or canceled.
+        #[arg(long)]
+        reason: String,
+        /// The leads.
+        #[command(flatten)]
+        targets: LeadTargets,
+    },
+    /// Disqualified → open.
+    Reopen {
+        /// The leads.
+        #[command(flatten)]
+        targets: LeadTargets,
+    },
+}
+
+fn instant(arg: &str, text: &str) -> Result<i64> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc().timestamp_micros())
+        .map_err(|e| Error::Argument {
+            arg: arg.into(),
+            reason: format!("'{text}' is not 'YYYY-MM-DD HH:MM:SS' ({e})"),
+        })
 }
 
 /// The workspace directory to use.
@@ -311,6 +372,66 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             let rows = export::export(&ws, &ctx, &opts).await?;
             eprintln!("exported {rows} rows to {} ({format})", out.display());
+            Ok(())
+        }
+        Command::Lead { action } => {
+            let (change, targets) = match action {
+                LeadAction::Qualify { create, targets } => {
+                    for c in create {
+                        if !["account", "contact", "opportunity"].contains(&c.as_str()) {
+                            return Err(Error::Argument {
+                                arg: "--create".into(),
+                                reason: format!("'{c}' (expected account, contact, opportunity)"),
+                            });
+                        }
+                    }
+                    let has = |x: &str| create.iter().any(|c| c == x);
+                    (
+                        lifecycle::Change::Qualify {
+                            account: has("account"),
+                            contact: has("contact"),
+                            opportunity: has("opportunity"),
+                        },
+                        targets,
+                    )
+                }
+                LeadAction::Disqualify { reason, targets } => {
+                    if !lifecycle::REASONS.contains(&reason.as_str()) {
+                        return Err(Error::Argument {
+                            arg: "--reason".into(),
+                            reason: format!(
+                                "'{reason}' (expected {})",
+                                lifecycle::REASONS.join(", ")
+                            ),
+                        });
+                    }
+                    (
+                        lifecycle::Change::Disqualify {
+                            reason: reason.clone(),
+                        },
+                        targets,
+                    )
+                }
+                LeadAction::Reopen { targets } => (lifecycle::Change::Reopen, targets),
+            };
+            let at = match &targets.at {
+                Some(t) => instant("--at", t)?,
+                None => chrono::Utc::now().timestamp() * 1_000_000,
+            };
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
+            let opts = lifecycle::LifecycleOptions {
+                ids: targets.ids.clone(),
+                query: targets.query.clone(),
+                change,
+                at,
+                actor: targets.actor,
+            };
+            let r = lifecycle::apply(&ws, &ctx, &opts).await?;
+            eprintln!(
+                "recorded {} status change(s); created {} account(s), {} contact(s), {} opportunity(ies)",
+                r.leads, r.accounts, r.contacts, r.opportunities
+            );
             Ok(())
         }
         Command::Shell => {

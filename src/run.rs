@@ -466,7 +466,7 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
         ctx,
         &format!(
             "SELECT s.seller_id, s.capacity, coalesce(own.n, 0) + coalesce(act.n, 0) AS open_items FROM sellers s \
-             LEFT JOIN (SELECT owner_id, count(*) AS n FROM leads WHERE status = 'open' AND owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = s.seller_id \
+             LEFT JOIN (SELECT l.owner_id, count(*) AS n FROM leads l LEFT JOIN lead_status st ON st.lead_id = l.lead_id WHERE coalesce(st.status, l.status) = 'open' AND l.owner_id IS NOT NULL GROUP BY l.owner_id) own ON own.owner_id = s.seller_id \
              {open_activities} ORDER BY s.seller_id"
         ),
     )

@@ -97,6 +97,15 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
 pub async fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContext> {
     let ctx = context(opts)?;
     ws.register(&ctx)?;
+    // The current status of every lead, derived from the append-only lifecycle log.
+    ctx.sql(
+        "CREATE VIEW lead_status AS SELECT lead_id, \
+           last_value(status ORDER BY occurred_at, event_id) AS status, \
+           last_value(reason ORDER BY occurred_at, event_id) AS reason, \
+           max(occurred_at) AS changed_at \
+         FROM lead_status_events GROUP BY lead_id",
+    )
+    .await?;
     create_views(&ctx, ws).await?;
     Ok(ctx)
 }

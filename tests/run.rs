@@ -328,3 +328,132 @@ fn a_killed_export_leaves_the_previous_file_intact() {
         .collect();
     assert!(left.is_empty(), "temporaries left: {left:?}");
 }
+
+#[test]
+fn lifecycle_changes_are_appended_checked_and_all_or_nothing() {
+    let tmp = workspace();
+    let ws = tmp.path().join("ws");
+    let at = ["--at", "2026-07-01 09:00:00"];
+    // Leads 11 (open, with an account) and 111 (open, without one).
+    let before = csv(
+        &ws,
+        "SELECT (SELECT count(*) FROM lead_status_events) AS events, (SELECT count(*) FROM accounts) AS accounts, \
+         (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM opportunities) AS opportunities",
+    );
+    let n: Vec<u64> = before
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split(',')
+        .map(|v| v.parse().expect("n"))
+        .collect();
+    let mut args = vec![
+        "lead",
+        "qualify",
+        "11",
+        "111",
+        "--create",
+        "account,contact,opportunity",
+        "--actor",
+        "3",
+    ];
+    args.extend(at);
+    ok(&leadql(&ws, &args));
+    let after = csv(
+        &ws,
+        "SELECT (SELECT count(*) FROM lead_status_events) AS events, (SELECT count(*) FROM accounts) AS accounts, \
+         (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM opportunities) AS opportunities",
+    );
+    assert_eq!(
+        after.lines().nth(1),
+        Some(format!("{},{},{},{}", n[0] + 2, n[1] + 1, n[2] + 2, n[3] + 2).as_str()),
+        "two events, one new account (lead 111 had none), two contacts and opportunities"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT lead_id, status FROM lead_status WHERE lead_id IN (11, 111) ORDER BY lead_id"
+        ),
+        "lead_id,status\n11,qualified\n111,qualified\n"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT o.lead_id, o.status, c.lead_id = o.lead_id AS same_contact, o.account_id = c.account_id AS same_account \
+             FROM opportunities o JOIN contacts c USING (contact_id) WHERE o.lead_id IN (11, 111) ORDER BY o.lead_id"
+        ),
+        "lead_id,status,same_contact,same_account\n11,open,true,true\n111,open,true,true\n"
+    );
+
+    // Illegal changes are refused and record nothing, even in a batch with legal ones.
+    let refuse = |args: &[&str], expected: &str| {
+        let events = csv(&ws, "SELECT count(*) AS n FROM lead_status_events");
+        let o = leadql(&ws, args);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(e.contains(expected), "{e}");
+        assert!(e.contains("nothing was recorded"), "{e}");
+        assert_eq!(
+            csv(&ws, "SELECT count(*) AS n FROM lead_status_events"),
+            events
+        );
+    };
+    refuse(
+        &["lead", "disqualify", "17", "11", "--reason", "lost"],
+        "lead 11 has open opportunity",
+    );
+    refuse(
+        &["lead", "qualify", "11"],
+        "lead 11 is qualified: only open leads can be qualified",
+    );
+    refuse(
+        &["lead", "reopen", "17"],
+        "lead 17 is open: only disqualified leads can be reopened",
+    );
+    refuse(
+        &["lead", "qualify", "99999999"],
+        "lead 99999999 does not exist",
+    );
+
+    // Bulk from a query, then reopen one: the log decides the current status.
+    ok(&leadql(
+        &ws,
+        &[
+            "lead",
+            "disqualify",
+            "--query",
+            "SELECT lead_id FROM leads WHERE lead_id IN (17, 22)",
+            "--reason",
+            "cannot_contact",
+            "--at",
+            "2026-07-02 00:00:00",
+        ],
+    ));
+    ok(&leadql(
+        &ws,
+        &["lead", "reopen", "17", "--at", "2026-07-03 00:00:00"],
+    ));
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT lead_id, status, reason FROM lead_status WHERE lead_id IN (17, 22) ORDER BY lead_id"
+        ),
+        "lead_id,status,reason\n17,open,reopened\n22,disqualified,cannot_contact\n"
+    );
+    // qualify_leads follows the log: 22 is no longer open, 17 is again.
+    let recipe = ws.join("models/conversion.sql");
+    ok(&leadql(
+        &ws,
+        &["sql", "-f", recipe.to_str().expect("utf-8")],
+    ));
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT lead_id FROM qualify_leads('default', TIMESTAMP '2026-07-04 00:00:00') WHERE lead_id IN (11, 17, 22) ORDER BY lead_id"
+        ),
+        "lead_id\n17\n"
+    );
+    let o = leadql(&ws, &["lead", "disqualify", "17", "--reason", "bored"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'bored' (expected lost, cannot_contact"));
+}

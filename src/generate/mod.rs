@@ -18,7 +18,7 @@ mod firms;
 mod lead;
 mod rng;
 mod tables;
-mod vocab;
+pub mod vocab;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
