@@ -244,7 +244,7 @@ pub const LEADS: Table = Table {
             "status",
             Text,
             false,
-            "Current status: open, qualified or disqualified (the last event in `lead_status_events`).",
+            "Status when the lead was generated or imported: open, qualified or disqualified. The current status is the latest event in `lead_status_events` (view `lead_status`), which `leadql lead` appends to.",
         ),
         col(
             "status_reason",
