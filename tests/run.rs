@@ -457,3 +457,43 @@ fn lifecycle_changes_are_appended_checked_and_all_or_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("'bored' (expected lost, cannot_contact"));
 }
+
+#[test]
+fn exports_are_read_back_by_duckdb_and_pyarrow() {
+    let tmp = workspace();
+    let ws = tmp.path().join("ws");
+    let dir = tmp.path();
+    let query = "SELECT lead_id, first_name, country, created_at, company_size FROM leads WHERE lead_id <= 300";
+    for (file, extra) in [
+        ("e.parquet", &[][..]),
+        ("e.csv", &[][..]),
+        ("e.json", &[][..]),
+        ("e.ndjson", &[][..]),
+        ("by_country", &["--partition-by", "country"][..]),
+    ] {
+        let out = dir.join(file);
+        let mut args = vec!["export", query, "--out", out.to_str().expect("utf-8")];
+        args.extend(extra);
+        ok(&leadql(&ws, &args));
+    }
+    let got = python(&format!(
+        "import duckdb, pyarrow.parquet as pq\n\
+         d = r'{d}'\n\
+         q = lambda s: duckdb.sql(s).fetchall()[0]\n\
+         print(q(f\"SELECT count(*), sum(lead_id), count(DISTINCT first_name) FROM read_parquet('{{d}}/e.parquet')\"))\n\
+         print(q(f\"SELECT count(*), sum(lead_id), count(DISTINCT first_name) FROM read_csv('{{d}}/e.csv')\"))\n\
+         print(q(f\"SELECT count(*), sum(lead_id), count(DISTINCT first_name) FROM read_json('{{d}}/e.json')\"))\n\
+         print(q(f\"SELECT count(*), sum(lead_id), count(DISTINCT first_name) FROM read_json('{{d}}/e.ndjson')\"))\n\
+         print(q(f\"SELECT count(*), sum(lead_id), count(DISTINCT first_name) FROM read_parquet('{{d}}/by_country/**/*.parquet', hive_partitioning = true)\"))\n\
+         m = pq.read_metadata(d + '/e.parquet').metadata\n\
+         print(m[b'leadql.as_of'].decode(), m[b'leadql.rule_models'].decode(), sep='|')",
+        d = dir.display()
+    ));
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines.len(), 6, "{got}");
+    for l in &lines[1..5] {
+        assert_eq!(*l, lines[0], "{got}");
+    }
+    assert!(lines[0].starts_with("(300, 45150, "), "{got}");
+    assert_eq!(lines[5], "2026-06-30 00:00:00|engagement, fit");
+}
