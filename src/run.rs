@@ -76,8 +76,29 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     let mut report = String::new();
 
     // 1. The predictive model.
-    let model_line = match &policy.predictive_model {
-        Some(name) => Some(refresh_model(ws, ctx, name, opts.retrain).await?),
+    let mut warnings = Vec::new();
+    let mut policy = policy;
+    let model_line = match policy.predictive_model.clone() {
+        Some(name) => match refresh_model(ws, ctx, &name, opts.retrain).await {
+            Ok(line) => Some(line),
+            // No usable model (e.g. no closed leads to learn from yet): qualify on the
+            // rule models alone rather than stop, and say so.
+            Err(e) if ws.predictive_models.get("run", &name).is_err() => {
+                warnings.push(format!(
+                    "no predictive score: model '{name}' could not be trained ({e}); its criteria are skipped"
+                ));
+                let mut p = (*policy).clone();
+                p.predictive_model = None;
+                p.predictive_features = None;
+                p.criteria.retain(|c| c.model != name);
+                let mut only = leadql_udfs::qualification::Policies::new();
+                only.insert(p.name.clone(), Ok(p.clone()));
+                leadql_udfs::register_qualification(ctx, Arc::new(only), ws.rule_models.clone());
+                policy = Arc::new(p);
+                None
+            }
+            Err(e) => return Err(e),
+        },
         None => None,
     };
 
@@ -145,6 +166,9 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         opts.top,
     )
     .await?;
+    for w in &warnings {
+        let _ = writeln!(report, "warning: {w}");
+    }
     let _ = writeln!(report, "\nWritten: {}", written.join(", "));
     let _ = writeln!(
         report,

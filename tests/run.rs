@@ -497,3 +497,29 @@ fn exports_are_read_back_by_duckdb_and_pyarrow() {
     assert!(lines[0].starts_with("(300, 45150, "), "{got}");
     assert_eq!(lines[5], "2026-06-30 00:00:00|engagement, fit");
 }
+
+#[test]
+fn the_main_job_runs_on_an_empty_workspace() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ws = tmp.path().join("ws");
+    let o = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .args(["generate", "--leads", "0", "--seed", "1", "-q", "--data"])
+        .arg(&ws)
+        .output()
+        .expect("runs");
+    ok(&o);
+    let out = tmp.path().join("out");
+    let summary = ok(&leadql(
+        &ws,
+        &["run", "--out", out.to_str().expect("utf-8")],
+    ));
+    assert!(
+        summary.contains("Open leads qualified: 0; sales-ready: 0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("warning: no predictive score: model 'conversion' could not be trained"),
+        "{summary}"
+    );
+    assert!(out.join("lead_grades.parquet").is_file());
+}

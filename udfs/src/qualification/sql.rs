@@ -150,10 +150,29 @@ pub fn qualification(
         Combine::Any => " OR ",
         Combine::All => " AND ",
     };
-    let ready_now = (0..policy.criteria.len())
-        .map(|k| format!("c{k}"))
-        .collect::<Vec<_>>()
-        .join(joiner);
+    let ready_now = if policy.criteria.is_empty() {
+        "false".to_string()
+    } else {
+        (0..policy.criteria.len())
+            .map(|k| format!("c{k}"))
+            .collect::<Vec<_>>()
+            .join(joiner)
+    };
+    let texts_met = if texts_met.is_empty() {
+        vec!["'no criteria'".to_string()]
+    } else {
+        texts_met
+    };
+    let texts_unmet = if texts_unmet.is_empty() {
+        vec!["'no criteria'".to_string()]
+    } else {
+        texts_unmet
+    };
+    let met = if met.is_empty() {
+        vec!["true AS no_criteria".to_string()]
+    } else {
+        met
+    };
     let (rule_score, rule_grade) = if rules.is_empty() {
         ("CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)")
     } else {
