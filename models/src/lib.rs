@@ -9,6 +9,7 @@
 pub mod assignment;
 pub mod domain;
 pub mod features;
+pub mod matching;
 pub mod metrics;
 pub mod policy;
 pub mod predictive;

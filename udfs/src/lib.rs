@@ -20,6 +20,7 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 pub mod args;
+pub mod capture;
 pub mod deferred;
 pub mod predictive;
 pub mod qualification;
@@ -28,7 +29,9 @@ pub mod scoring;
 
 /// Every scalar function of this crate.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    scoring::functions()
+    let mut all = scoring::functions();
+    all.extend(capture::functions());
+    all
 }
 
 /// Registers the rule-scoring functions (`score_leads`, `score_breakdown`,

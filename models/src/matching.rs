@@ -1,0 +1,241 @@
+//! Normalising and comparing what people type into forms: emails, phone numbers,
+//! names. The building blocks of lead matching and duplicate detection.
+//!
+//! Each function returns `None` for input that holds no usable value (empty, or not
+//! an email / phone number at all) rather than guessing.
+
+/// Lower-cased, trimmed email with a `mailto:` prefix and surrounding `<>` removed;
+/// `None` unless it has exactly one `@` with a non-empty local part and a dotted
+/// domain without spaces.
+///
+/// ```
+/// use leadql_models::matching::normalize_email;
+/// assert_eq!(normalize_email("  Ana.Pérez@Example.COM ").as_deref(), Some("ana.pérez@example.com"));
+/// assert_eq!(normalize_email("no-at-sign"), None);
+/// ```
+pub fn normalize_email(raw: &str) -> Option<String> {
+    let mut s = raw.trim();
+    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("mailto:") {
+        s = s[7..].trim();
+    }
+    let s = s.trim_start_matches('<').trim_end_matches('>').trim();
+    let lower = s.to_lowercase();
+    let (local, domain) = lower.split_once('@')?;
+    let domain = domain.trim_end_matches('.');
+    let valid = !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.contains("..")
+        && !lower.chars().any(char::is_whitespace);
+    valid.then(|| format!("{local}@{domain}"))
+}
+
+/// The domain of an email (normalised), e.g. `example.com`; `None` if it is not an
+/// email.
+pub fn email_domain(raw: &str) -> Option<String> {
+    normalize_email(raw).and_then(|e| e.split_once('@').map(|(_, d)| d.to_string()))
+}
+
+/// A phone number reduced to its digits: `+` and the digits when written in
+/// international form (`+44 20 7946 0958`, `0044 20…` → `+442079460958`), the digits
+/// alone otherwise (`(020) 7946-0958` → `02079460958`). Extensions (`x123`, `ext. 12`)
+/// are dropped. `None` with fewer than 6 digits or letters other than an extension.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let lower = raw.trim().to_lowercase();
+    // Drop an extension.
+    let main = ["ext.", "ext", "x", "#"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .map_or(lower.as_str(), |i| &lower[..i]);
+    if main.chars().any(|c| c.is_alphabetic()) {
+        return None;
+    }
+    let main = main.trim();
+    let international = main.starts_with('+') || main.starts_with("00");
+    let mut digits: String = main.chars().filter(char::is_ascii_digit).collect();
+    if main.starts_with("00") {
+        digits.drain(..2);
+    }
+    if digits.len() < 6 {
+        return None;
+    }
+    Some(if international {
+        format!("+{digits}")
+    } else {
+        digits
+    })
+}
+
+/// Lower case, common Latin accents removed, punctuation as spaces, words sorted: the
+/// form names are compared in.
+pub fn fold_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars().flat_map(char::to_lowercase) {
+        let base = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+            'ñ' | 'ń' | 'ň' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ű' | 'ů' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ś' | 'š' | 'ş' => 's',
+            'ź' | 'ż' | 'ž' => 'z',
+            'ł' => 'l',
+            'ř' => 'r',
+            'ť' => 't',
+            'ď' => 'd',
+            'ß' => 's',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        };
+        out.push(base);
+    }
+    let mut words: Vec<&str> = out.split_whitespace().collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+/// Jaro–Winkler similarity (0–1) of two strings, by characters.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut b_used = vec![false; b.len()];
+    let mut a_matched = Vec::new();
+    for (i, ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !b_used[j] && b[j] == *ca {
+                b_used[j] = true;
+                a_matched.push(*ca);
+                break;
+            }
+        }
+    }
+    let m = a_matched.len();
+    if m == 0 {
+        return 0.0;
+    }
+    let b_matched: Vec<char> = b
+        .iter()
+        .zip(&b_used)
+        .filter(|(_, used)| **used)
+        .map(|(c, _)| *c)
+        .collect();
+    let transpositions = a_matched
+        .iter()
+        .zip(&b_matched)
+        .filter(|(x, y)| x != y)
+        .count()
+        / 2;
+    let m = m as f64;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64) / m) / 3.0;
+    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count();
+    jaro + prefix as f64 * 0.1 * (1.0 - jaro)
+}
+
+/// Similarity (0–1) of two person or company names: Jaro–Winkler of their folded
+/// forms ([`fold_name`]), so case, accents, punctuation and word order do not count.
+/// `None` when either holds no letters or digits.
+pub fn name_similarity(a: &str, b: &str) -> Option<f64> {
+    let (a, b) = (fold_name(a), fold_name(b));
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    Some(jaro_winkler(&a, &b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_validated() {
+        assert_eq!(
+            normalize_email(" mailto:<John.Doe@Example.COM.> ").as_deref(),
+            Some("john.doe@example.com")
+        );
+        assert_eq!(
+            normalize_email("ÉLODIE@exemple.fr").as_deref(),
+            Some("élodie@exemple.fr")
+        );
+        for bad in [
+            "",
+            "   ",
+            "john",
+            "@example.com",
+            "john@",
+            "john@localhost",
+            "a@b@c.com",
+            "jo hn@x.com",
+            "j@.com",
+            "j@x..com",
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            email_domain("Ana@Sub.Example.org").as_deref(),
+            Some("sub.example.org")
+        );
+        assert_eq!(email_domain("nope"), None);
+    }
+
+    #[test]
+    fn phones_keep_digits_and_the_international_prefix() {
+        assert_eq!(
+            normalize_phone("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            normalize_phone("0044 (20) 7946-0958").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            normalize_phone("(020) 7946.0958").as_deref(),
+            Some("02079460958")
+        );
+        assert_eq!(
+            normalize_phone("+1 555-0100 ext. 42").as_deref(),
+            Some("+15550100")
+        );
+        assert_eq!(normalize_phone("555 0100 x7").as_deref(), Some("5550100"));
+        for bad in ["", "12345", "call me", "n/a"] {
+            assert_eq!(normalize_phone(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn jaro_winkler_matches_published_values() {
+        // Winkler's classic examples.
+        assert!((jaro_winkler("martha", "marhta") - 0.9611).abs() < 1e-4);
+        assert!((jaro_winkler("dwayne", "duane") - 0.84).abs() < 1e-4);
+        assert!((jaro_winkler("dixon", "dicksonx") - 0.8133).abs() < 1e-4);
+        assert_eq!(jaro_winkler("abc", "xyz"), 0.0);
+        assert_eq!(jaro_winkler("same", "same"), 1.0);
+    }
+
+    #[test]
+    fn names_compare_without_case_accents_punctuation_or_order() {
+        assert_eq!(name_similarity("José  Núñez", "jose nunez"), Some(1.0));
+        assert_eq!(name_similarity("Núñez, José", "José Núñez"), Some(1.0));
+        let typo = name_similarity("Katherine Smith", "Kathrine Smith").expect("names");
+        assert!(typo > 0.95 && typo < 1.0, "{typo}");
+        let other = name_similarity("Katherine Smith", "Li Wei").expect("names");
+        assert!(other < 0.6, "{other}");
+        assert_eq!(name_similarity("", "x"), None);
+        assert_eq!(name_similarity("---", "x"), None);
+        assert_eq!(name_similarity("李伟", "李伟"), Some(1.0));
+    }
+}

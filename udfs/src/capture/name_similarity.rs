@@ -1,0 +1,92 @@
+//! `name_similarity(a, b)`: how alike two person or company names are, from 0 to 1
+//! (Jaro–Winkler of the names with case, common accents, punctuation and word order
+//! removed).
+//!
+//! ```sql
+//! SELECT name_similarity('Núñez, José', 'jose nunez');  -- 1.0
+//! ```
+//!
+//! NULL when either argument is NULL or holds no letters or digits.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility,
+};
+use leadql_models::matching;
+
+use super::text::{as_utf8, is_text};
+
+/// The `name_similarity` function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NameSimilarity {
+    signature: Signature,
+}
+
+/// The [`ScalarUDF`] `name_similarity`.
+pub fn name_similarity_udf() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(NameSimilarity {
+        signature: Signature::user_defined(Volatility::Immutable),
+    }))
+}
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DocSection { include: true, label: "Lead capture", description: None },
+        "Similarity from 0 to 1 of two names: Jaro–Winkler after lower-casing, removing common accents and punctuation and sorting the words. NULL when either is NULL or has no letters or digits.",
+        "name_similarity(a, b)",
+    )
+    .with_sql_example("> SELECT name_similarity('Katherine Smith', 'Kathrine Smith');\n0.9733")
+    .with_argument("a", "A name (string).")
+    .with_argument("b", "Another name (string).")
+    .build()
+});
+
+impl ScalarUDFImpl for NameSimilarity {
+    fn name(&self) -> &str {
+        "name_similarity"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [a, b] if is_text(a) && is_text(b) => Ok(arg_types.to_vec()),
+            [a, b] => plan_err!("name_similarity(a, b) expects two strings, got {a} and {b}"),
+            _ => plan_err!(
+                "name_similarity expects 2 arguments (a, b), got {}",
+                arg_types.len()
+            ),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let a = as_utf8(&args.args[0], rows, "name_similarity")?;
+        let b = as_utf8(&args.args[1], rows, "name_similarity")?;
+        let out: Float64Array = (0..rows)
+            .map(|i| {
+                if a.is_null(i) || b.is_null(i) {
+                    None
+                } else {
+                    matching::name_similarity(a.value(i), b.value(i))
+                }
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
+    }
+}
