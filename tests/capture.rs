@@ -67,3 +67,39 @@ fn sample_emails_and_phones_normalise() {
         "bad,unstable,unstable_phones\n0,0,0\n"
     );
 }
+
+#[test]
+fn lead_duplicates_pairs_leads_by_rule_without_comparing_all_pairs() {
+    let check = csv("SELECT count(*) AS pairs, \
+           count(*) FILTER (WHERE d.lead_id >= d.duplicate_id) AS unordered, \
+           count(*) FILTER (WHERE rule = 'same_email' AND normalize_email(a.email) IS DISTINCT FROM normalize_email(b.email)) AS bad_email, \
+           count(*) FILTER (WHERE rule LIKE 'similar%' AND (similarity < 0.9 OR name_similarity(concat_ws(' ', a.first_name, a.last_name), concat_ws(' ', b.first_name, b.last_name)) < 0.9)) AS bad_names, \
+           count(*) - count(DISTINCT (d.lead_id, d.duplicate_id)) AS repeated \
+         FROM lead_duplicates() d JOIN leads a ON a.lead_id = d.lead_id JOIN leads b ON b.lead_id = d.duplicate_id");
+    let row: Vec<u64> = check
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split(',')
+        .map(|v| v.parse().expect("n"))
+        .collect();
+    assert!(row[0] > 10, "the sample has repeat leads: {check}");
+    assert_eq!(&row[1..], [0, 0, 0, 0], "{check}");
+    // A stricter threshold finds fewer similar-name pairs, never more.
+    let strict: u64 = csv("SELECT count(*) FROM lead_duplicates(0.97)")
+        .lines()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("count");
+    assert!(strict < row[0], "{strict} vs {}", row[0]);
+    // Blocking: only equality joins in the plan, no all-pairs comparison.
+    let plan = csv("EXPLAIN SELECT * FROM lead_duplicates()");
+    assert!(plan.contains("HashJoinExec"), "{plan}");
+    assert!(
+        !plan.contains("NestedLoopJoinExec") && !plan.contains("CrossJoinExec"),
+        "{plan}"
+    );
+    let o = leadql(&["SELECT * FROM lead_duplicates(1.5)"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("min_similarity must be between 0 and 1"));
+}

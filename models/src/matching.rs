@@ -69,8 +69,47 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     })
 }
 
-/// Lower case, common Latin accents removed, punctuation as spaces, words sorted: the
-/// form names are compared in.
+/// Legal forms and filler words of company names, dropped before comparing
+/// (`Goldenmark N.V.` and `Goldenmark` are the same company).
+const LEGAL_FORMS: &[&str] = &[
+    "inc",
+    "incorporated",
+    "ltd",
+    "limited",
+    "llc",
+    "llp",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "kg",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "kk",
+    "lda",
+    "oy",
+    "ab",
+    "as",
+    "asa",
+    "pty",
+    "cv",
+    "de",
+    "sl",
+    "sc",
+    "the",
+    "and",
+];
+
+/// Lower case, common Latin accents and dots removed, other punctuation as spaces,
+/// legal forms dropped, words sorted: the form names are compared in.
 pub fn fold_name(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars().flat_map(char::to_lowercase) {
@@ -90,12 +129,16 @@ pub fn fold_name(raw: &str) -> String {
             'ť' => 't',
             'ď' => 'd',
             'ß' => 's',
+            '.' => continue,
             c if c.is_alphanumeric() => c,
             _ => ' ',
         };
         out.push(base);
     }
-    let mut words: Vec<&str> = out.split_whitespace().collect();
+    let mut words: Vec<&str> = out
+        .split_whitespace()
+        .filter(|w| !LEGAL_FORMS.contains(w))
+        .collect();
     words.sort_unstable();
     words.join(" ")
 }
@@ -146,15 +189,41 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     jaro + prefix as f64 * 0.1 * (1.0 - jaro)
 }
 
-/// Similarity (0–1) of two person or company names: Jaro–Winkler of their folded
-/// forms ([`fold_name`]), so case, accents, punctuation and word order do not count.
-/// `None` when either holds no letters or digits.
+/// Similarity (0–1) of two person or company names, word by word: each word of the
+/// name with fewer words is paired with its most similar unused word of the other
+/// (Jaro–Winkler), and the sum is divided by the larger word count, so a different
+/// first name or an extra word lowers the score. Compared in their folded forms
+/// ([`fold_name`]): case, accents, punctuation, legal forms and word order do not
+/// count. `None` when either holds no letters or digits.
 pub fn name_similarity(a: &str, b: &str) -> Option<f64> {
     let (a, b) = (fold_name(a), fold_name(b));
+    let (a, b): (Vec<&str>, Vec<&str>) = (
+        a.split(' ').filter(|w| !w.is_empty()).collect(),
+        b.split(' ').filter(|w| !w.is_empty()).collect(),
+    );
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    Some(jaro_winkler(&a, &b))
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let mut used = vec![false; long.len()];
+    let mut total = 0.0;
+    for w in short {
+        let best = long
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !used[*j])
+            .map(|(j, v)| (j, jaro_winkler(w, v)))
+            .max_by(|x, y| x.1.total_cmp(&y.1).then(y.0.cmp(&x.0)));
+        if let Some((j, s)) = best {
+            used[j] = true;
+            total += s;
+        }
+    }
+    Some(total / long.len() as f64)
 }
 
 #[cfg(test)]
@@ -234,6 +303,15 @@ mod tests {
         assert!(typo > 0.95 && typo < 1.0, "{typo}");
         let other = name_similarity("Katherine Smith", "Li Wei").expect("names");
         assert!(other < 0.6, "{other}");
+        // Same family name, different person.
+        let family = name_similarity("James Clark", "Liam Clark").expect("names");
+        assert!(family < 0.85, "{family}");
+        // Legal forms and dots do not count.
+        assert_eq!(name_similarity("Goldenmark N.V.", "goldenmark"), Some(1.0));
+        assert_eq!(
+            name_similarity("Vertexvale S.A. de C.V.", "Vertexvale"),
+            Some(1.0)
+        );
         assert_eq!(name_similarity("", "x"), None);
         assert_eq!(name_similarity("---", "x"), None);
         assert_eq!(name_similarity("李伟", "李伟"), Some(1.0));

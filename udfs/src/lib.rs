@@ -62,6 +62,10 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in scalar_functions() {
         ctx.register_udf(f.as_ref().clone());
     }
+    ctx.register_udtf(
+        "lead_duplicates",
+        Arc::new(capture::lead_duplicates::LeadDuplicates),
+    );
     Ok(())
 }
 

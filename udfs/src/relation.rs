@@ -3,6 +3,7 @@
 use datafusion::common::{Result, TableReference, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::LogicalPlanBuilder;
 
 /// The table or view `name` of the caller's session, as a DataFrame.
@@ -21,4 +22,23 @@ pub fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
     )?
     .build()?;
     Ok(DataFrame::new(state.clone(), plan))
+}
+
+/// Plans SQL text in the caller's session from inside a table function.
+///
+/// It runs on a helper thread with its own executor: the call is itself inside SQL
+/// planning (possibly inside `block_on`), and nested table functions block on catalog
+/// lookups themselves.
+pub fn plan_sql(state: &SessionState, function: &str, text: &str) -> Result<LogicalPlan> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| plan_datafusion_err!("{function}: {e}"))?;
+                runtime.block_on(state.create_logical_plan(text))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(plan_datafusion_err!("{function}: planning panicked")))
+    })
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 pub mod email_domain;
+pub mod lead_duplicates;
 pub mod name_similarity;
 pub mod normalize_email;
 pub mod normalize_phone;

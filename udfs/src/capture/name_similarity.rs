@@ -1,6 +1,7 @@
-//! `name_similarity(a, b)`: how alike two person or company names are, from 0 to 1
-//! (Jaro–Winkler of the names with case, common accents, punctuation and word order
-//! removed).
+//! `name_similarity(a, b)`: how alike two person or company names are, from 0 to 1:
+//! word by word Jaro–Winkler, with case, common accents, punctuation, legal forms
+//! (Inc., GmbH, N.V., …) and word order removed (see
+//! [`leadql_models::matching::name_similarity`]).
 //!
 //! ```sql
 //! SELECT name_similarity('Núñez, José', 'jose nunez');  -- 1.0
@@ -37,10 +38,10 @@ pub fn name_similarity_udf() -> Arc<ScalarUDF> {
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         DocSection { include: true, label: "Lead capture", description: None },
-        "Similarity from 0 to 1 of two names: Jaro–Winkler after lower-casing, removing common accents and punctuation and sorting the words. NULL when either is NULL or has no letters or digits.",
+        "Similarity from 0 to 1 of two person or company names: each word of the shorter name paired with its most similar word of the other (Jaro–Winkler), summed and divided by the larger word count; case, common accents, punctuation, legal forms and word order do not count. NULL when either is NULL or has no letters or digits.",
         "name_similarity(a, b)",
     )
-    .with_sql_example("> SELECT name_similarity('Katherine Smith', 'Kathrine Smith');\n0.9733")
+    .with_sql_example("> SELECT name_similarity('Katherine Smith', 'Kathrine Smith');\n0.9639")
     .with_argument("a", "A name (string).")
     .with_argument("b", "Another name (string).")
     .build()

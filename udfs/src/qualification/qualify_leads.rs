@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, plan_datafusion_err, plan_err};
+use datafusion::common::{Result, plan_err};
 
 use super::policies::Policies;
 use super::sql;
@@ -74,21 +74,8 @@ impl TableFunctionImpl for QualifyLeads {
             .collect::<Result<Vec<_>>>()?;
         let history = relation::table(state, sql::HISTORY).is_ok();
         let text = sql::qualification(&policy, &rules, as_of, history)?;
-        // Planned on a helper thread with its own executor: this call is itself inside
-        // SQL planning (possibly inside `block_on`), and the nested table functions
-        // block on catalog lookups themselves.
-        let plan = std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .map_err(|e| plan_datafusion_err!("{NAME}: {e}"))?;
-                    runtime.block_on(state.create_logical_plan(&text))
-                })
-                .join()
-                .unwrap_or_else(|_| Err(plan_datafusion_err!("{NAME}: planning panicked")))
-        })
-        .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
+        let plan = relation::plan_sql(state, NAME, &text)
+            .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
         Ok(datafusion::dataframe::DataFrame::new(state.clone(), plan).into_view())
     }
 }

@@ -1,0 +1,139 @@
+//! `lead_duplicates([min_similarity])`: pairs of leads that are probably the same
+//! person, by the Dynamics 365 duplicate rules.
+//!
+//! ```sql
+//! SELECT * FROM lead_duplicates() ORDER BY similarity DESC;
+//! ```
+//!
+//! Columns: `lead_id` and `duplicate_id` (`lead_id < duplicate_id`), `rule`,
+//! `similarity` (0–1). Rules, in order (a pair found by several keeps the first):
+//! 1. `same_email`: equal [`normalize_email`](super::normalize_email);
+//! 2. `same_phone`: equal [`normalize_phone`](super::normalize_phone) (8 digits or more);
+//! 3. `similar_name_and_company`: [`name_similarity`](super::name_similarity) of the
+//!    names and of the companies both at least `min_similarity` (default 0.9);
+//! 4. `similar_name_same_domain`: names at least `min_similarity` alike and the same
+//!    email domain (not a free-mail domain such as gmail.com).
+//!
+//! Blocking keeps it far from all-pairs: rules 1–2 are equality joins; rules 3–4
+//! compare only leads that share the first letter of the last name and either the
+//! first four letters of the company or the email domain. Leads without a name are
+//! left to rules 1–2.
+
+use std::sync::Arc;
+
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::dataframe::DataFrame;
+
+use crate::args;
+use crate::relation;
+use crate::scoring::common::state;
+
+/// Free-mail domains: sharing one says nothing about being the same person.
+pub const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "libero.it",
+    "qq.com",
+    "163.com",
+    "rediffmail.com",
+    "btinternet.com",
+    "proton.me",
+    "protonmail.com",
+    "mail.ru",
+    "yandex.ru",
+    "uol.com.br",
+    "bol.com.br",
+];
+
+/// The `lead_duplicates` table function.
+#[derive(Debug, Default)]
+pub struct LeadDuplicates;
+
+/// The query of the duplicate rules at `min` similarity.
+pub fn duplicates_sql(min: f64) -> String {
+    let free = FREE_MAIL
+        .iter()
+        .map(|d| format!("'{d}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH n AS (SELECT lead_id, normalize_email(email) AS e, email_domain(email) AS d, normalize_phone(phone) AS p, \
+           trim(concat_ws(' ', first_name, last_name)) AS name, company, \
+           lower(substr(trim(last_name), 1, 1)) AS initial, \
+           lower(substr(regexp_replace(company, '[^[:alnum:]]', '', 'g'), 1, 4)) AS company_key FROM leads), \
+         pairs AS ( \
+           SELECT a.lead_id, b.lead_id AS duplicate_id, 1 AS rank, 'same_email' AS rule, 1.0 AS similarity \
+             FROM n a JOIN n b ON a.e = b.e AND a.lead_id < b.lead_id \
+           UNION ALL \
+           SELECT a.lead_id, b.lead_id, 2, 'same_phone', 1.0 \
+             FROM n a JOIN n b ON a.p = b.p AND a.lead_id < b.lead_id WHERE length(a.p) >= 8 \
+           UNION ALL \
+           SELECT lead_id, duplicate_id, 3, 'similar_name_and_company', least(s_name, s_company) FROM ( \
+             SELECT a.lead_id, b.lead_id AS duplicate_id, name_similarity(a.name, b.name) AS s_name, \
+                    name_similarity(a.company, b.company) AS s_company \
+             FROM n a JOIN n b ON a.initial = b.initial AND a.company_key = b.company_key AND a.lead_id < b.lead_id \
+             WHERE a.company_key <> '') x WHERE s_name >= {min:?} AND s_company >= {min:?} \
+           UNION ALL \
+           SELECT lead_id, duplicate_id, 4, 'similar_name_same_domain', s_name FROM ( \
+             SELECT a.lead_id, b.lead_id AS duplicate_id, name_similarity(a.name, b.name) AS s_name \
+             FROM n a JOIN n b ON a.initial = b.initial AND a.d = b.d AND a.lead_id < b.lead_id \
+             WHERE a.d NOT IN ({free})) y WHERE s_name >= {min:?}) \
+         SELECT lead_id, duplicate_id, rule, similarity FROM ( \
+           SELECT *, row_number() OVER (PARTITION BY lead_id, duplicate_id ORDER BY rank) AS k FROM pairs) z \
+         WHERE k = 1"
+    )
+}
+
+impl TableFunctionImpl for LeadDuplicates {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        const NAME: &str = "lead_duplicates";
+        let state = state(args.session())?;
+        let exprs = args.exprs();
+        let min = match exprs {
+            [] => 0.9,
+            [e] => match args::constant(state, e)? {
+                ScalarValue::Float64(Some(v)) => v,
+                ScalarValue::Float32(Some(v)) => f64::from(v),
+                ScalarValue::Int64(Some(v)) => v as f64,
+                ScalarValue::Decimal128(Some(v), _, scale) => {
+                    v as f64 / 10f64.powi(i32::from(scale))
+                }
+                other => {
+                    return plan_err!(
+                        "{NAME}: min_similarity must be a number between 0 and 1, got {other}"
+                    );
+                }
+            },
+            _ => {
+                return plan_err!(
+                    "{NAME} expects ([min_similarity]), got {} arguments",
+                    exprs.len()
+                );
+            }
+        };
+        if !(0.0..=1.0).contains(&min) {
+            return plan_err!("{NAME}: min_similarity must be between 0 and 1, got {min}");
+        }
+        let plan = relation::plan_sql(state, NAME, &duplicates_sql(min))?;
+        Ok(DataFrame::new(state.clone(), plan).into_view())
+    }
+}
