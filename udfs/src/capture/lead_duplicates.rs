@@ -15,9 +15,10 @@
 //!    email domain (not a free-mail domain such as gmail.com).
 //!
 //! Blocking keeps it far from all-pairs: rules 1–2 are equality joins; rules 3–4
-//! compare only leads that share the first letter of the last name and either the
-//! first four letters of the company or the email domain. Leads without a name are
-//! left to rules 1–2.
+//! compare only leads that share the first six letters of the company (rule 3) or the
+//! email domain (rule 4), and either the same last name and first initial or the same
+//! first name and last initial — so a typo in one of the two names is found, typos in
+//! both are not. Leads without a name are left to rules 1–2.
 
 use std::sync::Arc;
 
@@ -78,8 +79,21 @@ pub fn duplicates_sql(min: f64) -> String {
     format!(
         "WITH n AS (SELECT lead_id, normalize_email(email) AS e, email_domain(email) AS d, normalize_phone(phone) AS p, \
            trim(concat_ws(' ', first_name, last_name)) AS name, company, \
-           lower(substr(trim(last_name), 1, 1)) AS initial, \
-           lower(substr(regexp_replace(company, '[^[:alnum:]]', '', 'g'), 1, 4)) AS company_key FROM leads), \
+           lower(trim(last_name)) AS ln, lower(trim(first_name)) AS fn, \
+           lower(substr(trim(last_name), 1, 1)) AS li, lower(substr(trim(first_name), 1, 1)) AS fi, \
+           lower(substr(regexp_replace(company, '[^[:alnum:]]', '', 'g'), 1, 6)) AS company_key FROM leads), \
+         by_company AS ( \
+           SELECT a.lead_id, b.lead_id AS duplicate_id FROM n a JOIN n b \
+             ON a.company_key = b.company_key AND a.ln = b.ln AND a.fi = b.fi AND a.lead_id < b.lead_id WHERE a.company_key <> '' \
+           UNION \
+           SELECT a.lead_id, b.lead_id FROM n a JOIN n b \
+             ON a.company_key = b.company_key AND a.fn = b.fn AND a.li = b.li AND a.lead_id < b.lead_id WHERE a.company_key <> ''), \
+         by_domain AS ( \
+           SELECT a.lead_id, b.lead_id AS duplicate_id FROM n a JOIN n b \
+             ON a.d = b.d AND a.ln = b.ln AND a.fi = b.fi AND a.lead_id < b.lead_id WHERE a.d NOT IN ({free}) \
+           UNION \
+           SELECT a.lead_id, b.lead_id FROM n a JOIN n b \
+             ON a.d = b.d AND a.fn = b.fn AND a.li = b.li AND a.lead_id < b.lead_id WHERE a.d NOT IN ({free})), \
          pairs AS ( \
            SELECT a.lead_id, b.lead_id AS duplicate_id, 1 AS rank, 'same_email' AS rule, 1.0 AS similarity \
              FROM n a JOIN n b ON a.e = b.e AND a.lead_id < b.lead_id \
@@ -88,15 +102,15 @@ pub fn duplicates_sql(min: f64) -> String {
              FROM n a JOIN n b ON a.p = b.p AND a.lead_id < b.lead_id WHERE length(a.p) >= 8 \
            UNION ALL \
            SELECT lead_id, duplicate_id, 3, 'similar_name_and_company', least(s_name, s_company) FROM ( \
-             SELECT a.lead_id, b.lead_id AS duplicate_id, name_similarity(a.name, b.name) AS s_name, \
+             SELECT c.lead_id, c.duplicate_id, name_similarity(a.name, b.name) AS s_name, \
                     name_similarity(a.company, b.company) AS s_company \
-             FROM n a JOIN n b ON a.initial = b.initial AND a.company_key = b.company_key AND a.lead_id < b.lead_id \
-             WHERE a.company_key <> '') x WHERE s_name >= {min:?} AND s_company >= {min:?} \
+             FROM by_company c JOIN n a ON a.lead_id = c.lead_id JOIN n b ON b.lead_id = c.duplicate_id) x \
+           WHERE s_name >= {min:?} AND s_company >= {min:?} \
            UNION ALL \
            SELECT lead_id, duplicate_id, 4, 'similar_name_same_domain', s_name FROM ( \
-             SELECT a.lead_id, b.lead_id AS duplicate_id, name_similarity(a.name, b.name) AS s_name \
-             FROM n a JOIN n b ON a.initial = b.initial AND a.d = b.d AND a.lead_id < b.lead_id \
-             WHERE a.d NOT IN ({free})) y WHERE s_name >= {min:?}) \
+             SELECT c.lead_id, c.duplicate_id, name_similarity(a.name, b.name) AS s_name \
+             FROM by_domain c JOIN n a ON a.lead_id = c.lead_id JOIN n b ON b.lead_id = c.duplicate_id) y \
+           WHERE s_name >= {min:?}) \
          SELECT lead_id, duplicate_id, rule, similarity FROM ( \
            SELECT *, row_number() OVER (PARTITION BY lead_id, duplicate_id ORDER BY rank) AS k FROM pairs) z \
          WHERE k = 1"
