@@ -4,40 +4,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
 fn workspace() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    for entry in walk(&sample) {
-        let rel = entry.strip_prefix(&sample).expect("inside");
-        // Not the state a local `leadql run` may have recorded (git-ignored).
-        let first = rel
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if matches!(
-            first.as_deref(),
-            Some("qualification_history" | "sales_activities")
-        ) || (first.as_deref() == Some("models") && rel.components().count() > 2)
-        {
-            continue;
-        }
-        let target = tmp.path().join(rel);
-        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&entry, &target).expect("copy");
-    }
+    common::copy_sample(tmp.path());
     tmp
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("ls").flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 fn leadql(ws: &Path, args: &[&str]) -> Output {

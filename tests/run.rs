@@ -1,43 +1,16 @@
 //! The main job (`leadql run`) and `leadql export` on copies of the bundled sample:
 //! real processes, real Parquet files, read back by pyarrow and DuckDB.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("ls").flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}
+mod common;
 
-/// A copy of the sample without the state a local run may have recorded.
+/// A copy of the sample (in `ws/` of a temporary directory).
 fn workspace() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    for entry in walk(&sample) {
-        let rel = entry.strip_prefix(&sample).expect("inside");
-        let first = rel
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if matches!(
-            first.as_deref(),
-            Some("qualification_history" | "sales_activities")
-        ) || (first.as_deref() == Some("models") && rel.components().count() > 2)
-        {
-            continue;
-        }
-        let target = tmp.path().join("ws").join(rel);
-        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&entry, &target).expect("copy");
-    }
+    common::copy_sample(&tmp.path().join("ws"));
     tmp
 }
 

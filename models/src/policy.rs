@@ -38,13 +38,12 @@
 //! Errors name the file and line.
 
 use std::fmt;
-use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain::ConsentLevel;
-use crate::rules::ModelError;
+use crate::rules::{Lines, ModelError};
 
 /// How criteria combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,30 +223,6 @@ struct RawRule {
 
 /// Seller columns a rule may match on.
 pub const MATCHABLE: &[&str] = &["territory", "segment"];
-
-struct Lines<'a> {
-    text: &'a str,
-    file: &'a str,
-}
-
-impl Lines<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
-        let end = span.start.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ModelError {
-        ModelError {
-            file: self.file.to_string(),
-            line: Some(self.line(span)),
-            message: message.into(),
-        }
-    }
-}
 
 impl Policy {
     /// Parses and validates the policy `name` from `text` (read from `file`).

@@ -275,13 +275,13 @@ struct RawGrade {
 }
 
 /// Turns byte offsets into line numbers.
-struct Lines<'a> {
-    text: &'a str,
-    file: &'a str,
+pub(crate) struct Lines<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: &'a str,
 }
 
 impl Lines<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
+    pub(crate) fn line(&self, span: Range<usize>) -> usize {
         let end = span.start.min(self.text.len());
         self.text.as_bytes()[..end]
             .iter()
@@ -290,7 +290,7 @@ impl Lines<'_> {
             + 1
     }
 
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ModelError {
+    pub(crate) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ModelError {
         ModelError {
             file: self.file.to_string(),
             line: Some(self.line(span)),

@@ -493,6 +493,18 @@ fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_bundled_sample_ships_the_default_files() {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+        for (path, text) in DEFAULT_FILES {
+            let got = std::fs::read_to_string(sample.join(path)).expect("sample file");
+            assert_eq!(
+                &got, text,
+                "data/sample/{path} differs from the generator's template"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,39 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+
+/// Every file under `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("ls").flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// Copies the bundled sample into `target`, without the state a local `leadql run`
+/// may have recorded there (git-ignored: run history, activities, trained models).
+pub fn copy_sample(target: &Path) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    for entry in walk(&sample) {
+        let rel = entry.strip_prefix(&sample).expect("inside");
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if matches!(
+            first.as_deref(),
+            Some("qualification_history" | "sales_activities")
+        ) || (first.as_deref() == Some("models") && rel.components().count() > 2)
+        {
+            continue;
+        }
+        let to = target.join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &to).expect("copy");
+    }
+}
