@@ -289,7 +289,7 @@ fn fingerprint(ws: &Workspace, recipe: &str) -> String {
 async fn rule_scores(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<DataFrame> {
     if policy.rule_models.is_empty() {
         return Ok(ctx
-            .sql("SELECT CAST(NULL AS BIGINT) AS lead_id, CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS grade, CAST(NULL AS BOOLEAN) AS sales_ready WHERE false")
+            .sql("SELECT CAST(NULL AS BIGINT) AS lead_id, CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS grade, CAST(NULL AS BOOLEAN) AS sales_ready, CAST(NULL AS TIMESTAMP) AS as_of WHERE false")
             .await?);
     }
     let parts: Vec<String> = policy

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
 fn leadql(args: &[&str]) -> Output {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
     Command::new(env!("CARGO_BIN_EXE_leadql"))
@@ -76,13 +78,7 @@ fn lead_duplicates_pairs_leads_by_rule_without_comparing_all_pairs() {
            count(*) FILTER (WHERE rule LIKE 'similar%' AND (similarity < 0.9 OR name_similarity(concat_ws(' ', a.first_name, a.last_name), concat_ws(' ', b.first_name, b.last_name)) < 0.9)) AS bad_names, \
            count(*) - count(DISTINCT (d.lead_id, d.duplicate_id)) AS repeated \
          FROM lead_duplicates() d JOIN leads a ON a.lead_id = d.lead_id JOIN leads b ON b.lead_id = d.duplicate_id");
-    let row: Vec<u64> = check
-        .lines()
-        .nth(1)
-        .expect("row")
-        .split(',')
-        .map(|v| v.parse().expect("n"))
-        .collect();
+    let row = common::first_row_numbers(&check);
     assert!(row[0] > 10, "the sample has repeat leads: {check}");
     assert_eq!(&row[1..], [0, 0, 0, 0], "{check}");
     // A stricter threshold finds fewer similar-name pairs, never more.

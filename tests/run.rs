@@ -98,13 +98,7 @@ fn the_main_job_qualifies_assigns_exports_and_repeats_identically() {
                    LEFT JOIN (SELECT owner_id AS seller_id, count(*) AS owned FROM leads WHERE status = 'open' GROUP BY owner_id) o USING (seller_id) \
                    WHERE x.n + coalesce(o.owned, 0) > s.capacity) AS over_capacity",
     );
-    let row: Vec<u64> = check
-        .lines()
-        .nth(1)
-        .expect("row")
-        .split(',')
-        .map(|v| v.parse().expect("number"))
-        .collect();
+    let row = common::first_row_numbers(&check);
     assert!(row[0] > 10, "{check}");
     assert_eq!(row[0], row[1], "{check}");
     assert_eq!(row[1], row[2], "{check}");
@@ -150,13 +144,7 @@ fn the_main_job_qualifies_assigns_exports_and_repeats_identically() {
             later.join("qualification.parquet").display()
         ),
     );
-    let row: Vec<u64> = check
-        .lines()
-        .nth(1)
-        .expect("row")
-        .split(',')
-        .map(|v| v.parse().expect("number"))
-        .collect();
+    let row = common::first_row_numbers(&check);
     assert_eq!(row[0], 0, "{check}");
     assert!(
         row[1] > 0,
@@ -313,13 +301,7 @@ fn lifecycle_changes_are_appended_checked_and_all_or_nothing() {
         "SELECT (SELECT count(*) FROM lead_status_events) AS events, (SELECT count(*) FROM accounts) AS accounts, \
          (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM opportunities) AS opportunities",
     );
-    let n: Vec<u64> = before
-        .lines()
-        .nth(1)
-        .expect("row")
-        .split(',')
-        .map(|v| v.parse().expect("n"))
-        .collect();
+    let n = common::first_row_numbers(&before);
     let mut args = vec![
         "lead",
         "qualify",

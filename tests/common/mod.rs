@@ -1,5 +1,8 @@
 //! Helpers shared by the end-to-end tests.
 
+// Each test binary compiles this module and uses only some of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 /// Every file under `dir`, recursively.
@@ -36,4 +39,14 @@ pub fn copy_sample(target: &Path) {
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&entry, &to).expect("copy");
     }
+}
+
+/// The numbers of the first data row of a CSV result (header skipped).
+pub fn first_row_numbers(csv: &str) -> Vec<u64> {
+    csv.lines()
+        .nth(1)
+        .expect("a data row")
+        .split(',')
+        .map(|v| v.parse().expect("a number"))
+        .collect()
 }
