@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::output::{self, Destination, Format};
 use crate::session::{self, SessionOptions};
-use crate::{export, lifecycle, run, schema, shell, sql};
+use crate::{export, import, lifecycle, run, schema, shell, sql};
 
 /// leadql: open, SQL-native lead scoring and qualification.
 #[derive(Debug, Parser)]
@@ -98,6 +98,13 @@ pub enum Command {
         #[command(subcommand)]
         action: LeadAction,
     },
+    /// Capture leads from files: a CSV with a column mapping, or a LinkedIn Lead Gen
+    /// Forms export. Rows imported before are skipped; refused rows go to a rejects CSV.
+    Import {
+        /// The kind of file.
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Interactive SQL shell.
     Shell,
     /// Generate a realistic synthetic workspace (deterministic for a seed).
@@ -126,6 +133,97 @@ pub enum Command {
     },
     /// Print the workspace schema reference (the body of data/README.md) as Markdown.
     Schema,
+}
+
+/// Kinds of import.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// A CSV file. Columns map to lead fields by --mapping FILE, --map FIELD=COLUMN,
+    /// and otherwise by header names (Email, First Name, Company, …).
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// Mapping file (TOML; see data/README.md).
+        #[arg(long, value_name = "MAP")]
+        mapping: Option<PathBuf>,
+        /// Map a lead field to a file column (repeatable; overrides the mapping file).
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+        /// Options of every import.
+        #[command(flatten)]
+        common: ImportArgs,
+    },
+    /// A LinkedIn Lead Gen Forms CSV export (First Name, Last Name, Email Address,
+    /// Company Name, Job Title, Country, Phone Number, Lead ID, Form Name, Campaign
+    /// Name, Submitted At); each submission is also recorded as a form_submit
+    /// interaction.
+    Linkedin {
+        /// The file.
+        file: PathBuf,
+        /// Options of every import.
+        #[command(flatten)]
+        common: ImportArgs,
+    },
+}
+
+/// Options of every import.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Set a lead field to a constant where the file has no value (repeatable), e.g.
+    /// --set source=event --set consent=marketing.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Field delimiter (default: detected among , ; tab |).
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// utf-8, utf-16le, utf-16be, windows-1252 or latin1 (default: detected).
+    #[arg(long)]
+    encoding: Option<String>,
+    /// chrono format of dates that are not ISO 8601, e.g. "%d/%m/%Y %H:%M".
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
+    /// Instant of the import, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC).
+    #[arg(long, value_name = "INSTANT")]
+    at: Option<String>,
+    /// Rejects file (default: _rejects/ in the workspace).
+    #[arg(long, value_name = "PATH")]
+    rejects: Option<PathBuf>,
+    /// Refuse the whole import when more rows than this are rejected.
+    #[arg(long, value_name = "N")]
+    max_rejects: Option<u64>,
+    /// Read, check and report; write nothing to the workspace.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn pairs(arg: &str, items: &[String]) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|item| {
+            item.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| Error::Argument {
+                    arg: arg.into(),
+                    reason: format!("'{item}' is not FIELD=VALUE"),
+                })
+        })
+        .collect()
+}
+
+/// Opens the workspace an import writes to, creating an empty one in a new or empty
+/// directory.
+fn import_workspace(dir: &std::path::Path) -> Result<Workspace> {
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if empty {
+        let leads = dir.join(schema::LEADS.name);
+        std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
+    }
+    Workspace::open(dir)
 }
 
 /// Which leads a lifecycle change applies to, when and by whom.
@@ -432,6 +530,118 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "recorded {} status change(s); created {} account(s), {} contact(s), {} opportunity(ies)",
                 r.leads, r.accounts, r.contacts, r.opportunities
             );
+            Ok(())
+        }
+        Command::Import { source } => {
+            let (kind, file, mut mapping, label, map, common) = match source {
+                ImportSource::Csv {
+                    file,
+                    mapping,
+                    map,
+                    common,
+                } => match mapping {
+                    Some(path) => (
+                        import::Kind::Csv,
+                        file,
+                        import::mapping::read(path)?,
+                        path.display().to_string(),
+                        map,
+                        common,
+                    ),
+                    None => (
+                        import::Kind::Csv,
+                        file,
+                        import::mapping::Mapping::default(),
+                        "automatic".to_string(),
+                        map,
+                        common,
+                    ),
+                },
+                ImportSource::Linkedin { file, common } => (
+                    import::Kind::Linkedin,
+                    file,
+                    import::mapping::linkedin(),
+                    "linkedin".to_string(),
+                    &Vec::new(),
+                    common,
+                ),
+            };
+            for (field, column) in pairs("--map", map)? {
+                mapping.columns.insert(field, column);
+            }
+            for (field, value) in pairs("--set", &common.set)? {
+                mapping.set.insert(field, value);
+            }
+            if let Some(f) = &common.date_format {
+                mapping.date_format = Some(f.clone());
+            }
+            let delimiter = common
+                .delimiter
+                .as_deref()
+                .map(import::parse_delimiter)
+                .transpose()
+                .map_err(|reason| Error::Argument {
+                    arg: "--delimiter".into(),
+                    reason,
+                })?;
+            let encoding = common
+                .encoding
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|reason| Error::Argument {
+                    arg: "--encoding".into(),
+                    reason,
+                })?;
+            let at = match &common.at {
+                Some(t) => instant("--at", t)?,
+                None => chrono::Utc::now().timestamp() * 1_000_000,
+            };
+            let ws = import_workspace(&data_dir(&cli))?;
+            let ctx = session::open(&ws, &session_options(&cli)?).await?;
+            let opts = import::ImportOptions {
+                kind,
+                file: file.clone(),
+                mapping,
+                mapping_label: label,
+                delimiter,
+                encoding,
+                at,
+                rejects: common.rejects.clone(),
+                dry_run: common.dry_run,
+                max_rejects: common.max_rejects,
+            };
+            let r = import::import(&ws, &ctx, &opts).await?;
+            eprintln!(
+                "{}{}: {} rows ({}, delimiter {:?}): {} imported, {} already imported, {} rejected; \
+                 accounts: {} matched, {} created; contacts: {} matched, {} created; {} interactions",
+                if common.dry_run {
+                    "dry run, nothing written: "
+                } else {
+                    ""
+                },
+                file.display(),
+                r.rows,
+                r.encoding,
+                r.delimiter,
+                r.imported,
+                r.skipped,
+                r.rejected,
+                r.accounts_matched,
+                r.accounts_created,
+                r.contacts_matched,
+                r.contacts_created,
+                r.interactions
+            );
+            if !r.ignored.is_empty() {
+                eprintln!("columns not imported: {}", r.ignored.join(", "));
+            }
+            if let Some(p) = &r.rejects_file {
+                eprintln!(
+                    "rejected rows, with line, column and reason: {}",
+                    p.display()
+                );
+            }
             Ok(())
         }
         Command::Shell => {

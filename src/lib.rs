@@ -13,6 +13,7 @@ pub mod cli;
 pub mod error;
 pub mod export;
 pub mod generate;
+pub mod import;
 pub mod lifecycle;
 pub mod output;
 pub mod run;

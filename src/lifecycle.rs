@@ -7,7 +7,7 @@
 //! are reopened, and a lead with an open opportunity cannot be disqualified. A batch is
 //! all or nothing: every lead is checked first, and one illegal change refuses the
 //! whole batch. Qualifying can create the account (for leads without one), the contact
-//! and an open opportunity. New rows go to new Parquet files written aside and renamed
+//! (for leads without one) and an open opportunity. New rows go to new Parquet files written aside and renamed
 //! into place, the status events last, so an interrupted command never records a
 //! status change without its records.
 
@@ -260,7 +260,7 @@ pub async fn apply(
         );
         let new_contacts = format!(
             "new_con AS (SELECT l.lead_id, {} + row_number() OVER (ORDER BY l.lead_id) AS contact_id \
-             FROM leads l JOIN {targets} ON t.lead_id = l.lead_id WHERE {contact})",
+             FROM leads l JOIN {targets} ON t.lead_id = l.lead_id WHERE l.contact_id IS NULL AND {contact})",
             max("contacts", "contact_id")
         );
         let with = format!("WITH {new_accounts}, {lead_account}, {new_contacts}");
@@ -295,7 +295,7 @@ pub async fn apply(
             pending.push((
                 format!(
                     "{with} SELECT CAST({} + row_number() OVER (ORDER BY l.lead_id) AS BIGINT) AS opportunity_id, l.lead_id, \
-                     CAST(la.account_id AS BIGINT) AS account_id, CAST(c.contact_id AS BIGINT) AS contact_id, {owner} AS owner_id, \
+                     CAST(la.account_id AS BIGINT) AS account_id, CAST(coalesce(l.contact_id, c.contact_id) AS BIGINT) AS contact_id, {owner} AS owner_id, \
                      {at} AS created_at, CAST(NULL AS DOUBLE) AS estimated_value, 'open' AS status, \
                      CAST(NULL AS TIMESTAMP) AS closed_at \
                      FROM leads l JOIN {targets} ON t.lead_id = l.lead_id JOIN la ON la.lead_id = l.lead_id \

@@ -160,13 +160,13 @@ pub const LEADS: Table = Table {
             "source",
             Text,
             false,
-            "How the lead was captured: web_form, paid_search, organic_search, social_linkedin, event, webinar, referral, partner, content_syndication, purchased_list.",
+            "How the lead was captured: web_form, paid_search, organic_search, social_linkedin, event, webinar, referral, partner, content_syndication, purchased_list; imports set their own (default import).",
         ),
         col(
             "channel",
             Text,
             false,
-            "Marketing channel of the source: web, paid, social, event, partner, email, list.",
+            "Marketing channel of the source: web, paid, social, event, partner, email, list (other for unknown imported sources).",
         ),
         col(
             "campaign",
@@ -204,7 +204,7 @@ pub const LEADS: Table = Table {
             "contact_id",
             Id,
             true,
-            "Contact created when the lead was qualified (`contacts.contact_id`).",
+            "The lead's contact (`contacts.contact_id`): matched by email or created at import, or created when the lead was qualified.",
         ),
         col("job_title", Text, true, "Job title as entered."),
         col(
@@ -286,7 +286,7 @@ pub const INTERACTIONS: Table = Table {
             false,
             "email_sent, email_open, email_click, form_submit, web_visit, pricing_page_visit, content_download, event_registration, event_checkin, webinar_attend, unsubscribe.",
         ),
-        col("channel", Category, false, "email, web, event or webinar."),
+        col("channel", Category, false, "email, web, social, event or webinar."),
         col(
             "campaign",
             Text,
@@ -305,7 +305,7 @@ pub const INTERACTIONS: Table = Table {
 /// `contacts`: people we have a relationship with.
 pub const CONTACTS: Table = Table {
     name: "contacts",
-    doc: "One row per contact: a person at an account, created when a lead is qualified.",
+    doc: "One row per contact: a person at an account, created when a lead is qualified or imported with an email no contact has.",
     columns: &[
         col("contact_id", Id, false, "Unique contact identifier."),
         col(
@@ -501,6 +501,73 @@ pub const LEAD_STATUS_EVENTS: Table = Table {
     ],
 };
 
+/// `imports`: one row per import of a file.
+pub const IMPORTS: Table = Table {
+    name: "imports",
+    doc: "One row per `leadql import` that added rows: which file, read how, and what became of its rows.",
+    columns: &[
+        col("import_id", Id, false, "Unique import identifier."),
+        col("kind", Text, false, "csv or linkedin."),
+        col("file", Text, false, "The imported file, as given."),
+        col("sha256", Text, false, "SHA-256 of the file's bytes."),
+        col(
+            "mapping",
+            Text,
+            false,
+            "The mapping used: a mapping file, `linkedin`, or `automatic` (by header names).",
+        ),
+        col("imported_at", Timestamp, false, "When the import ran."),
+        col("rows_read", Id, false, "Data rows in the file."),
+        col("rows_imported", Id, false, "Rows that became leads."),
+        col(
+            "rows_skipped",
+            Id,
+            false,
+            "Rows already imported before (by this or an earlier import).",
+        ),
+        col(
+            "rows_rejected",
+            Id,
+            false,
+            "Rows refused, listed in the rejects file.",
+        ),
+        col(
+            "rejects_file",
+            Text,
+            true,
+            "The rejects file, NULL when no row was refused.",
+        ),
+    ],
+};
+
+/// `lead_imports`: which import and row each imported lead came from.
+pub const LEAD_IMPORTS: Table = Table {
+    name: "lead_imports",
+    doc: "One row per imported lead: its import and source row. `row_key` identifies the source row (its identifier in the source system, else its content) so that importing the same rows again adds nothing.",
+    columns: &[
+        col("lead_id", Id, false, "The lead (`leads.lead_id`)."),
+        col("import_id", Id, false, "The import (`imports.import_id`)."),
+        col(
+            "line",
+            Id,
+            false,
+            "Line of the row in the imported file (the header is line 1).",
+        ),
+        col(
+            "row_key",
+            Text,
+            false,
+            "Identity of the source row: `id:` and a hash of the source system's identifier (e.g. LinkedIn's Lead ID), else `row:` and a hash of the row's cells with its occurrence number among identical rows.",
+        ),
+        col(
+            "external_id",
+            Text,
+            true,
+            "The lead's identifier in its source system, when the file has one.",
+        ),
+    ],
+};
+
 /// Every core table, in documentation order.
 pub const CORE_TABLES: &[Table] = &[
     LEADS,
@@ -510,6 +577,8 @@ pub const CORE_TABLES: &[Table] = &[
     SELLERS,
     OPPORTUNITIES,
     LEAD_STATUS_EVENTS,
+    IMPORTS,
+    LEAD_IMPORTS,
 ];
 
 /// The core table called `name`, if it is one.

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod predictive;
 pub mod rules;
 pub mod store;
+pub mod titles;
 pub mod trees;
 
 pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};

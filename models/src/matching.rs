@@ -4,6 +4,46 @@
 //! Each function returns `None` for input that holds no usable value (empty, or not
 //! an email / phone number at all) rather than guessing.
 
+/// Free-mail domains: sharing one says nothing about being the same person.
+pub const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "libero.it",
+    "qq.com",
+    "163.com",
+    "rediffmail.com",
+    "btinternet.com",
+    "proton.me",
+    "protonmail.com",
+    "mail.ru",
+    "yandex.ru",
+    "uol.com.br",
+    "bol.com.br",
+];
+
+/// Whether `domain` (normalised, e.g. from [`email_domain`]) is a free-mail provider.
+pub fn is_free_mail(domain: &str) -> bool {
+    FREE_MAIL.contains(&domain)
+}
+
 /// Lower-cased, trimmed email with a `mailto:` prefix and surrounding `<>` removed;
 /// `None` unless it has exactly one `@` with a non-empty local part and a dotted
 /// domain without spaces.

@@ -432,7 +432,10 @@ fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
         if target.exists() {
             fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
         }
-        fs::rename(&new, &target).map_err(|e| Error::io(&target, e))?;
+        // Tables the generator does not write (the import log) start empty.
+        if new.exists() {
+            fs::rename(&new, &target).map_err(|e| Error::io(&target, e))?;
+        }
     }
     atomic::sync_parent(&dir.join("leads"));
     Ok(())

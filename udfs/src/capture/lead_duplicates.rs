@@ -26,44 +26,11 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::dataframe::DataFrame;
 
+use leadql_models::matching::FREE_MAIL;
+
 use crate::args;
 use crate::relation;
 use crate::scoring::common::state;
-
-/// Free-mail domains: sharing one says nothing about being the same person.
-pub const FREE_MAIL: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "yahoo.co.uk",
-    "yahoo.fr",
-    "hotmail.com",
-    "hotmail.co.uk",
-    "hotmail.fr",
-    "outlook.com",
-    "live.com",
-    "msn.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "orange.fr",
-    "free.fr",
-    "laposte.net",
-    "libero.it",
-    "qq.com",
-    "163.com",
-    "rediffmail.com",
-    "btinternet.com",
-    "proton.me",
-    "protonmail.com",
-    "mail.ru",
-    "yandex.ru",
-    "uol.com.br",
-    "bol.com.br",
-];
 
 /// The `lead_duplicates` table function.
 #[derive(Debug, Default)]
