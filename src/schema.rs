@@ -286,7 +286,12 @@ pub const INTERACTIONS: Table = Table {
             false,
             "email_sent, email_open, email_click, form_submit, web_visit, pricing_page_visit, content_download, event_registration, event_checkin, webinar_attend, unsubscribe.",
         ),
-        col("channel", Category, false, "email, web, social, event or webinar."),
+        col(
+            "channel",
+            Category,
+            false,
+            "email, web, social, event or webinar.",
+        ),
         col(
             "campaign",
             Text,

@@ -269,6 +269,10 @@ pub struct Mapping {
     /// Interaction recorded for each lead.
     #[serde(default)]
     pub interaction: Option<InteractionSpec>,
+    /// Skip `[columns]` the file lacks instead of refusing the file (presets whose
+    /// optional columns depend on the form).
+    #[serde(skip)]
+    pub optional_columns: bool,
 }
 
 /// Where a mapping came from, for messages and the import log.
@@ -327,6 +331,7 @@ pub fn linkedin() -> Mapping {
             asset: Some("Form Name".into()),
             asset_value: None,
         }),
+        optional_columns: true,
         ..Mapping::default()
     }
 }
@@ -344,7 +349,7 @@ pub fn automatic(header: &[String]) -> BTreeMap<String, String> {
             .or_else(|| {
                 SYNONYMS
                     .iter()
-                    .find(|(_, names)| names.contains(&key.as_str()))
+                    .find(|(_, names)| names.iter().any(|n| header_key(n) == key))
                     .map(|(f, _)| *f)
             });
         if let Some(f) = field {

@@ -171,6 +171,9 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
     let mut fields = Vec::new();
     for (field, column) in &mapping.columns {
         let f = known_field(field, &format!("[columns] {field}"))?;
+        if mapping.optional_columns && column_index(header, column, "").is_err() {
+            continue;
+        }
         let kind = field_kind(f).unwrap_or(FieldKind::Text);
         fields.push((
             f,
@@ -227,9 +230,11 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
         }
         extras.push((column_index(header, column, "[extra]")?, name, ty));
     }
+    let optional = |c: &str| mapping.optional_columns && column_index(header, c, "").is_err();
     let id = mapping
         .id
         .as_deref()
+        .filter(|c| !optional(c))
         .map(|c| column_index(header, c, "id"))
         .transpose()?;
     let mut asset = None;
@@ -240,7 +245,7 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
                 arg: "--mapping".into(),
                 reason: format!("[interaction] type: {e}"),
             })?;
-        if let Some(c) = &spec.asset {
+        if let Some(c) = spec.asset.as_deref().filter(|c| !optional(c)) {
             asset = Some(column_index(header, c, "[interaction] asset")?);
         }
     }
@@ -492,21 +497,39 @@ pub fn read(
         ..Read::default()
     };
     let mut record = csv::StringRecord::new();
+    // Lines are counted from byte offsets: the reader's own count drifts with CRLF.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
+    let mut line_at = |offset: u64| -> u64 {
+        let mut offset = (offset as usize).min(bytes.len());
+        // A record starts after its line terminator (the reader may point at its `\n`).
+        while offset < bytes.len() && matches!(bytes[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        if offset >= counted_to {
+            newlines += bytes[counted_to..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            counted_to = offset;
+        }
+        newlines + 1
+    };
     loop {
-        let line = reader.position().line();
+        let line = line_at(reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 if record.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
-                let line = record.position().map_or(line, |p| p.line());
+                let line = record.position().map_or(line, |p| line_at(p.byte()));
                 records.push(record.clone());
                 lines.push(line);
             }
             Err(e) => {
                 out.rejects.push(Reject {
-                    line: e.position().map_or(line, |p| p.line()),
+                    line: e.position().map_or(line, |p| line_at(p.byte())),
                     columns: "(row)".into(),
                     values: String::new(),
                     reasons: format!("unreadable CSV: {e}"),

@@ -25,7 +25,7 @@ const ISO: &[&str] = &[
 /// An instant (µs since the epoch, UTC). Without `format`: RFC 3339 (offsets converted
 /// to UTC), ISO 8601 date-times and dates (taken as UTC, a trailing ` UTC` or `Z`
 /// allowed), and slashed dates read in `order`. With `format`: that chrono format,
-/// as a date-time or a date.
+/// as a date-time or a date (a date alone also matches the format's date part).
 pub fn instant(text: &str, format: Option<&str>, order: Option<DayOrder>) -> Result<i64, String> {
     let t = text.trim();
     if let Some(f) = format {
@@ -36,6 +36,12 @@ pub fn instant(text: &str, format: Option<&str>, order: Option<DayOrder>) -> Res
             return Ok(d.timestamp_micros());
         }
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return Ok(midnight(d));
+        }
+        // A date alone where the format also has a time of day.
+        if let Some(date_part) = f.split_whitespace().next()
+            && let Ok(d) = NaiveDate::parse_from_str(t, date_part)
+        {
             return Ok(midnight(d));
         }
         return Err(format!("'{t}' does not match date_format '{f}'"));

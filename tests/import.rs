@@ -1,0 +1,473 @@
+//! `leadql import`: CSV and LinkedIn imports into a copy of the sample workspace and
+//! into a new one, with malformed rows, unknown columns, other delimiters and
+//! encodings, repeated imports, and the real bank-marketing file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+
+fn leadql(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .env_remove("LEADQL_DATA")
+        .arg("--data")
+        .arg(ws)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn csv(ws: &Path, sql: &str) -> String {
+    let o = leadql(ws, &["sql", "--format", "csv", sql]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn number(ws: &Path, sql: &str) -> i64 {
+    csv(ws, sql)
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+fn sample() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("ws");
+    common::copy_sample(&ws);
+    (tmp, ws)
+}
+
+/// Windows-1252 bytes of a text (the test texts use only characters it has).
+fn cp1252(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            '€' => 0x80,
+            c if (c as u32) < 0x100 => c as u8,
+            c => panic!("{c} is not in the test's subset of Windows-1252"),
+        })
+        .collect()
+}
+
+fn files(ws: &Path) -> Vec<PathBuf> {
+    let mut f: Vec<PathBuf> = common::walk(ws)
+        .into_iter()
+        .filter(|p| !p.starts_with(ws.join("_rejects")))
+        .collect();
+    f.sort();
+    f
+}
+
+#[test]
+fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_as_nothing() {
+    let (tmp, ws) = sample();
+    // An existing account and contact to link to.
+    let (account, domain, account_name) = {
+        let r = csv(
+            &ws,
+            "SELECT account_id, domain, name FROM accounts WHERE domain <> '' ORDER BY account_id LIMIT 1",
+        );
+        let row: Vec<String> = r
+            .lines()
+            .nth(1)
+            .expect("row")
+            .split(',')
+            .map(String::from)
+            .collect();
+        (row[0].clone(), row[1].clone(), row[2].clone())
+    };
+    let contact_email = csv(
+        &ws,
+        "SELECT email FROM contacts WHERE account_id IS NOT NULL ORDER BY contact_id LIMIT 1",
+    )
+    .lines()
+    .nth(1)
+    .expect("row")
+    .to_string();
+    let text = format!(
+        "E-mail;Vorname;Nachname;Firma;Position;Land;Erstellt;Mitarbeiter;Notiz\r\n\
+         jürgen.müller@{domain};Jürgen;Müller;;Leiter Vertrieb;Deutschland;31.05.2026 10:00;1.200;€ budget\r\n\
+         {};Known;Contact;;CFO;FR;01.06.2026;50;\r\n\
+         not-an-email;Carl;Jones;Foo AG;CTO;FR;02.06.2026;10;\r\n\
+         dan@newco-import.test;Dan;Wu;NewCo Import;Analyst;Atlantis;32.06.2026;ten;\r\n\
+         too;few;fields\r\n\
+         zoé@newco-import.test;Zoé;Stone;NewCo Import GmbH;VP Sales;GB;03.06.2026;51-200;\r\n\
+         ;;;{account_name};;;03.06.2026;;\r\n",
+        contact_email.to_uppercase()
+    );
+    let file = tmp.path().join("messe.csv");
+    std::fs::write(&file, cp1252(&text)).expect("write");
+    let mapping = tmp.path().join("messe.toml");
+    std::fs::write(
+        &mapping,
+        "date_format = \"%d.%m.%Y %H:%M\"\n\
+         [columns]\nemail = \"E-mail\"\nfirst_name = \"Vorname\"\nlast_name = \"Nachname\"\n\
+         company = \"Firma\"\njob_title = \"Position\"\ncountry = \"Land\"\n\
+         created_at = \"Erstellt\"\ncompany_size = \"Mitarbeiter\"\n\
+         [set]\nsource = \"event\"\nconsent = \"marketing\"\n\
+         [interaction]\ntype = \"event_checkin\"\nasset_value = \"Hannover Messe 2026\"\n",
+    )
+    .expect("mapping");
+    let leads_before = number(&ws, "SELECT count(*) FROM leads");
+    let rejects = tmp.path().join("rejects.csv");
+    let args = [
+        "import",
+        "csv",
+        file.to_str().expect("utf-8"),
+        "--mapping",
+        mapping.to_str().expect("utf-8"),
+        "--rejects",
+        rejects.to_str().expect("utf-8"),
+        "--at",
+        "2026-06-30 00:00:00",
+    ];
+    let err = ok(&leadql(&ws, &args));
+    assert!(err.contains("windows-1252, delimiter ';'"), "{err}");
+    assert!(
+        err.contains("7 rows") && err.contains("4 imported") && err.contains("3 rejected"),
+        "{err}"
+    );
+    assert!(err.contains("columns not imported: Notiz"), "{err}");
+
+    // The rejects file names line, column and reason, and keeps the row's cells.
+    let r = std::fs::read_to_string(&rejects).expect("rejects");
+    let lines: Vec<&str> = r.lines().collect();
+    assert_eq!(lines.len(), 4, "{r}");
+    assert!(
+        lines[0].starts_with("line,column,value,reason,E-mail,Vorname"),
+        "{r}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "4,E-mail,not-an-email,'not-an-email' is not an email address,not-an-email,Carl"
+        ),
+        "{r}"
+    );
+    assert!(lines[2].starts_with("5,"), "{r}");
+    for what in [
+        "Erstellt",
+        "Mitarbeiter",
+        "Land",
+        "does not match date_format",
+        "unknown country 'Atlantis'",
+    ] {
+        assert!(lines[2].contains(what), "{what}: {r}");
+    }
+    assert!(
+        lines[3].starts_with("6,(row),,\"has 3 fields, the header has 9\""),
+        "{r}"
+    );
+
+    // Good rows landed, with their values read and linked.
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 4);
+    let imported = csv(
+        &ws,
+        "SELECT first_name, created_at, source, channel, consent, country, company_size, size_band, job_function, seniority, \
+         account_id IS NOT NULL AS has_account, contact_id IS NOT NULL AS has_contact FROM leads l JOIN lead_imports USING (lead_id) ORDER BY line",
+    );
+    assert_eq!(
+        imported,
+        "first_name,created_at,source,channel,consent,country,company_size,size_band,job_function,seniority,has_account,has_contact\n\
+         Jürgen,2026-05-31T10:00:00,event,event,marketing,DE,1200,1001-5000,sales,director,true,true\n\
+         Known,2026-06-01T00:00:00,event,event,marketing,FR,50,11-50,finance,c_level,true,true\n\
+         Zoé,2026-06-03T00:00:00,event,event,marketing,GB,,51-200,sales,vp,true,true\n\
+         ,2026-06-03T00:00:00,event,event,marketing,,,,,,true,false\n"
+    );
+    // Jürgen joins the account of his email domain; the known contact is reused; Zoé's
+    // new company became one account; the last row matched the account by name.
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT CAST(l.account_id AS VARCHAR) AS a FROM leads l JOIN lead_imports i USING (lead_id) WHERE i.line IN (2, 8) ORDER BY line"
+        ),
+        format!("a\n{account}\n{account}\n")
+    );
+    assert_eq!(
+        number(
+            &ws,
+            &format!("SELECT count(*) FROM contacts WHERE lower(email) = lower('{contact_email}')")
+        ),
+        1
+    );
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM accounts WHERE name = 'NewCo Import GmbH' OR name = 'NewCo Import'"
+        ),
+        1,
+        "the rejected row's company was not created; Zoé's was"
+    );
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM interactions WHERE type = 'event_checkin' AND asset = 'Hannover Messe 2026'"
+        ),
+        4
+    );
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM lead_status_events e JOIN lead_imports USING (lead_id) WHERE e.reason = 'created'"
+        ),
+        4
+    );
+
+    // The same file again adds nothing, and says so.
+    let before = files(&ws);
+    let err = ok(&leadql(&ws, &args));
+    assert!(
+        err.contains("0 imported, 4 already imported, 3 rejected"),
+        "{err}"
+    );
+    assert_eq!(files(&ws), before, "a repeated import writes no file");
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 4);
+    assert_eq!(number(&ws, "SELECT count(*) FROM imports"), 1);
+}
+
+#[test]
+fn mapping_errors_name_the_column_and_write_nothing() {
+    let (tmp, ws) = sample();
+    let file = tmp.path().join("leads.csv");
+    std::fs::write(&file, "Email\tName\tCompany\na@b.io\tAna Lopez\tX\n").expect("write");
+    let before = files(&ws);
+    let f = file.to_str().expect("utf-8");
+
+    let o = leadql(&ws, &["import", "csv", f, "--map", "phone=Telephone"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("[columns] phone: the file has no column 'Telephone' (its columns: Email, Name, Company)"),
+        "{err}"
+    );
+    let o = leadql(&ws, &["import", "csv", f, "--map", "emial=Email"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown lead field 'emial'"));
+    let o = leadql(&ws, &["import", "csv", f, "--set", "consent=maybe"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--set") && err.contains("unknown consent level 'maybe'"),
+        "{err}"
+    );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[columns]\nemail = \"Email\"\nphone = 3\n").expect("write");
+    let o = leadql(
+        &ws,
+        &[
+            "import",
+            "csv",
+            f,
+            "--mapping",
+            bad.to_str().expect("utf-8"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml, line 3"), "{err}");
+    assert_eq!(files(&ws), before);
+
+    // Every row refused: an error, nothing written.
+    std::fs::write(
+        &file,
+        "Email,Created\nnope,2026-01-01\nstill-no,2026-01-02\n",
+    )
+    .expect("write");
+    let o = leadql(&ws, &["import", "csv", f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("all 2 rows were rejected"));
+    assert_eq!(files(&ws), before);
+
+    // Too many rejects: refused as a whole.
+    std::fs::write(
+        &file,
+        "Email,Created\nok@x.io,2026-01-01\nnope,2026-01-02\n",
+    )
+    .expect("write");
+    let o = leadql(&ws, &["import", "csv", f, "--max-rejects", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("more than --max-rejects 0"));
+    assert_eq!(files(&ws), before);
+
+    // Automatic mapping with a tab delimiter, full name split, dry run writes nothing.
+    std::fs::write(&file, "Email\tName\tCompany\na@b.io\tAna María Lopez\tX\n").expect("write");
+    let err = ok(&leadql(&ws, &["import", "csv", f, "--dry-run"]));
+    assert!(
+        err.starts_with("dry run, nothing written") && err.contains("1 imported"),
+        "{err}"
+    );
+    assert_eq!(files(&ws), before);
+    ok(&leadql(
+        &ws,
+        &["import", "csv", f, "--at", "2026-06-30 00:00:00"],
+    ));
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT first_name, last_name, created_at, source, consent, status FROM leads WHERE email = 'a@b.io'"
+        ),
+        "first_name,last_name,created_at,source,consent,status\nAna María,Lopez,2026-06-30T00:00:00,import,none,open\n"
+    );
+}
+
+fn linkedin_export(rows: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    // LinkedIn's columns, with a custom question; UTF-16LE with BOM like Excel's
+    // "Unicode text" saves.
+    let mut text = String::from(
+        "Lead ID,First Name,Last Name,Email Address,Company Name,Job Title,Country,Phone Number,Form Name,Campaign Name,Submitted At,What is your budget?\n",
+    );
+    for (id, first, email, submitted) in rows {
+        text.push_str(&format!(
+            "{id},{first},Kowalski,{email},Łódź Robotics sp. z o.o.,Head of IT,Poland,+48 22 123 45 67,Demo request Q2,\"Robotics, Q2 2026\",{submitted},\"10,000\"\n"
+        ));
+    }
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
+#[test]
+fn linkedin_exports_import_with_their_form_submissions_and_overlaps_add_only_new_leads() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("new-ws");
+    let first = tmp.path().join("leads-1.csv");
+    std::fs::write(
+        &first,
+        linkedin_export(&[
+            (
+                "urn:li:lead:1",
+                "Anna",
+                "anna@lodz-robotics.pl",
+                "2026-05-02 09:15:00 UTC",
+            ),
+            (
+                "urn:li:lead:2",
+                "Piotr",
+                "piotr@lodz-robotics.pl",
+                "2026-05-03 11:00:00 UTC",
+            ),
+        ]),
+    )
+    .expect("write");
+    let err = ok(&leadql(
+        &ws,
+        &[
+            "import",
+            "linkedin",
+            first.to_str().expect("utf-8"),
+            "--at",
+            "2026-06-30 00:00:00",
+        ],
+    ));
+    assert!(
+        err.contains("utf-16le") && err.contains("2 imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "accounts: 0 matched, 1 created; contacts: 0 matched, 2 created; 2 interactions"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("columns not imported: What is your budget?"),
+        "{err}"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT l.first_name, l.source, l.channel, l.campaign, l.country, l.job_function, l.seniority, i.type, i.asset, i.occurred_at, li.external_id \
+                  FROM leads l JOIN interactions i USING (lead_id) JOIN lead_imports li USING (lead_id) ORDER BY l.lead_id"
+        ),
+        "first_name,source,channel,campaign,country,job_function,seniority,type,asset,occurred_at,external_id\n\
+         Anna,social_linkedin,social,\"Robotics, Q2 2026\",PL,it,director,form_submit,Demo request Q2,2026-05-02T09:15:00,urn:li:lead:1\n\
+         Piotr,social_linkedin,social,\"Robotics, Q2 2026\",PL,it,director,form_submit,Demo request Q2,2026-05-03T11:00:00,urn:li:lead:2\n"
+    );
+    assert_eq!(
+        csv(&ws, "SELECT name, domain, country, territory FROM accounts"),
+        "name,domain,country,territory\nŁódź Robotics sp. z o.o.,lodz-robotics.pl,PL,emea\n"
+    );
+
+    // A later export repeats lead 2 and adds lead 3: only lead 3 is new.
+    let second = tmp.path().join("leads-2.csv");
+    std::fs::write(
+        &second,
+        linkedin_export(&[
+            (
+                "urn:li:lead:2",
+                "Piotr",
+                "piotr@lodz-robotics.pl",
+                "2026-05-03 11:00:00 UTC",
+            ),
+            (
+                "urn:li:lead:3",
+                "Ewa",
+                "ewa@lodz-robotics.pl",
+                "2026-06-01 08:00:00 UTC",
+            ),
+        ]),
+    )
+    .expect("write");
+    let err = ok(&leadql(
+        &ws,
+        &["import", "linkedin", second.to_str().expect("utf-8")],
+    ));
+    assert!(err.contains("1 imported, 1 already imported"), "{err}");
+    assert!(err.contains("accounts: 1 matched, 0 created"), "{err}");
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), 3);
+    assert_eq!(
+        number(&ws, "SELECT count(DISTINCT account_id) FROM leads"),
+        1
+    );
+    assert_eq!(number(&ws, "SELECT count(*) FROM imports"), 2);
+    // Imported leads score and qualify like any other.
+    assert_eq!(number(&ws, "SELECT count(*) FROM lead_status"), 3);
+}
+
+#[test]
+fn the_bank_marketing_file_imports_with_its_documented_mapping() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = root.join("../shared/data/bank-marketing/bank-additional-full.csv");
+    assert!(file.is_file(), "{} is missing", file.display());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("bank");
+    let mapping = root.join("data/mappings/bank-marketing.toml");
+    let args = [
+        "import",
+        "csv",
+        file.to_str().expect("utf-8"),
+        "--mapping",
+        mapping.to_str().expect("utf-8"),
+        "--at",
+        "2010-11-30 00:00:00",
+    ];
+    let err = ok(&leadql(&ws, &args));
+    assert!(
+        err.contains(
+            "41188 rows (utf-8, delimiter ';'): 41188 imported, 0 already imported, 0 rejected"
+        ),
+        "{err}"
+    );
+    // The data set's published class balance: 4,640 subscribed of 41,188.
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT status, count(*) AS n, min(age) AS min_age, max(age) AS max_age FROM leads GROUP BY status ORDER BY status"
+        ),
+        "status,n,min_age,max_age\ndisqualified,36548,17,95\nqualified,4640,17,98\n"
+    );
+    assert_eq!(
+        number(&ws, "SELECT count(*) FROM leads WHERE job_title IS NULL"),
+        330
+    );
+    let err = ok(&leadql(&ws, &args));
+    assert!(err.contains("0 imported, 41188 already imported"), "{err}");
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), 41188);
+}
