@@ -127,6 +127,10 @@ pub enum Command {
         /// Leads per Parquet part file.
         #[arg(long, default_value_t = 250_000)]
         leads_per_part: u64,
+        /// Share of leads planted as duplicates of earlier leads (typos, case and
+        /// format variants), listed in the planted_duplicates table.
+        #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+        duplicates: f64,
         /// No progress bar.
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -321,6 +325,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             days,
             interactions_per_lead,
             leads_per_part,
+            duplicates,
             quiet,
         } => {
             let dir = cli.data.clone().ok_or_else(|| Error::Argument {
@@ -332,6 +337,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             opts.days = *days;
             opts.interactions_per_lead = *interactions_per_lead;
             opts.leads_per_part = *leads_per_part;
+            opts.duplicates = *duplicates;
             opts.progress = !quiet;
             let dir = opts.dir.clone();
             let s = tokio::task::spawn_blocking(move || generate::generate(&opts))

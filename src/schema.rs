@@ -573,6 +573,28 @@ pub const LEAD_IMPORTS: Table = Table {
     ],
 };
 
+/// `planted_duplicates`: the ground truth of `leadql generate --duplicates`. Not a core
+/// table: only generated workspaces with planted duplicates have it.
+pub const PLANTED_DUPLICATES: Table = Table {
+    name: "planted_duplicates",
+    doc: "Written by `leadql generate --duplicates F`: each lead planted as a duplicate of an earlier one.",
+    columns: &[
+        col(
+            "lead_id",
+            Id,
+            false,
+            "The planted duplicate (`leads.lead_id`).",
+        ),
+        col("duplicate_of", Id, false, "The earlier lead it duplicates."),
+        col(
+            "variation",
+            Text,
+            false,
+            "How it was typed again, i.e. the rule that should find it: same_email (case, spaces, name typo), same_phone (other formatting, no email), name_company (name typo, company variant, no email or phone), name_domain (other address at the same corporate domain, no company).",
+        ),
+    ],
+};
+
 /// Every core table, in documentation order.
 pub const CORE_TABLES: &[Table] = &[
     LEADS,

@@ -98,6 +98,8 @@ pub struct Opportunity {
 pub struct LeadLife {
     /// Lead id.
     pub id: i64,
+    /// For a planted duplicate: the lead it duplicates and how it was varied.
+    pub duplicate_of: Option<(i64, &'static str)>,
     /// Capture instant.
     pub created_at: i64,
     /// Source.
@@ -433,17 +435,45 @@ fn consent_for(rng: &mut ChaCha8Rng, source: &str, country: &str) -> ConsentLeve
     *vocab::weighted(rng, table)
 }
 
-/// Simulates lead `id` of the workspace described by `plan`.
-pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
-    let mut rng = entity_rng(plan.seed, Stream::Lead, id as u64);
+/// The first draws of lead `id`'s stream: when and how it was captured, and who it is.
+#[allow(clippy::type_complexity)]
+fn capture_of(
+    plan: &Plan,
+    rng: &mut ChaCha8Rng,
+    id: i64,
+) -> (
+    i64,
+    &'static str,
+    &'static str,
+    Option<String>,
+    (Person, bool, Country),
+) {
     let span = (plan.end_us - plan.start_us) as f64;
     // Lead ids follow creation time; volume grows over the period (density ∝ t^0.35).
     let q = ((id as f64 - rng.gen_range(0.0..1.0)) / plan.leads.max(1) as f64).clamp(0.0, 1.0);
     let created_at = plan.start_us + (span * q.powf(1.0 / 1.35)) as i64;
+    let &(source, channel) = vocab::weighted(rng, vocab::SOURCES);
+    let campaign = campaign_for(rng, source, created_at);
+    let who = person(rng, plan);
+    (created_at, source, channel, campaign, who)
+}
 
-    let &(source, channel) = vocab::weighted(&mut rng, vocab::SOURCES);
-    let campaign = campaign_for(&mut rng, source, created_at);
-    let (person, personal_email, country) = person(&mut rng, plan);
+/// Simulates lead `id` of the workspace described by `plan`.
+pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
+    let mut rng = entity_rng(plan.seed, Stream::Lead, id as u64);
+    let (created_at, source, channel, campaign, (person, personal_email, country)) =
+        capture_of(plan, &mut rng, id);
+    // A planted duplicate: an earlier lead captured again, typed differently.
+    let (duplicate_of, person, personal_email, country) = match planted(plan, id) {
+        Some((of, variation)) => {
+            let mut original = entity_rng(plan.seed, Stream::Lead, of as u64);
+            let (_, _, _, _, (p, personal, c)) = capture_of(plan, &mut original, of);
+            let mut dup = entity_rng(plan.seed, Stream::Duplicate, id as u64);
+            let (p, variation) = recapture(&mut dup, p, personal, variation);
+            (Some((of, variation)), p, personal, c)
+        }
+        None => (None, person, personal_email, country),
+    };
     let consent = consent_for(&mut rng, source, country.code);
 
     let fit = fit_of(&person, source, personal_email) + normal(&mut rng, 0.35);
@@ -720,6 +750,7 @@ pub fn simulate(plan: &Plan, id: i64) -> LeadLife {
 
     LeadLife {
         id,
+        duplicate_of,
         created_at,
         source,
         channel,
@@ -863,4 +894,166 @@ fn open_opportunity(
             closed_at: Some(closes_at),
         }
     }
+}
+
+/// Whether lead `id` is planted as a duplicate (`plan.duplicates` of leads, none among
+/// the first 10): of which earlier lead, and by which rule it should be found.
+fn planted(plan: &Plan, id: i64) -> Option<(i64, &'static str)> {
+    if plan.duplicates <= 0.0 || id <= 10 {
+        return None;
+    }
+    let mut rng = entity_rng(plan.seed, Stream::Duplicate, id as u64);
+    if !rng.gen_bool(plan.duplicates.min(1.0)) {
+        return None;
+    }
+    // Usually a recent lead (a second form fill), sometimes an old one.
+    let back = if rng.gen_bool(0.7) {
+        rng.gen_range(1..=(id - 1).min(2000))
+    } else {
+        rng.gen_range(1..id)
+    };
+    let variation = *vocab::weighted(
+        &mut rng,
+        &[
+            ("same_email", 40.0),
+            ("same_phone", 20.0),
+            ("name_company", 25.0),
+            ("name_domain", 15.0),
+        ],
+    );
+    // The original is a lead typed once: a duplicate of a duplicate is one of its root.
+    let mut of = id - back;
+    while let Some((root, _)) = planted(plan, of) {
+        of = root;
+    }
+    Some((of, variation))
+}
+
+/// A typo: two letters swapped, one dropped or doubled, accents dropped, or case.
+fn typo(rng: &mut ChaCha8Rng, s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 4 {
+        return s.to_lowercase();
+    }
+    let i = rng.gen_range(1..chars.len() - 1);
+    let mut out = chars.clone();
+    match rng.gen_range(0..5) {
+        0 => out.swap(i, i + 1),
+        1 => {
+            out.remove(i);
+        }
+        2 => out.insert(i, chars[i]),
+        3 => return vocab::ascii_fold(s),
+        _ => return s.to_uppercase(),
+    }
+    out.into_iter().collect()
+}
+
+/// The same digits, written differently (the `+` or trunk prefix kept, so that the
+/// normalised number is unchanged).
+fn reformat_phone(rng: &mut ChaCha8Rng, phone: &str) -> String {
+    let plus = phone.trim_start().starts_with('+');
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let sep = *vocab::pick(rng, &[" ", "-", ".", ""]);
+    let groups: Vec<String> = digits
+        .as_bytes()
+        .chunks(3)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!("{}{}", if plus { "+" } else { "" }, groups.join(sep))
+}
+
+/// The original person typed again: identity fields from `original`, varied so that the
+/// duplicate is found by the `variation` rule; the rest (title, size, …) stays the
+/// original's too. Falls back to `name_company` when the original lacks what a
+/// variation needs (an email, a phone, a corporate email domain).
+fn recapture(
+    rng: &mut ChaCha8Rng,
+    original: Person,
+    personal_email: bool,
+    variation: &'static str,
+) -> (Person, &'static str) {
+    let mut p = original;
+    let variation = match variation {
+        "same_email" if p.email.is_none() => "name_company",
+        "same_phone" if p.phone.is_none() => "name_company",
+        // Another address at a free-mail provider is another person's as far as
+        // anyone can tell: only corporate domains identify a company.
+        "name_domain" if p.email.is_none() || personal_email => "name_company",
+        v => v,
+    };
+    let variation = if variation == "name_company"
+        && (p.company.is_none() || p.last_name.is_none() || p.first_name.is_none())
+    {
+        if p.email.is_some() {
+            "same_email"
+        } else {
+            "same_phone"
+        }
+    } else {
+        variation
+    };
+    match variation {
+        "same_email" => {
+            p.email = p.email.map(|e| match rng.gen_range(0..3) {
+                0 => e.trim().to_uppercase(),
+                1 => format!(" {} ", e.trim()),
+                _ => e.trim().to_string(),
+            });
+            if rng.gen_bool(0.5) {
+                p.last_name = p.last_name.map(|l| typo(rng, &l));
+            }
+            if rng.gen_bool(0.3) {
+                p.phone = None;
+            }
+        }
+        "same_phone" => {
+            p.phone = p.phone.map(|ph| reformat_phone(rng, &ph));
+            p.email = None;
+            if rng.gen_bool(0.5) {
+                p.first_name = p.first_name.map(|f| typo(rng, &f));
+            }
+        }
+        "name_company" => {
+            if rng.gen_bool(0.6) {
+                p.last_name = p.last_name.map(|l| typo(rng, &l));
+            } else {
+                p.first_name = p.first_name.map(|f| typo(rng, &f));
+            }
+            p.company = p.company.map(|c| match rng.gen_range(0..3) {
+                0 => c.to_uppercase(),
+                1 => c.replace(['.', ','], ""),
+                _ => c,
+            });
+            p.email = None;
+            p.phone = None;
+        }
+        _ => {
+            // name_domain: another address at the same corporate domain.
+            p.email = p.email.map(|e| {
+                let domain = e.trim().rsplit('@').next().unwrap_or("").to_lowercase();
+                let first = p
+                    .first_name
+                    .as_deref()
+                    .map(vocab::ascii_fold)
+                    .unwrap_or_default();
+                let last = p
+                    .last_name
+                    .as_deref()
+                    .map(vocab::ascii_fold)
+                    .unwrap_or_default();
+                format!(
+                    "{}{}@{domain}",
+                    first.chars().next().unwrap_or('x').to_lowercase(),
+                    last.to_lowercase()
+                )
+            });
+            p.company = None;
+            p.phone = None;
+            if rng.gen_bool(0.4) {
+                p.first_name = p.first_name.map(|f| typo(rng, &f));
+            }
+        }
+    }
+    (p, variation)
 }

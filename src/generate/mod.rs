@@ -58,6 +58,9 @@ pub struct GenerateOptions {
     pub interactions_per_lead: f64,
     /// Leads per Parquet part file (each table is split at the same lead boundaries).
     pub leads_per_part: u64,
+    /// Share of leads planted as duplicates of earlier leads (0 = none), recorded in
+    /// the `planted_duplicates` table.
+    pub duplicates: f64,
     /// Show a progress bar on a terminal.
     pub progress: bool,
 }
@@ -73,6 +76,7 @@ impl GenerateOptions {
             days: 730,
             interactions_per_lead: 10.0,
             leads_per_part: 250_000,
+            duplicates: 0.0,
             progress: true,
         }
     }
@@ -127,6 +131,8 @@ pub struct Plan {
     pub seller_groups: i64,
     /// Simulation intensity ([`intensity_for_mean`] of the requested mean).
     pub interactions_per_lead: f64,
+    /// Share of leads planted as duplicates of earlier ones.
+    pub duplicates: f64,
 }
 
 /// What a run produced.
@@ -250,6 +256,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
             reason: format!("{} is not between 0 and 1000", opts.interactions_per_lead),
         });
     }
+    if !(0.0..=0.5).contains(&opts.duplicates) {
+        return Err(Error::Argument {
+            arg: "--duplicates".into(),
+            reason: format!("{} is not a share between 0 and 0.5", opts.duplicates),
+        });
+    }
     if opts.days == 0 {
         return Err(Error::Argument {
             arg: "--days".into(),
@@ -272,6 +284,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
         accounts: (opts.leads / 3).max(1) as i64,
         seller_groups: firms::seller_groups(opts.leads),
         interactions_per_lead: intensity_for_mean(opts.interactions_per_lead),
+        duplicates: opts.duplicates,
     };
 
     fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
@@ -316,6 +329,7 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
 
     let mut assembler = tables::Assembler::default();
     let mut written_leads = 0u64;
+    let mut planted: Vec<(i64, i64, &'static str)> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
         // The worker simulates; this thread assembles and encodes. A bounded channel
         // keeps at most a few chunks in flight.
@@ -339,6 +353,11 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
         });
         for lives in rx {
             let n = lives.len() as u64;
+            planted.extend(
+                lives
+                    .iter()
+                    .filter_map(|l| l.duplicate_of.map(|(of, how)| (l.id, of, how))),
+            );
             let b = assembler.assemble(&lives).map_err(|e| Error::Write {
                 path: staging.to_path_buf(),
                 reason: e.to_string(),
@@ -370,6 +389,16 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
         &mut events,
     ])?;
     bar.finish_and_clear();
+
+    if plan.duplicates > 0.0 {
+        let mut writer = PartWriter::new(&schema::PLANTED_DUPLICATES, staging)?;
+        let batch = tables::planted_batch(&planted).map_err(|e| Error::Write {
+            path: staging.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        writer.write(&batch)?;
+        writer.finish_part()?;
+    }
 
     let mut accounts = PartWriter::new(&schema::ACCOUNTS, staging)?;
     let mut first = 1i64;
@@ -425,7 +454,10 @@ fn clean_stale_staging(dir: &Path) {
 
 /// Replaces each table folder of `dir` by the staged one.
 fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
-    for table in schema::CORE_TABLES {
+    for table in schema::CORE_TABLES
+        .iter()
+        .chain([&schema::PLANTED_DUPLICATES])
+    {
         let new = staging.join(table.name);
         let target = dir.join(table.name);
         let old = staging.join(format!("{}.old", table.name));
@@ -485,11 +517,22 @@ fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
          end = \"{}\"\n\
          days = {}\n\
          interactions_per_lead = {}\n\
+         {}\
          \n\
          [workspace]\n\
          # Default `as_of` instant for scoring: the end of the simulated period.\n\
          as_of = \"{} 00:00:00\"\n",
-        plan.leads, plan.seed, opts.end, opts.days, opts.interactions_per_lead, opts.end
+        plan.leads,
+        plan.seed,
+        opts.end,
+        opts.days,
+        opts.interactions_per_lead,
+        if opts.duplicates > 0.0 {
+            format!("duplicates = {}\n", opts.duplicates)
+        } else {
+            String::new()
+        },
+        opts.end
     );
     atomic::write(opts.dir.join("workspace.toml"), text.as_bytes())
 }

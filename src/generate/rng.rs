@@ -16,6 +16,8 @@ pub enum Stream {
     Account = 2,
     /// A seller.
     Seller = 3,
+    /// Whether and how a lead is planted as a duplicate.
+    Duplicate = 4,
 }
 
 /// SplitMix64 finaliser: a fast bijective mixer.

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-    StringDictionaryBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Array, Int64Builder, StringArray,
+    StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::Int32Type;
 use datafusion::arrow::error::ArrowError;
@@ -384,4 +384,16 @@ pub fn sellers_batch(sellers: &[Seller]) -> Result<RecordBatch, ArrowError> {
         Arc::new(hired.finish()),
     ];
     batch(&schema::SELLERS, cols)
+}
+
+/// The `planted_duplicates` rows: (lead, the lead it duplicates, variation).
+pub fn planted_batch(rows: &[(i64, i64, &str)]) -> Result<RecordBatch, ArrowError> {
+    batch(
+        &schema::PLANTED_DUPLICATES,
+        vec![
+            Arc::new(rows.iter().map(|r| Some(r.0)).collect::<Int64Array>()),
+            Arc::new(rows.iter().map(|r| Some(r.1)).collect::<Int64Array>()),
+            Arc::new(rows.iter().map(|r| Some(r.2)).collect::<StringArray>()),
+        ],
+    )
 }
