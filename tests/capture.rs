@@ -178,12 +178,11 @@ fn planted_duplicates_are_found_with_measured_precision_and_recall() {
     let text = std::fs::read_to_string(&quality).expect("sql");
     let first_select = text
         .split(';')
-        .filter(|s| {
+        .find(|s| {
             s.trim_start_matches(|c: char| c.is_whitespace())
                 .lines()
                 .any(|l| l.starts_with("SELECT f.rule"))
         })
-        .next()
         .expect("precision query");
     let views: String = text.split(';').take(2).map(|s| format!("{s};")).collect();
     let by_rule_sql = tmp.path().join("by_rule.sql");
