@@ -236,7 +236,7 @@ fn fit_of(p: &Person, source: &str, personal_email: bool) -> f64 {
 }
 
 /// The person and company side of a lead.
-fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
+fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country) {
     let account: Option<Account> = if plan.accounts > 0 && rng.gen_bool(0.9) {
         // Bigger (lower-numbered) accounts attract more leads.
         let u: f64 = rng.r#gen();
@@ -303,6 +303,13 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan) -> (Person, bool, Country) {
             7 => format!("{f}{}", l.chars().next().unwrap_or('x')),
             8 => f.clone(),
             _ => format!("{f}_{l}{}", rng.gen_range(1..99)),
+        };
+        // A free-mail address is one person's: numbered like the ones providers hand
+        // out once the plain names are taken (the lead id keeps it unique).
+        let local = if personal {
+            format!("{}{id}", local.trim_end_matches(|c: char| c.is_ascii_digit()))
+        } else {
+            local
         };
         let raw = format!("{local}@{host}");
         Some(match rng.gen_range(0..40) {
@@ -454,7 +461,7 @@ fn capture_of(
     let created_at = plan.start_us + (span * q.powf(1.0 / 1.35)) as i64;
     let &(source, channel) = vocab::weighted(rng, vocab::SOURCES);
     let campaign = campaign_for(rng, source, created_at);
-    let who = person(rng, plan);
+    let who = person(rng, plan, id);
     (created_at, source, channel, campaign, who)
 }
 
