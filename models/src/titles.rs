@@ -227,8 +227,12 @@ fn words(title: &str) -> String {
         .replace(" vice-president ", " vp ")
 }
 
-fn contains_word(haystack: &str, keyword: &str) -> bool {
-    haystack.contains(&format!(" {keyword} "))
+/// Whether `keyword` (one or more words) occurs in the title's words.
+fn contains_word(words: &[&str], keyword: &str) -> bool {
+    let n = keyword.split(' ').count();
+    words
+        .windows(n)
+        .any(|w| w.iter().copied().eq(keyword.split(' ')))
 }
 
 /// The function a title belongs to (`marketing`, `sales`, `it`, `engineering`, `data`,
@@ -241,7 +245,8 @@ fn contains_word(haystack: &str, keyword: &str) -> bool {
 /// assert_eq!(job_function("Digital nomad"), None);
 /// ```
 pub fn job_function(title: &str) -> Option<&'static str> {
-    let w = words(title);
+    let text = words(title);
+    let w: Vec<&str> = text.split_whitespace().collect();
     FUNCTIONS
         .iter()
         .find(|(_, keys)| keys.iter().any(|k| contains_word(&w, k)))
@@ -258,7 +263,8 @@ pub fn job_function(title: &str) -> Option<&'static str> {
 /// assert_eq!(seniority("Marketing"), None);
 /// ```
 pub fn seniority(title: &str) -> Option<Seniority> {
-    let w = words(title);
+    let text = words(title);
+    let w: Vec<&str> = text.split_whitespace().collect();
     SENIORITIES
         .iter()
         .find(|(_, keys)| keys.iter().any(|k| contains_word(&w, k)))

@@ -307,7 +307,10 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country)
         // A free-mail address is one person's: numbered like the ones providers hand
         // out once the plain names are taken (the lead id keeps it unique).
         let local = if personal {
-            format!("{}{id}", local.trim_end_matches(|c: char| c.is_ascii_digit()))
+            format!(
+                "{}{id}",
+                local.trim_end_matches(|c: char| c.is_ascii_digit())
+            )
         } else {
             local
         };
