@@ -1,9 +1,13 @@
 """leadql against its peers, same Parquet files, same run.
 
-Workloads (more arrive as leadql grows, see benches/README.md):
+Workloads (more arrive as leadql grows):
   rule_score  the workspace's `engagement` rule model over every lead, as of the
               workspace's end: leadql's score_leads() against DuckDB running the same
               model as plain SQL (generated below from the same TOML file).
+  decayed     time-decayed engagement over all interactions: points per interaction
+              type, halved every 30 days before as_of, summed per lead: leadql's
+              decay() in SQL, the same arithmetic in DuckDB SQL and as Polars lazy
+              expressions (POINTS below).
 
 Each repetition runs every engine once, interleaved; the table reports medians of the
 in-engine query time, of the whole process, and the peak resident memory of the
@@ -132,6 +136,66 @@ def duckdb_rule_score(sql_file):
     return r
 
 
+# Points per interaction type for the decayed-engagement workload.
+POINTS = {"email_open": 1.0, "email_click": 3.0, "web_visit": 1.0, "pricing_page_visit": 8.0,
+          "form_submit": 10.0, "content_download": 5.0, "event_checkin": 10.0,
+          "webinar_attend": 8.0, "unsubscribe": -10.0}
+HALF_LIFE_DAYS = 30
+
+
+def points_case():
+    return "CASE type " + " ".join(f"WHEN '{t}' THEN {p}" for t, p in POINTS.items()) + " ELSE 0.0 END"
+
+
+def leadql_decayed(bin_, ws, as_of):
+    q = (f"SELECT count(*) AS n, round(sum(e), 2) AS total FROM ("
+         f"SELECT lead_id, sum(decay({points_case()}, occurred_at, TIMESTAMP '{as_of}', {HALF_LIFE_DAYS})) AS e "
+         f"FROM interactions WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
+    out, err, wall, rss = run_timed([bin_, "--data", ws, "sql", "--timing", "--format", "json", q])
+    row = json.loads(out)[0]
+    seconds = float(re.search(r"time: ([\d.]+) s", err).group(1))
+    return {"seconds": seconds, "wall": wall, "rss": rss, "n": row["n"], "total": float(row["total"] or 0), "ready": 0}
+
+
+DUCKDB_DECAYED = r"""
+import duckdb, json, sys, time
+ws, as_of, case, half = sys.argv[1:5]
+con = duckdb.connect()
+sql = (f"SELECT count(*), round(sum(e), 2) FROM (SELECT lead_id, sum(({case}) * pow(2.0, -((epoch_us(TIMESTAMP '{as_of}') - epoch_us(occurred_at)) / 86400000000.0) / {half})) AS e "
+       f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
+t = time.perf_counter()
+n, total = con.execute(sql).fetchone()
+print(json.dumps({"seconds": time.perf_counter() - t, "n": n, "total": float(total or 0), "ready": 0}))
+"""
+
+POLARS_DECAYED = r"""
+import datetime as dt, json, sys, time
+import polars as pl
+ws, as_of, points, half = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4])
+t = time.perf_counter()
+cut = dt.datetime.fromisoformat(as_of)
+age_days = (pl.lit(cut) - pl.col("occurred_at")).dt.total_microseconds() / 86_400_000_000.0
+per_lead = (pl.scan_parquet(f"{ws}/interactions/*.parquet")
+            .filter(pl.col("occurred_at") < cut)
+            .with_columns(p=pl.col("type").cast(pl.Utf8).replace_strict(points, default=0.0, return_dtype=pl.Float64))
+            .group_by("lead_id")
+            .agg((pl.col("p") * (2.0 ** (-age_days / half))).sum().alias("e")))
+r = per_lead.select(pl.len().alias("n"), pl.col("e").sum().round(2).alias("total")).collect()
+print(json.dumps({"seconds": time.perf_counter() - t, "n": int(r["n"][0]), "total": float(r["total"][0]), "ready": 0}))
+"""
+
+
+def peer(script, *args):
+    out, _, wall, rss = run_timed([sys.executable, "-c", script, *map(str, args)])
+    r = json.loads(out)
+    r.update(wall=wall, rss=rss)
+    return r
+
+
+def agree(a, b):
+    return a["n"] == b["n"] and a["ready"] == b["ready"] and abs(a["total"] - b["total"]) <= 1e-6 * max(1.0, abs(b["total"])) + 0.05
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--leadql", required=True)
@@ -155,47 +219,67 @@ def main():
     interactions = subprocess.run([a.leadql, "--data", ws, "sql", "--format", "csv", "SELECT count(*) FROM interactions"],
                                   capture_output=True, text=True, check=True).stdout.split()[-1]
 
-    runs = {"leadql": [], "duckdb": []}
+    points = json.dumps(POINTS)
+    workloads = {
+        "rule score (`engagement`)": {
+            "leadql": lambda: leadql_rule_score(a.leadql, ws, as_of),
+            "duckdb": lambda: duckdb_rule_score(sql_file),
+        },
+        f"decayed engagement (half-life {HALF_LIFE_DAYS} d)": {
+            "leadql": lambda: leadql_decayed(a.leadql, ws, as_of),
+            "duckdb": lambda: peer(DUCKDB_DECAYED, ws, as_of, points_case(), HALF_LIFE_DAYS),
+            "polars": lambda: peer(POLARS_DECAYED, ws, as_of, points, HALF_LIFE_DAYS),
+        },
+    }
+    runs = {w: {e: [] for e in engines} for w, engines in workloads.items()}
     for rep in range(a.reps):
-        runs["leadql"].append(leadql_rule_score(a.leadql, ws, as_of))
-        runs["duckdb"].append(duckdb_rule_score(sql_file))
-        print(f"rep {rep + 1}: leadql {runs['leadql'][-1]['seconds']:.3f} s, duckdb {runs['duckdb'][-1]['seconds']:.3f} s", file=sys.stderr)
+        # Interleaved: every engine of every workload once per repetition.
+        for w, engines in workloads.items():
+            for e, run in engines.items():
+                runs[w][e].append(run())
+            print(f"rep {rep + 1}, {w}: " + ", ".join(f"{e} {runs[w][e][-1]['seconds']:.3f} s" for e in engines), file=sys.stderr)
 
-    lq, dk = runs["leadql"][0], runs["duckdb"][0]
-    agree = lq["n"] == dk["n"] and lq["ready"] == dk["ready"] and abs(lq["total"] - dk["total"]) <= 1e-6 * max(1.0, abs(dk["total"])) + 0.05
-    med = {e: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "wall", "rss")} for e, rs in runs.items()}
     versions = {"duckdb": subprocess.run([sys.executable, "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True).stdout.strip(),
+                "polars": subprocess.run([sys.executable, "-c", "import polars; print(polars.__version__)"], capture_output=True, text=True).stdout.strip(),
                 "leadql": subprocess.run([a.leadql, "--version"], capture_output=True, text=True).stdout.strip()}
     mem = int(open("/proc/meminfo").read().split()[1]) // 1048576
     lines = [
         "# leadql against its peers",
         "",
         f"Written by `benches/compare/run.sh` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.",
-        f"Machine: {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {versions['leadql']}, DuckDB {versions['duckdb']}, Python {platform.python_version()}.",
+        f"Machine: {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {versions['leadql']}, DuckDB {versions['duckdb']}, Polars {versions['polars']}, Python {platform.python_version()}.",
         f"Data: `leadql generate --leads {a.leads} --seed 7` ({a.leads:,} leads, {int(interactions):,} interactions), as of {as_of}.",
         f"{a.reps} interleaved repetitions; medians. *query* = in-engine time of the statement; *process* = whole process (start, catalog, query, output); *peak RSS* = the process's maximum resident memory.",
         "",
-        "| workload | engine | query (s) | process (s) | peak RSS (MiB) | leadql / peer (query) |",
+        "| workload | engine | query (s) | process (s) | peak RSS (MiB) | leadql / fastest peer (query) |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    ratio = med["leadql"]["seconds"] / med["duckdb"]["seconds"]
-    for e in ("leadql", "duckdb"):
-        m = med[e]
-        lines.append(f"| rule score (`engagement`) | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio:.2f}× |" if e == "leadql"
-                     else f"| rule score (`engagement`) | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | |")
+    disagree = []
+    for w, engines in runs.items():
+        med = {e: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "wall", "rss")} for e, rs in engines.items()}
+        fastest = min(med[e]["seconds"] for e in med if e != "leadql")
+        for e, m in med.items():
+            ratio = f"{med['leadql']['seconds'] / fastest:.2f}×" if e == "leadql" else ""
+            lines.append(f"| {w} | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio} |")
+        first = {e: rs[0] for e, rs in engines.items()}
+        for e, r in first.items():
+            if e != "leadql" and not agree(first["leadql"], r):
+                disagree.append(f"{w}: leadql {first['leadql']} vs {e} {r}")
+    lines += [""]
+    for w, engines in runs.items():
+        summary = "; ".join(f"{e}: {rs[0]['n']} leads, total {rs[0]['total']}" + (f", {rs[0]['ready']} sales-ready" if rs[0]['ready'] else "") for e, rs in engines.items())
+        lines.append(f"- {w} — results {'agree' if not any(d.startswith(w) for d in disagree) else 'DISAGREE'}: {summary}.")
     lines += [
         "",
-        f"Results agree: {'yes' if agree else 'NO'} (leadql: {lq['n']} leads, {lq['ready']} sales-ready, score total {lq['total']}; "
-        f"DuckDB: {dk['n']}, {dk['ready']}, {dk['total']}).",
-        "",
-        f"The DuckDB query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the last one run is kept in `{sql_file}`).",
+        f"The DuckDB rule-score query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the last one run is kept in `{sql_file}`). "
+        "The decayed-engagement workload uses the points of `POINTS` in the same file.",
         "",
     ]
     with open(a.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
-    if not agree:
-        sys.exit("leadql and DuckDB disagree")
+    if disagree:
+        sys.exit("engines disagree: " + "; ".join(disagree))
 
 
 if __name__ == "__main__":
