@@ -201,43 +201,48 @@ def main():
     ap.add_argument("--leadql", required=True)
     ap.add_argument("--leads", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--scales", default="0.1,1,3", help="multiples of --leads to run every workload at")
     ap.add_argument("--dir", default="/tmp/leadql-bench")
     ap.add_argument("--out", default="benches/RESULTS.md")
     a = ap.parse_args()
 
-    ws = os.path.join(a.dir, f"ws-{a.leads}")
-    if not os.path.exists(os.path.join(ws, "workspace.toml")):
-        print(f"generating {a.leads} leads into {ws}", file=sys.stderr)
-        subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(a.leads), "--seed", "7", "--quiet"], check=True)
-    with open(os.path.join(ws, "workspace.toml"), "rb") as f:
-        as_of = tomllib.load(f)["workspace"]["as_of"]
-    with open(os.path.join(ws, "scoring", "engagement.toml"), "rb") as f:
-        model = tomllib.load(f)
-    sql_file = os.path.join(a.dir, "engagement.duckdb.sql")
-    with open(sql_file, "w") as f:
-        f.write(duckdb_sql(model, ws, as_of))
-    interactions = subprocess.run([a.leadql, "--data", ws, "sql", "--format", "csv", "SELECT count(*) FROM interactions"],
-                                  capture_output=True, text=True, check=True).stdout.split()[-1]
-
+    scales = [float(x) for x in a.scales.split(",")]
     points = json.dumps(POINTS)
-    workloads = {
-        "rule score (`engagement`)": {
-            "leadql": lambda: leadql_rule_score(a.leadql, ws, as_of),
-            "duckdb": lambda: duckdb_rule_score(sql_file),
-        },
-        f"decayed engagement (half-life {HALF_LIFE_DAYS} d)": {
-            "leadql": lambda: leadql_decayed(a.leadql, ws, as_of),
-            "duckdb": lambda: peer(DUCKDB_DECAYED, ws, as_of, points_case(), HALF_LIFE_DAYS),
-            "polars": lambda: peer(POLARS_DECAYED, ws, as_of, points, HALF_LIFE_DAYS),
-        },
-    }
+    data, workloads = {}, {}
+    for scale in scales:
+        leads = int(round(a.leads * scale))
+        ws = os.path.join(a.dir, f"ws-{leads}")
+        toml_path = os.path.join(ws, "workspace.toml")
+        # A workspace written by an older leadql binary is made again.
+        if not os.path.exists(toml_path) or os.path.getmtime(toml_path) < os.path.getmtime(a.leadql):
+            print(f"generating {leads} leads into {ws}", file=sys.stderr)
+            subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(leads), "--seed", "7", "--quiet"], check=True)
+        with open(toml_path, "rb") as f:
+            as_of = tomllib.load(f)["workspace"]["as_of"]
+        with open(os.path.join(ws, "scoring", "engagement.toml"), "rb") as f:
+            model = tomllib.load(f)
+        sql_file = os.path.join(a.dir, f"engagement-{leads}.duckdb.sql")
+        with open(sql_file, "w") as f:
+            f.write(duckdb_sql(model, ws, as_of))
+        interactions = subprocess.run([a.leadql, "--data", ws, "sql", "--format", "csv", "SELECT count(*) FROM interactions"],
+                                      capture_output=True, text=True, check=True).stdout.split()[-1]
+        data[leads] = (int(interactions), as_of)
+        workloads[(leads, "rule score (`engagement`)")] = {
+            "leadql": lambda ws=ws, as_of=as_of: leadql_rule_score(a.leadql, ws, as_of),
+            "duckdb": lambda sql_file=sql_file: duckdb_rule_score(sql_file),
+        }
+        workloads[(leads, f"decayed engagement (half-life {HALF_LIFE_DAYS} d)")] = {
+            "leadql": lambda ws=ws, as_of=as_of: leadql_decayed(a.leadql, ws, as_of),
+            "duckdb": lambda ws=ws, as_of=as_of: peer(DUCKDB_DECAYED, ws, as_of, points_case(), HALF_LIFE_DAYS),
+            "polars": lambda ws=ws, as_of=as_of: peer(POLARS_DECAYED, ws, as_of, points, HALF_LIFE_DAYS),
+        }
     runs = {w: {e: [] for e in engines} for w, engines in workloads.items()}
     for rep in range(a.reps):
         # Interleaved: every engine of every workload once per repetition.
         for w, engines in workloads.items():
             for e, run in engines.items():
                 runs[w][e].append(run())
-            print(f"rep {rep + 1}, {w}: " + ", ".join(f"{e} {runs[w][e][-1]['seconds']:.3f} s" for e in engines), file=sys.stderr)
+            print(f"rep {rep + 1}, {w[0]} leads, {w[1]}: " + ", ".join(f"{e} {runs[w][e][-1]['seconds']:.3f} s" for e in engines), file=sys.stderr)
 
     versions = {"duckdb": subprocess.run([sys.executable, "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True).stdout.strip(),
                 "polars": subprocess.run([sys.executable, "-c", "import polars; print(polars.__version__)"], capture_output=True, text=True).stdout.strip(),
@@ -248,11 +253,11 @@ def main():
         "",
         f"Written by `benches/compare/run.sh` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.",
         f"Machine: {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {versions['leadql']}, DuckDB {versions['duckdb']}, Polars {versions['polars']}, Python {platform.python_version()}.",
-        f"Data: `leadql generate --leads {a.leads} --seed 7` ({a.leads:,} leads, {int(interactions):,} interactions), as of {as_of}.",
+        "Data: `leadql generate --leads N --seed 7`, scored as of the workspace's end: " + "; ".join(f"{n:,} leads, {i:,} interactions" for n, (i, _) in data.items()) + ".",
         f"{a.reps} interleaved repetitions; medians. *query* = in-engine time of the statement; *process* = whole process (start, catalog, query, output); *peak RSS* = the process's maximum resident memory.",
         "",
-        "| workload | engine | query (s) | process (s) | peak RSS (MiB) | leadql / fastest peer (query) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| leads | workload | engine | query (s) | process (s) | peak RSS (MiB) | leadql / fastest peer (query) |",
+        "|---:|---|---|---:|---:|---:|---:|",
     ]
     disagree = []
     for w, engines in runs.items():
@@ -260,18 +265,19 @@ def main():
         fastest = min(med[e]["seconds"] for e in med if e != "leadql")
         for e, m in med.items():
             ratio = f"{med['leadql']['seconds'] / fastest:.2f}×" if e == "leadql" else ""
-            lines.append(f"| {w} | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio} |")
+            lines.append(f"| {w[0]:,} | {w[1]} | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio} |")
         first = {e: rs[0] for e, rs in engines.items()}
         for e, r in first.items():
             if e != "leadql" and not agree(first["leadql"], r):
-                disagree.append(f"{w}: leadql {first['leadql']} vs {e} {r}")
+                disagree.append(f"{w[0]} leads, {w[1]}: leadql {first['leadql']} vs {e} {r}")
     lines += [""]
     for w, engines in runs.items():
         summary = "; ".join(f"{e}: {rs[0]['n']} leads, total {rs[0]['total']}" + (f", {rs[0]['ready']} sales-ready" if rs[0]['ready'] else "") for e, rs in engines.items())
-        lines.append(f"- {w} — results {'agree' if not any(d.startswith(w) for d in disagree) else 'DISAGREE'}: {summary}.")
+        tag = f"{w[0]} leads, {w[1]}"
+        lines.append(f"- {tag} — results {'agree' if not any(d.startswith(tag) for d in disagree) else 'DISAGREE'}: {summary}.")
     lines += [
         "",
-        f"The DuckDB rule-score query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the last one run is kept in `{sql_file}`). "
+        f"The DuckDB rule-score query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the queries run are kept in `{a.dir}/engagement-N.duckdb.sql`). "
         "The decayed-engagement workload uses the points of `POINTS` in the same file.",
         "",
     ]

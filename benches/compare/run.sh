@@ -3,8 +3,8 @@
 # environment with the peers, generates the workspace if needed, runs the workloads
 # interleaved and writes benches/RESULTS.md.
 #
-#   benches/compare/run.sh                      # 1M leads, ~10M interactions, 5 repetitions
-#   LEADS=100000 REPS=3 benches/compare/run.sh  # smaller
+#   benches/compare/run.sh                      # 0.1x, 1x, 3x of 1M leads (~10 interactions each), 5 repetitions
+#   LEADS=100000 REPS=3 benches/compare/run.sh --scales 1  # smaller
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
