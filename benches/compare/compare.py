@@ -8,6 +8,9 @@ Workloads (more arrive as leadql grows):
               type, halved every 30 days before as_of, summed per lead: leadql's
               decay() in SQL, the same arithmetic in DuckDB SQL and as Polars lazy
               expressions (POINTS below).
+  fit         logistic regression training, held-out AUC and scoring against
+              scikit-learn (benches/predictive/fit_1m.py), once per scale.
+Every workload runs at each of --scales (0.1x, 1x, 3x of --leads by default).
 
 Each repetition runs every engine once, interleaved; the table reports medians of the
 in-engine query time, of the whole process, and the peak resident memory of the
@@ -202,6 +205,7 @@ def main():
     ap.add_argument("--leads", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--scales", default="0.1,1,3", help="multiples of --leads to run every workload at")
+    ap.add_argument("--no-fit", action="store_true", help="skip the scikit-learn comparison")
     ap.add_argument("--dir", default="/tmp/leadql-bench")
     ap.add_argument("--out", default="benches/RESULTS.md")
     a = ap.parse_args()
@@ -281,6 +285,18 @@ def main():
         "The decayed-engagement workload uses the points of `POINTS` in the same file.",
         "",
     ]
+    if not a.no_fit:
+        # Workload 4: logistic regression training and scoring against scikit-learn, once
+        # per scale (benches/predictive/fit_1m.py: same rows, same preprocessing).
+        lines += ["## Logistic regression: leadql against scikit-learn", ""]
+        here = os.path.dirname(os.path.abspath(__file__))
+        for scale in scales:
+            leads = int(round(a.leads * scale))
+            md = os.path.join(a.dir, f"fit-{leads}.md")
+            subprocess.run([sys.executable, os.path.join(here, "..", "predictive", "fit_1m.py"), "--leadql", a.leadql,
+                            "--leads", str(leads), "--dir", a.dir, "--out", md], check=True, stdout=subprocess.DEVNULL)
+            body = open(md).read().splitlines()
+            lines += [f"### {leads:,} leads", ""] + [l for l in body[2:]] + [""]
     with open(a.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))

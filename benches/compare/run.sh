@@ -12,7 +12,7 @@ if [ -z "${LEADQL_BIN:-}" ]; then
   cargo build --release --quiet --bin leadql
 fi
 venv="${LEADQL_BENCH_VENV:-$HOME/.cache/leadql-bench-venv}"
-if ! "$venv/bin/python" -c "import duckdb, polars, pyarrow" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import duckdb, pandas, polars, pyarrow, sklearn" >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
 fi
