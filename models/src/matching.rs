@@ -172,7 +172,14 @@ const LEGAL_FORMS: &[&str] = &[
 /// Lower case, common Latin accents and dots removed, other punctuation as spaces,
 /// legal forms dropped, words sorted: the form names are compared in.
 pub fn fold_name(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
+    let mut buf = String::new();
+    folded_words(raw, &mut buf).join(" ")
+}
+
+/// The words of [`fold_name`], sorted, borrowed from `buf` (which it overwrites).
+fn folded_words<'a>(raw: &str, buf: &'a mut String) -> Vec<&'a str> {
+    buf.clear();
+    buf.reserve(raw.len());
     for c in raw.chars().flat_map(char::to_lowercase) {
         let base = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
@@ -194,59 +201,95 @@ pub fn fold_name(raw: &str) -> String {
             c if c.is_alphanumeric() => c,
             _ => ' ',
         };
-        out.push(base);
+        buf.push(base);
     }
-    let mut words: Vec<&str> = out
+    let mut words: Vec<&str> = buf
         .split_whitespace()
         .filter(|w| !LEGAL_FORMS.contains(w))
         .collect();
     words.sort_unstable();
-    words.join(" ")
+    words
 }
 
 /// Jaro–Winkler similarity (0–1) of two strings, by characters.
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    // Names are short: up to 64 characters each, everything stays on the stack.
+    const SHORT: usize = 64;
+    let mut sa = ['\0'; SHORT];
+    let mut sb = ['\0'; SHORT];
+    let (mut la, mut lb) = (0, 0);
+    let fits = a.chars().all(|c| {
+        if la < SHORT {
+            sa[la] = c;
+        }
+        la += 1;
+        la <= SHORT
+    }) && b.chars().all(|c| {
+        if lb < SHORT {
+            sb[lb] = c;
+        }
+        lb += 1;
+        lb <= SHORT
+    });
+    if fits {
+        return jaro_winkler_chars(&sa[..la], &sb[..lb]);
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    jaro_winkler_chars(&a, &b)
+}
+
+fn jaro_winkler_chars(a: &[char], b: &[char]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
+    const SHORT: usize = 64;
     let window = (a.len().max(b.len()) / 2).saturating_sub(1);
-    let mut b_used = vec![false; b.len()];
-    let mut a_matched = Vec::new();
+    let (mut used_stack, mut used_heap) = ([false; SHORT], Vec::new());
+    let b_used: &mut [bool] = if b.len() <= SHORT {
+        &mut used_stack[..b.len()]
+    } else {
+        used_heap.resize(b.len(), false);
+        &mut used_heap
+    };
+    let (mut matched_stack, mut matched_heap) = (['\0'; SHORT], Vec::new());
+    let a_matched: &mut [char] = if a.len() <= SHORT {
+        &mut matched_stack[..a.len()]
+    } else {
+        matched_heap.resize(a.len(), '\0');
+        &mut matched_heap
+    };
+    let mut m = 0;
     for (i, ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = (i + window + 1).min(b.len());
         for j in lo..hi {
             if !b_used[j] && b[j] == *ca {
                 b_used[j] = true;
-                a_matched.push(*ca);
+                a_matched[m] = *ca;
+                m += 1;
                 break;
             }
         }
     }
-    let m = a_matched.len();
+    let a_matched = &a_matched[..m];
     if m == 0 {
         return 0.0;
     }
-    let b_matched: Vec<char> = b
+    let transpositions = b
         .iter()
-        .zip(&b_used)
+        .zip(b_used.iter())
         .filter(|(_, used)| **used)
-        .map(|(c, _)| *c)
-        .collect();
-    let transpositions = a_matched
-        .iter()
-        .zip(&b_matched)
-        .filter(|(x, y)| x != y)
+        .zip(a_matched)
+        .filter(|((x, _), y)| *x != *y)
         .count()
         / 2;
     let m = m as f64;
     let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64) / m) / 3.0;
-    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count();
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
     jaro + prefix as f64 * 0.1 * (1.0 - jaro)
 }
 
@@ -257,11 +300,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
 /// ([`fold_name`]): case, accents, punctuation, legal forms and word order do not
 /// count. `None` when either holds no letters or digits.
 pub fn name_similarity(a: &str, b: &str) -> Option<f64> {
-    let (a, b) = (fold_name(a), fold_name(b));
-    let (a, b): (Vec<&str>, Vec<&str>) = (
-        a.split(' ').filter(|w| !w.is_empty()).collect(),
-        b.split(' ').filter(|w| !w.is_empty()).collect(),
-    );
+    let (mut buf_a, mut buf_b) = (String::new(), String::new());
+    let (a, b) = (folded_words(a, &mut buf_a), folded_words(b, &mut buf_b));
     if a.is_empty() || b.is_empty() {
         return None;
     }
