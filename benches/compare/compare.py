@@ -115,7 +115,7 @@ def duckdb_sql(model, ws, as_of):
 
 DUCKDB_RUNNER = r"""
 import duckdb, json, sys, time
-con = duckdb.connect()
+con = duckdb.connect(config={'enable_progress_bar': False})
 sql = open(sys.argv[1]).read()
 t = time.perf_counter()
 n, total, ready = con.execute(sql).fetchone()
@@ -134,7 +134,7 @@ def leadql_rule_score(bin_, ws, as_of):
 
 def duckdb_rule_score(sql_file):
     out, _, wall, rss = run_timed([sys.executable, "-c", DUCKDB_RUNNER, sql_file])
-    r = json.loads(out)
+    r = json.loads(out.strip().splitlines()[-1])  # the last line: peers may print progress
     r.update(wall=wall, rss=rss)
     return r
 
@@ -163,7 +163,7 @@ def leadql_decayed(bin_, ws, as_of):
 DUCKDB_DECAYED = r"""
 import duckdb, json, sys, time
 ws, as_of, case, half = sys.argv[1:5]
-con = duckdb.connect()
+con = duckdb.connect(config={'enable_progress_bar': False})
 sql = (f"SELECT count(*), round(sum(e), 2) FROM (SELECT lead_id, sum(({case}) * pow(2.0, -((epoch_us(TIMESTAMP '{as_of}') - epoch_us(occurred_at)) / 86400000000.0) / {half})) AS e "
        f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
 t = time.perf_counter()
@@ -190,7 +190,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "n": int(r["n"][0]), "tota
 
 def peer(script, *args):
     out, _, wall, rss = run_timed([sys.executable, "-c", script, *map(str, args)])
-    r = json.loads(out)
+    r = json.loads(out.strip().splitlines()[-1])  # the last line: peers may print progress
     r.update(wall=wall, rss=rss)
     return r
 
