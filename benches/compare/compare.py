@@ -115,7 +115,8 @@ def duckdb_sql(model, ws, as_of):
 
 DUCKDB_RUNNER = r"""
 import duckdb, json, sys, time
-con = duckdb.connect(config={'enable_progress_bar': False})
+con = duckdb.connect()
+con.execute('SET enable_progress_bar = false')
 sql = open(sys.argv[1]).read()
 t = time.perf_counter()
 n, total, ready = con.execute(sql).fetchone()
@@ -163,7 +164,8 @@ def leadql_decayed(bin_, ws, as_of):
 DUCKDB_DECAYED = r"""
 import duckdb, json, sys, time
 ws, as_of, case, half = sys.argv[1:5]
-con = duckdb.connect(config={'enable_progress_bar': False})
+con = duckdb.connect()
+con.execute('SET enable_progress_bar = false')
 sql = (f"SELECT count(*), round(sum(e), 2) FROM (SELECT lead_id, sum(({case}) * pow(2.0, -((epoch_us(TIMESTAMP '{as_of}') - epoch_us(occurred_at)) / 86400000000.0) / {half})) AS e "
        f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
 t = time.perf_counter()
