@@ -101,13 +101,7 @@ fn lead_duplicates_pairs_leads_by_rule_without_comparing_all_pairs() {
 }
 
 fn at(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_leadql"))
-        .env_remove("LEADQL_DATA")
-        .arg("--data")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("runs");
+    let o = common::leadql_in(dir, args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

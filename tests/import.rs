@@ -3,18 +3,12 @@
 //! encodings, repeated imports, and the real bank-marketing file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
 fn leadql(ws: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadql"))
-        .env_remove("LEADQL_DATA")
-        .arg("--data")
-        .arg(ws)
-        .args(args)
-        .output()
-        .expect("runs")
+    common::leadql_in(ws, args)
 }
 
 fn ok(o: &Output) -> String {

@@ -15,13 +15,7 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn leadql(ws: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadql"))
-        .env_remove("LEADQL_DATA")
-        .arg("--data")
-        .arg(ws)
-        .args(args)
-        .output()
-        .expect("runs")
+    common::leadql_in(ws, args)
 }
 
 fn ok(o: &Output) -> String {

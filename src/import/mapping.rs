@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -181,6 +182,19 @@ pub enum ExtraType {
     Bool,
     /// An instant, read like `created_at`.
     Timestamp,
+}
+
+impl ExtraType {
+    /// The Arrow type the column is stored as.
+    pub fn data_type(self) -> DataType {
+        match self {
+            ExtraType::Text => DataType::Utf8,
+            ExtraType::Int => DataType::Int64,
+            ExtraType::Float => DataType::Float64,
+            ExtraType::Bool => DataType::Boolean,
+            ExtraType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        }
+    }
 }
 
 /// The interaction recorded for each imported lead.

@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
 
@@ -34,7 +34,7 @@ use crate::output::{self, Destination, Format};
 use crate::schema::{self, Table};
 use decode::Encoding;
 use mapping::{ExtraType, Mapping};
-use rows::{Extra, Lead, Reject};
+use rows::{Lead, Reject};
 
 /// Which kind of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -468,55 +468,10 @@ fn leads_batch(leads: &[link::Linked], extras: &[(String, ExtraType)]) -> Result
     ];
     let mut fields = Vec::new();
     for (i, (name, ty)) in extras.iter().enumerate() {
-        let cell = |x: &Lead| x.extras.get(i).cloned().unwrap_or(Extra::Null);
-        let (array, data_type): (ArrayRef, DataType) = match ty {
-            ExtraType::Text => (
-                Arc::new(
-                    l().map(|x| match cell(x) {
-                        Extra::Text(s) => Some(s),
-                        _ => None,
-                    })
-                    .collect::<StringArray>(),
-                ),
-                DataType::Utf8,
-            ),
-            ExtraType::Int => (
-                ids(l().map(|x| match cell(x) {
-                    Extra::Int(v) => Some(v),
-                    _ => None,
-                })),
-                DataType::Int64,
-            ),
-            ExtraType::Float => (
-                Arc::new(
-                    l().map(|x| match cell(x) {
-                        Extra::Float(v) => Some(v),
-                        _ => None,
-                    })
-                    .collect::<Float64Array>(),
-                ),
-                DataType::Float64,
-            ),
-            ExtraType::Bool => (
-                Arc::new(
-                    l().map(|x| match cell(x) {
-                        Extra::Bool(v) => Some(v),
-                        _ => None,
-                    })
-                    .collect::<BooleanArray>(),
-                ),
-                DataType::Boolean,
-            ),
-            ExtraType::Timestamp => (
-                instants(l().map(|x| match cell(x) {
-                    Extra::Timestamp(v) => Some(v),
-                    _ => None,
-                })),
-                DataType::Timestamp(TimeUnit::Microsecond, None),
-            ),
-        };
+        let array = ScalarValue::iter_to_array(l().map(|x| x.extras[i].clone()))
+            .map_err(|e| Error::Query(format!("extra column {name}: {e}")))?;
         columns.push(array);
-        fields.push(Field::new(name, data_type, true));
+        fields.push(Field::new(name, ty.data_type(), true));
     }
     table_batch(&schema::LEADS, fields, columns)
 }

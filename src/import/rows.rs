@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use datafusion::common::ScalarValue;
 use leadql_models::matching::{normalize_email, normalize_phone};
 use leadql_models::{ConsentLevel, InteractionType, LeadStatus, Seniority, titles};
 use sha2::{Digest, Sha256};
@@ -67,27 +68,10 @@ pub struct Lead {
     pub owner_id: Option<i64>,
     /// Closing instant.
     pub closed_at: Option<i64>,
-    /// Extra column values, in the mapping's `extra` order.
-    pub extras: Vec<Extra>,
+    /// Extra column values, in the mapping's `extra` order (typed NULL when empty).
+    pub extras: Vec<ScalarValue>,
     /// Asset of the interaction recorded with the lead.
     pub asset: Option<String>,
-}
-
-/// A value of an extra column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Extra {
-    /// Empty cell.
-    Null,
-    /// Text.
-    Text(String),
-    /// Integer.
-    Int(i64),
-    /// Float.
-    Float(f64),
-    /// Boolean.
-    Bool(bool),
-    /// Instant (µs).
-    Timestamp(i64),
 }
 
 /// A refused row.
@@ -419,17 +403,19 @@ fn extra(
     text: &str,
     ty: ExtraType,
     date_format: Option<&str>,
-) -> std::result::Result<Extra, String> {
+) -> std::result::Result<ScalarValue, String> {
     let t = text.trim();
     if t.is_empty() {
-        return Ok(Extra::Null);
+        return ScalarValue::try_from(&ty.data_type()).map_err(|e| e.to_string());
     }
     Ok(match ty {
-        ExtraType::Text => Extra::Text(t.to_string()),
-        ExtraType::Int => Extra::Int(values::integer(t)?),
-        ExtraType::Float => Extra::Float(values::float(t)?),
-        ExtraType::Bool => Extra::Bool(values::boolean(t)?),
-        ExtraType::Timestamp => Extra::Timestamp(values::instant(t, date_format, None)?),
+        ExtraType::Text => ScalarValue::Utf8(Some(t.to_string())),
+        ExtraType::Int => ScalarValue::Int64(Some(values::integer(t)?)),
+        ExtraType::Float => ScalarValue::Float64(Some(values::float(t)?)),
+        ExtraType::Bool => ScalarValue::Boolean(Some(values::boolean(t)?)),
+        ExtraType::Timestamp => {
+            ScalarValue::TimestampMicrosecond(Some(values::instant(t, date_format, None)?), None)
+        }
     })
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Every file under `dir`, recursively.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -49,4 +50,15 @@ pub fn first_row_numbers(csv: &str) -> Vec<u64> {
         .split(',')
         .map(|v| v.parse().expect("a number"))
         .collect()
+}
+
+/// Runs the leadql binary on workspace `ws` (ignoring `LEADQL_DATA`).
+pub fn leadql_in(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .env_remove("LEADQL_DATA")
+        .arg("--data")
+        .arg(ws)
+        .args(args)
+        .output()
+        .expect("runs")
 }
