@@ -318,12 +318,7 @@ fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> 
             }
         }
     }
-    let mut fields: Vec<Field> = table
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
+    let mut fields = table.fields();
     fields.extend(extras);
     Ok(TableEntry {
         name: table.name.into(),

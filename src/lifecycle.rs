@@ -6,10 +6,10 @@
 //! Dynamics 365: only open leads are qualified or disqualified, only disqualified leads
 //! are reopened, and a lead with an open opportunity cannot be disqualified. A batch is
 //! all or nothing: every lead is checked first, and one illegal change refuses the
-//! whole batch. Qualifying can create the account (for leads without one), the contact
-//! (for leads without one) and an open opportunity. New rows go to new Parquet files written aside and renamed
-//! into place, the status events last, so an interrupted command never records a
-//! status change without its records.
+//! whole batch. Qualifying can create the account and the contact (for leads without
+//! them) and an open opportunity. New rows go to new Parquet files written aside and
+//! renamed into place, the status events last, so an interrupted command never records
+//! a status change without its records.
 
 use std::path::PathBuf;
 
@@ -345,9 +345,6 @@ pub async fn apply(
         }
         staged.push((stage, target.clone()));
     }
-    for (stage, target) in staged {
-        std::fs::rename(&stage, &target).map_err(|e| Error::io(&target, e))?;
-        atomic::sync_parent(&target);
-    }
+    atomic::rename_all(&staged)?;
     Ok(recorded)
 }

@@ -119,12 +119,15 @@ pub struct Table {
 impl Table {
     /// The Arrow schema of the table.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| Field::new(c.name, c.kind.data_type(), c.nullable))
-                .collect::<Vec<_>>(),
-        ))
+        Arc::new(Schema::new(self.fields()))
+    }
+
+    /// Its Arrow fields, in column order (to extend with extra columns).
+    pub fn fields(&self) -> Vec<Field> {
+        self.columns
+            .iter()
+            .map(|c| Field::new(c.name, c.kind.data_type(), c.nullable))
+            .collect()
     }
 
     /// The column called `name`, if any.

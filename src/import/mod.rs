@@ -352,8 +352,8 @@ fn write_rejects(path: &Path, header: &[String], rejects: &[Reject]) -> Result<(
     atomic::write(path, &bytes)
 }
 
-/// Writes every batch aside, then renames them into place in order; a failed rename
-/// removes the files already renamed.
+/// Writes every batch aside, then renames them into place in order
+/// ([`atomic::rename_all`]).
 async fn write_all(ctx: &SessionContext, pending: &[(RecordBatch, PathBuf)]) -> Result<()> {
     let mut staged = Vec::new();
     for (batch, target) in pending {
@@ -378,21 +378,7 @@ async fn write_all(ctx: &SessionContext, pending: &[(RecordBatch, PathBuf)]) -> 
         }
         staged.push((stage, target.clone()));
     }
-    let mut done: Vec<PathBuf> = Vec::new();
-    for (stage, target) in &staged {
-        if let Err(e) = std::fs::rename(stage, target) {
-            for d in &done {
-                let _ = std::fs::remove_file(d);
-            }
-            for (s, _) in &staged {
-                let _ = std::fs::remove_file(s);
-            }
-            return Err(Error::io(target, e));
-        }
-        atomic::sync_parent(target);
-        done.push(target.clone());
-    }
-    Ok(())
+    atomic::rename_all(&staged)
 }
 
 fn text<'a>(rows: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
@@ -414,12 +400,7 @@ pub(crate) fn table_batch(
     extra: Vec<Field>,
     columns: Vec<ArrayRef>,
 ) -> Result<RecordBatch> {
-    let mut fields: Vec<Field> = table
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
+    let mut fields = table.fields();
     fields.extend(extra);
     let columns = columns
         .into_iter()
