@@ -8,7 +8,7 @@
 # Uses the release build (or $LEADQL_BIN); data goes to $BENCH_DIR (default /tmp/leadql-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
+export CARGO_TARGET_DIR="${LEADQL_RELEASE_TARGET:-$HOME/.cache/leadql-target-rel}"
 if [ -z "${LEADQL_BIN:-}" ]; then
   cargo build --release --quiet --bin leadql
 fi

@@ -1,16 +1,18 @@
 """leadql against its peers, same Parquet files, same run.
 
-Workloads (more arrive as leadql grows):
-  rule_score  the workspace's `engagement` rule model over every lead, as of the
-              workspace's end: leadql's score_leads() against DuckDB running the same
-              model as plain SQL (generated below from the same TOML file).
-  decayed     time-decayed engagement over all interactions: points per interaction
-              type, halved every 30 days before as_of, summed per lead: leadql's
-              decay() in SQL, the same arithmetic in DuckDB SQL and as Polars lazy
-              expressions (POINTS below).
-  fit         logistic regression training, held-out AUC and scoring against
-              scikit-learn (benches/predictive/fit_1m.py), once per scale.
-Every workload runs at each of --scales (0.1x, 1x, 3x of --leads by default).
+Workloads, each at --scales (0.1x, 1x, 3x of --leads by default):
+  1. rule score   the workspace's `engagement` rule model over every lead, as of the
+                  workspace's end: leadql's score_leads() against the same model in
+                  DuckDB SQL and Polars expressions (rule_models.py, from the same TOML);
+  2. decayed      time-decayed engagement over all interactions: points per type halved
+                  every 30 days before as_of, summed per lead (leadql's decay(), DuckDB
+                  SQL, Polars expressions);
+  3. qualify      the `default` qualification pipeline exported to Parquet: `leadql
+                  export` of qualify_leads() against DuckDB + scikit-learn
+                  (qualification.py);
+  4. fit          logistic regression training, held-out AUC and scoring against
+                  scikit-learn (benches/predictive/fit_1m.py), once per scale.
+The peers run in their own processes (peer.py).
 
 Each repetition runs every engine once, interleaved; the table reports medians of the
 in-engine query time, of the whole process, and the peak resident memory of the
@@ -28,7 +30,10 @@ import subprocess
 import sys
 import tomllib
 
-DAY_US = 86_400_000_000
+from peer import HALF_LIFE_DAYS, POINTS, points_case
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, "peer.py")
 
 
 def run_timed(cmd, env=None):
@@ -41,164 +46,84 @@ def run_timed(cmd, env=None):
     return p.stdout, p.stderr, float(m.group(1)), int(m.group(2)) / 1024
 
 
-def consent_levels(minimum):
-    levels = ["none", "transactional", "marketing", "full"]
-    return levels[levels.index(minimum):]
-
-
-def duckdb_sql(model, ws, as_of):
-    """The rule model as one plain DuckDB query: the same semantics as leadql's plan."""
-    T = f"TIMESTAMP '{as_of}'"
-    D = f"{DAY_US}.0::DOUBLE"
-    model_decay = model.get("decay", {"kind": "none"})
-    where = [f"created_at <= {T}"]
-    aud = model.get("audience", {})
-    if "where" in aud:
-        where.append(f"coalesce(({aud['where']}), false)")
-    if aud.get("min_consent", "none") != "none":
-        levels = ", ".join(f"'{c}'" for c in consent_levels(aud["min_consent"]))
-        where.append(f"consent IN ({levels})")
-    rule_cols, fit_cols = [], []
-    for i, f in enumerate(model.get("fit", [])):
-        fit_cols.append(f"CASE WHEN coalesce(({f['when']}), false) THEN {float(f['points'])}::DOUBLE ELSE 0.0 END AS r{i}")
-        rule_cols.append(f"r{i}")
-    aggs, finals = [], []
-    types = sorted({b["type"] for b in model.get("behavior", [])})
-    for k, b in enumerate(model.get("behavior", [])):
-        p = float(b["points"])
-        decay = b.get("decay", model_decay)
-        window = b.get("window_days") or (decay.get("days") if decay["kind"] == "window" else None)
-        cond = f"type = '{b['type']}'"
-        if window:
-            cond += f" AND age_us <= {int(window * DAY_US)}"
-        if "where" in b:
-            cond += f" AND coalesce(({b['where']}), false)"
-
-        def factor(age):
-            if decay["kind"] == "linear":
-                return f"{p}::DOUBLE * greatest(0.0::DOUBLE, 1.0::DOUBLE - ({age})::DOUBLE / ({decay['days']}::DOUBLE * {D}))"
-            if decay["kind"] == "exponential":
-                return f"{p}::DOUBLE * pow(2.0::DOUBLE, -(({age})::DOUBLE / {D}) / {decay['days']}::DOUBLE)"
-            return f"{p}::DOUBLE"
-
-        freq = b.get("frequency", "each")
-        aggs.append(f"count(CASE WHEN {cond} THEN 1 END) AS c{k}")
-        i = len(model.get("fit", [])) + k
-        if freq == "each":
-            aggs.append(f"sum(CASE WHEN {cond} THEN {factor('age_us')} ELSE 0.0 END) AS v{k}")
-            v = f"coalesce(v{k}, 0.0)"
-            if "cap" in b:
-                v = f"{'least' if p >= 0 else 'greatest'}({v}, {p * b['cap']}::DOUBLE)"
-        elif freq == "at_least":
-            aggs.append(f"max(CASE WHEN {cond} THEN occurred_at END) AS v{k}")
-            v = f"CASE WHEN coalesce(c{k}, 0) >= {b['count']} THEN {factor(f'epoch_us({T}) - epoch_us(v{k})')} ELSE 0.0 END"
-        else:
-            v = f"CASE WHEN coalesce(c{k}, 0) = 0 THEN {p}::DOUBLE ELSE 0.0 END"
-        finals.append(f"round({v}, 4) AS r{i}")
-        rule_cols.append(f"r{i}")
-    accounts = ""
-    if any("account_" in f["when"] for f in model.get("fit", [])):
-        cols = ", ".join(f"{c} AS account_{c}" for c in ["name", "domain", "industry", "employees", "size_band", "revenue_band", "country", "territory", "segment", "is_customer"])
-        accounts = f" LEFT JOIN (SELECT account_id AS __account_id, {cols} FROM read_parquet('{ws}/accounts/*.parquet')) a ON a.__account_id = l.account_id"
-    population = f"SELECT lead_id{''.join(', ' + c for c in fit_cols)} FROM read_parquet('{ws}/leads/*.parquet') l{accounts} WHERE {' AND '.join(where)}"
-    type_list = ", ".join(f"'{t}'" for t in types)
-    events = (f"SELECT lead_id, type, asset, occurred_at, epoch_us({T}) - epoch_us(occurred_at) AS age_us "
-              f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < {T} AND type IN ({type_list})")
-    score = " + ".join(rule_cols) or "0"
-    ready = float(model["sales_ready"])
-    return (f"WITH population AS ({population}), events AS ({events}), "
-            f"per_lead AS (SELECT lead_id, {', '.join(aggs)} FROM events GROUP BY lead_id), "
-            f"scored AS (SELECT p.*, {', '.join(finals)} FROM population p LEFT JOIN per_lead USING (lead_id)) "
-            f"SELECT count(*) AS n, round(sum(round({score}, 4)), 2) AS total, "
-            f"sum(CASE WHEN round({score}, 4) >= {ready} THEN 1 ELSE 0 END) AS ready FROM scored")
-
-
-DUCKDB_RUNNER = r"""
-import duckdb, json, sys, time
-con = duckdb.connect()
-con.execute('SET enable_progress_bar = false')
-sql = open(sys.argv[1]).read()
-t = time.perf_counter()
-n, total, ready = con.execute(sql).fetchone()
-print(json.dumps({"seconds": time.perf_counter() - t, "n": n, "total": float(total or 0), "ready": int(ready or 0)}))
-"""
+def leadql_sql(bin_, ws, q):
+    """One leadql query, timed by leadql itself (`--timing`)."""
+    out, err, wall, rss = run_timed([bin_, "--data", ws, "sql", "--timing", "--format", "json", q])
+    row = json.loads(out)[0]
+    seconds = float(re.search(r"time: ([\d.]+) s", err).group(1))
+    return {"seconds": seconds, "wall": wall, "rss": rss, "n": row["n"], "total": float(row["total"] or 0),
+            "ready": int(row.get("ready") or 0)}
 
 
 def leadql_rule_score(bin_, ws, as_of):
-    q = (f"SELECT count(*) AS n, round(sum(score), 2) AS total, sum(CASE WHEN sales_ready THEN 1 ELSE 0 END) AS ready "
-         f"FROM score_leads('engagement', TIMESTAMP '{as_of}')")
-    out, err, wall, rss = run_timed([bin_, "--data", ws, "sql", "--timing", "--format", "json", q])
-    row = json.loads(out)[0]
-    seconds = float(re.search(r"time: ([\d.]+) s", err).group(1))
-    return {"seconds": seconds, "wall": wall, "rss": rss, "n": row["n"], "total": float(row["total"] or 0), "ready": int(row["ready"] or 0)}
-
-
-def duckdb_rule_score(sql_file):
-    out, _, wall, rss = run_timed([sys.executable, "-c", DUCKDB_RUNNER, sql_file])
-    r = json.loads(out.strip().splitlines()[-1])  # the last line: peers may print progress
-    r.update(wall=wall, rss=rss)
-    return r
-
-
-# Points per interaction type for the decayed-engagement workload.
-POINTS = {"email_open": 1.0, "email_click": 3.0, "web_visit": 1.0, "pricing_page_visit": 8.0,
-          "form_submit": 10.0, "content_download": 5.0, "event_checkin": 10.0,
-          "webinar_attend": 8.0, "unsubscribe": -10.0}
-HALF_LIFE_DAYS = 30
-
-
-def points_case():
-    return "CASE type " + " ".join(f"WHEN '{t}' THEN {p}" for t, p in POINTS.items()) + " ELSE 0.0 END"
+    return leadql_sql(bin_, ws, f"SELECT count(*) AS n, round(sum(score), 2) AS total, "
+                                f"sum(CASE WHEN sales_ready THEN 1 ELSE 0 END) AS ready "
+                                f"FROM score_leads('engagement', TIMESTAMP '{as_of}')")
 
 
 def leadql_decayed(bin_, ws, as_of):
-    q = (f"SELECT count(*) AS n, round(sum(e), 2) AS total FROM ("
-         f"SELECT lead_id, sum(decay({points_case()}, occurred_at, TIMESTAMP '{as_of}', {HALF_LIFE_DAYS})) AS e "
-         f"FROM interactions WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
-    out, err, wall, rss = run_timed([bin_, "--data", ws, "sql", "--timing", "--format", "json", q])
-    row = json.loads(out)[0]
-    seconds = float(re.search(r"time: ([\d.]+) s", err).group(1))
-    return {"seconds": seconds, "wall": wall, "rss": rss, "n": row["n"], "total": float(row["total"] or 0), "ready": 0}
+    return leadql_sql(bin_, ws, f"SELECT count(*) AS n, round(sum(e), 2) AS total FROM ("
+                                f"SELECT lead_id, sum(decay({points_case()}, occurred_at, TIMESTAMP '{as_of}', {HALF_LIFE_DAYS})) AS e "
+                                f"FROM interactions WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
 
 
-DUCKDB_DECAYED = r"""
-import duckdb, json, sys, time
-ws, as_of, case, half = sys.argv[1:5]
-con = duckdb.connect()
-con.execute('SET enable_progress_bar = false')
-sql = (f"SELECT count(*), round(sum(e), 2) FROM (SELECT lead_id, sum(({case}) * pow(2.0, -((epoch_us(TIMESTAMP '{as_of}') - epoch_us(occurred_at)) / 86400000000.0) / {half})) AS e "
-       f"FROM read_parquet('{ws}/interactions/*.parquet') WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY lead_id) t")
-t = time.perf_counter()
-n, total = con.execute(sql).fetchone()
-print(json.dumps({"seconds": time.perf_counter() - t, "n": n, "total": float(total or 0), "ready": 0}))
-"""
+def qualified(path):
+    """What is checked of a qualification table: rows, rule-score total, sales-ready
+    leads, and the predictive scores by lead (for the mean difference)."""
+    import pyarrow.parquet as pq
 
-POLARS_DECAYED = r"""
-import datetime as dt, json, sys, time
-import polars as pl
-ws, as_of, points, half = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4])
-t = time.perf_counter()
-cut = dt.datetime.fromisoformat(as_of)
-age_days = (pl.lit(cut) - pl.col("occurred_at")).dt.total_microseconds() / 86_400_000_000.0
-per_lead = (pl.scan_parquet(f"{ws}/interactions/*.parquet")
-            .filter(pl.col("occurred_at") < cut)
-            .with_columns(p=pl.col("type").cast(pl.Utf8).replace_strict(points, default=0.0, return_dtype=pl.Float64))
-            .group_by("lead_id")
-            .agg((pl.col("p") * (2.0 ** (-age_days / half))).sum().alias("e")))
-r = per_lead.select(pl.len().alias("n"), pl.col("e").sum().round(2).alias("total")).collect()
-print(json.dumps({"seconds": time.perf_counter() - t, "n": int(r["n"][0]), "total": float(r["total"][0]), "ready": 0}))
-"""
+    t = pq.read_table(path, columns=["lead_id", "rule_score", "predictive_score", "sales_ready"]).to_pandas()
+    return {"n": len(t), "total": round(float(t.rule_score.sum()), 2), "ready": int(t.sales_ready.sum()),
+            "scores": t.set_index("lead_id").predictive_score}
 
 
-def peer(script, *args):
-    out, _, wall, rss = run_timed([sys.executable, "-c", script, *map(str, args)])
-    r = json.loads(out.strip().splitlines()[-1])  # the last line: peers may print progress
+def leadql_qualify(bin_, ws, as_of, out):
+    """`leadql export` of the qualification table; timed as the whole process."""
+    _, _, wall, rss = run_timed([bin_, "--data", ws, "export",
+                                 f"SELECT * FROM qualify_leads('default', TIMESTAMP '{as_of}')", "--out", out])
+    return {"seconds": wall, "wall": wall, "rss": rss, **qualified(out)}
+
+
+def peer(*args):
+    """One peer run (peer.py); its JSON is read from its last line of output."""
+    out, _, wall, rss = run_timed([sys.executable, PEER, *map(str, args)])
+    r = json.loads(out.strip().splitlines()[-1])
     r.update(wall=wall, rss=rss)
     return r
 
 
-def agree(a, b):
-    return a["n"] == b["n"] and a["ready"] == b["ready"] and abs(a["total"] - b["total"]) <= 1e-6 * max(1.0, abs(b["total"])) + 0.05
+def peer_qualify(ws, as_of, pkl, out):
+    r = peer("qualify", "duckdb", ws, as_of, pkl, out)
+    r.update(qualified(out))
+    return r
+
+
+def setup_models(bin_, ws):
+    """The stored `conversion` model leadql's policy needs, and the scikit-learn one
+    the peers use: trained once per workspace, outside the timed runs."""
+    shown = subprocess.run([bin_, "--data", ws, "sql", "--format", "csv", "SHOW MODELS"], capture_output=True, text=True, check=True).stdout
+    if "conversion" not in shown:
+        subprocess.run([bin_, "--data", ws, "sql", "-f", os.path.join(ws, "models", "conversion.sql")],
+                       check=True, stdout=subprocess.DEVNULL)
+    pkl = os.path.join(ws + ".sklearn-conversion.pkl")
+    if not os.path.exists(pkl) or os.path.getmtime(pkl) < os.path.getmtime(os.path.join(ws, "workspace.toml")):
+        subprocess.run([sys.executable, PEER, "train", ws, pkl], check=True)
+    return pkl
+
+
+RULE_SCORE = "rule score (`engagement`)"
+DECAYED = f"decayed engagement (half-life {HALF_LIFE_DAYS} d)"
+QUALIFY = "qualification pipeline (`default`) exported to Parquet"
+
+
+def agree(workload, a, b):
+    """Whether two engines' results are the same. The qualification pipeline's
+    predictive scores come from two different solvers (linfa, scikit-learn), so its
+    sales-ready count may differ by the leads at the grade-A boundary: 0.2 %."""
+    same = a["n"] == b["n"] and abs(a["total"] - b["total"]) <= 1e-6 * max(1.0, abs(b["total"])) + 0.05
+    if workload == QUALIFY:
+        return same and abs(a["ready"] - b["ready"]) <= 0.002 * max(a["ready"], 1)
+    return same and a["ready"] == b["ready"]
 
 
 def main():
@@ -213,7 +138,6 @@ def main():
     a = ap.parse_args()
 
     scales = [float(x) for x in a.scales.split(",")]
-    points = json.dumps(POINTS)
     data, workloads = {}, {}
     for scale in scales:
         leads = int(round(a.leads * scale))
@@ -225,29 +149,35 @@ def main():
             subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(leads), "--seed", "7", "--quiet"], check=True)
         with open(toml_path, "rb") as f:
             as_of = tomllib.load(f)["workspace"]["as_of"]
-        with open(os.path.join(ws, "scoring", "engagement.toml"), "rb") as f:
-            model = tomllib.load(f)
-        sql_file = os.path.join(a.dir, f"engagement-{leads}.duckdb.sql")
-        with open(sql_file, "w") as f:
-            f.write(duckdb_sql(model, ws, as_of))
+        model = os.path.join(ws, "scoring", "engagement.toml")
+        pkl = setup_models(a.leadql, ws)
         interactions = subprocess.run([a.leadql, "--data", ws, "sql", "--format", "csv", "SELECT count(*) FROM interactions"],
                                       capture_output=True, text=True, check=True).stdout.split()[-1]
         data[leads] = (int(interactions), as_of)
-        workloads[(leads, "rule score (`engagement`)")] = {
+        workloads[(leads, RULE_SCORE)] = {
             "leadql": lambda ws=ws, as_of=as_of: leadql_rule_score(a.leadql, ws, as_of),
-            "duckdb": lambda sql_file=sql_file: duckdb_rule_score(sql_file),
+            "duckdb": lambda ws=ws, as_of=as_of, model=model: peer("rule-score", "duckdb", ws, as_of, model),
+            "polars": lambda ws=ws, as_of=as_of, model=model: peer("rule-score", "polars", ws, as_of, model),
         }
-        workloads[(leads, f"decayed engagement (half-life {HALF_LIFE_DAYS} d)")] = {
+        workloads[(leads, DECAYED)] = {
             "leadql": lambda ws=ws, as_of=as_of: leadql_decayed(a.leadql, ws, as_of),
-            "duckdb": lambda ws=ws, as_of=as_of: peer(DUCKDB_DECAYED, ws, as_of, points_case(), HALF_LIFE_DAYS),
-            "polars": lambda ws=ws, as_of=as_of: peer(POLARS_DECAYED, ws, as_of, points, HALF_LIFE_DAYS),
+            "duckdb": lambda ws=ws, as_of=as_of: peer("decayed", "duckdb", ws, as_of),
+            "polars": lambda ws=ws, as_of=as_of: peer("decayed", "polars", ws, as_of),
+        }
+        out = os.path.join(a.dir, f"qualification-{leads}")
+        workloads[(leads, QUALIFY)] = {
+            "leadql": lambda ws=ws, as_of=as_of, out=out: leadql_qualify(a.leadql, ws, as_of, out + ".leadql.parquet"),
+            "duckdb+sklearn": lambda ws=ws, as_of=as_of, pkl=pkl, out=out: peer_qualify(ws, as_of, pkl, out + ".duckdb.parquet"),
         }
     runs = {w: {e: [] for e in engines} for w, engines in workloads.items()}
     for rep in range(a.reps):
         # Interleaved: every engine of every workload once per repetition.
         for w, engines in workloads.items():
             for e, run in engines.items():
-                runs[w][e].append(run())
+                r = run()
+                if rep > 0:
+                    r.pop("scores", None)  # the first run's predictive scores are compared
+                runs[w][e].append(r)
             print(f"rep {rep + 1}, {w[0]} leads, {w[1]}: " + ", ".join(f"{e} {runs[w][e][-1]['seconds']:.3f} s" for e in engines), file=sys.stderr)
 
     versions = {"duckdb": subprocess.run([sys.executable, "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True).stdout.strip(),
@@ -274,17 +204,29 @@ def main():
             lines.append(f"| {w[0]:,} | {w[1]} | {e} | {m['seconds']:.3f} | {m['wall']:.2f} | {m['rss']:.0f} | {ratio} |")
         first = {e: rs[0] for e, rs in engines.items()}
         for e, r in first.items():
-            if e != "leadql" and not agree(first["leadql"], r):
+            if e != "leadql" and not agree(w[1], first["leadql"], r):
                 disagree.append(f"{w[0]} leads, {w[1]}: leadql {first['leadql']} vs {e} {r}")
     lines += [""]
     for w, engines in runs.items():
         summary = "; ".join(f"{e}: {rs[0]['n']} leads, total {rs[0]['total']}" + (f", {rs[0]['ready']} sales-ready" if rs[0]['ready'] else "") for e, rs in engines.items())
+        if w[1] == QUALIFY:
+            (e, r), = [(e, rs[0]) for e, rs in engines.items() if e != "leadql"]
+            diff = (engines["leadql"][0]["scores"] - r["scores"]).abs()
+            summary += f"; predictive score |leadql − {e}| mean {diff.mean():.3f}, max {diff.max():.3f} points"
         tag = f"{w[0]} leads, {w[1]}"
         lines.append(f"- {tag} — results {'agree' if not any(d.startswith(tag) for d in disagree) else 'DISAGREE'}: {summary}.")
     lines += [
         "",
-        f"The DuckDB rule-score query is generated from the same `scoring/engagement.toml` (see `duckdb_sql` in `benches/compare/compare.py`; the queries run are kept in `{a.dir}/engagement-N.duckdb.sql`). "
-        "The decayed-engagement workload uses the points of `POINTS` in the same file.",
+        "Peers' programs: `benches/compare/peer.py`. The rule models are translated from the workspace's own "
+        "`scoring/*.toml` by `benches/compare/rule_models.py` (DuckDB: one SQL query; Polars: lazy expressions, the "
+        "models' SQL predicates parsed by `polars.sql_expr`). The decayed-engagement workload uses `POINTS` in "
+        "`peer.py`. The qualification pipeline (`benches/compare/qualification.py`) is the `default` policy: "
+        "`engagement` and `fit` rule scores, `conversion` predictions over the `lead_features` view (leadql: its stored "
+        "linfa model; peer: a scikit-learn pipeline trained beforehand on the same recipe rows), criteria and reasons "
+        "over the leads open at as_of, one Parquet file written aside and renamed. leadql's time there is the whole "
+        "`leadql export` process; the peer's excludes Python's start and imports.",
+        "",
+        "Where leadql is slower and why: `benches/PROFILES.md`.",
         "",
     ]
     if not a.no_fit:

@@ -7,7 +7,8 @@
 #   LEADS=100000 REPS=3 benches/compare/run.sh --scales 1  # smaller
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leadql-target}"
+# Release builds get a target directory of their own (the tests' debug build stays warm).
+export CARGO_TARGET_DIR="${LEADQL_RELEASE_TARGET:-$HOME/.cache/leadql-target-rel}"
 if [ -z "${LEADQL_BIN:-}" ]; then
   cargo build --release --quiet --bin leadql
 fi

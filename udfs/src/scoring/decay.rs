@@ -54,6 +54,60 @@ fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, None)
 }
 
+/// `points` `age_us` µs after the event, halved every `half_life` days (0 before it).
+fn decayed(points: f64, age_us: i64, half_life: f64) -> f64 {
+    if age_us < 0 {
+        0.0
+    } else {
+        points * (-(age_us as f64 / MICROS_PER_DAY) / half_life).exp2()
+    }
+}
+
+/// The common calls — a constant as_of and half-life over a column of event times, with
+/// constant points or a column of them — in one pass that keeps the inputs' null
+/// masks. `None` when the arguments are not of that shape.
+fn constant_instant_and_half_life(args: &[ColumnarValue]) -> Result<Option<ArrayRef>> {
+    use datafusion::arrow::array::new_null_array;
+    use datafusion::arrow::compute::binary;
+    use datafusion::common::ScalarValue;
+    let [
+        points,
+        ColumnarValue::Array(event),
+        ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(as_of, _)),
+        ColumnarValue::Scalar(ScalarValue::Float64(half_life)),
+    ] = args
+    else {
+        return Ok(None);
+    };
+    if !matches!(
+        event.data_type(),
+        DataType::Timestamp(TimeUnit::Microsecond, _)
+    ) {
+        return Ok(None);
+    }
+    let nulls = || Ok(Some(new_null_array(&DataType::Float64, event.len())));
+    let (Some(as_of), Some(hl)) = (*as_of, *half_life) else {
+        return nulls();
+    };
+    if !(hl.is_finite() && hl > 0.0) {
+        return exec_err!("decay: half_life_days must be a positive number, got {hl}");
+    }
+    let event = event.as_primitive::<TimestampMicrosecondType>();
+    let values: Float64Array = match points {
+        ColumnarValue::Scalar(ScalarValue::Float64(Some(p))) => {
+            event.unary(|t| decayed(*p, as_of.saturating_sub(t), hl))
+        }
+        ColumnarValue::Scalar(ScalarValue::Float64(None)) => return nulls(),
+        ColumnarValue::Array(p) if p.data_type() == &DataType::Float64 => {
+            binary(p.as_primitive::<Float64Type>(), event, |p, t| {
+                decayed(p, as_of.saturating_sub(t), hl)
+            })?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Arc::new(values)))
+}
+
 impl ScalarUDFImpl for Decay {
     fn name(&self) -> &str {
         "decay"
@@ -119,6 +173,9 @@ impl ScalarUDFImpl for Decay {
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let n = args.number_rows;
+        if let Some(values) = constant_instant_and_half_life(&args.args)? {
+            return Ok(ColumnarValue::Array(values));
+        }
         let arrays: Vec<ArrayRef> = args
             .args
             .iter()
@@ -138,13 +195,11 @@ impl ScalarUDFImpl for Decay {
             if !(hl.is_finite() && hl > 0.0) {
                 return exec_err!("decay: half_life_days must be a positive number, got {hl}");
             }
-            let age_us = as_of.value(i) - event.value(i);
-            let value = if age_us < 0 {
-                0.0
-            } else {
-                points.value(i) * (-(age_us as f64 / MICROS_PER_DAY) / hl).exp2()
-            };
-            out.push(Some(value));
+            out.push(Some(decayed(
+                points.value(i),
+                as_of.value(i).saturating_sub(event.value(i)),
+                hl,
+            )));
         }
         let array = Float64Array::from(out);
         if all_scalar {
@@ -205,6 +260,36 @@ mod tests {
         )
         .await;
         assert_eq!(v, Ok(vec![Some(0.0), Some(8.0), None, Some(1.0)]));
+    }
+
+    #[tokio::test]
+    async fn constant_arguments_over_an_event_column_match_the_row_by_row_values() {
+        // Points, as_of and half-life constant: the one-pass path, with a NULL event.
+        let sql = |points: &str, half_life: &str| {
+            format!(
+                "SELECT decay({points}, t, TIMESTAMP '2026-07-01 00:00:00', {half_life}) FROM (VALUES \
+                 (TIMESTAMP '2026-07-02 00:00:00'), (TIMESTAMP '2026-07-01 00:00:00'), \
+                 (CAST(NULL AS TIMESTAMP)), (TIMESTAMP '2026-05-02 00:00:00')) AS t(t)"
+            )
+        };
+        let v = values(&sql("4", "30")).await;
+        assert_eq!(v, Ok(vec![Some(0.0), Some(4.0), None, Some(1.0)]));
+        // Points from a column (a CASE over the rows), NULL where the CASE has none.
+        let v = values(&sql(
+            "CASE WHEN t < TIMESTAMP '2026-06-01 00:00:00' THEN 4 WHEN t < TIMESTAMP '2026-07-02 00:00:00' THEN 2 END",
+            "30",
+        ))
+        .await;
+        assert_eq!(v, Ok(vec![None, Some(2.0), None, Some(1.0)]));
+        let v = values(&sql("CAST(NULL AS DOUBLE)", "30")).await;
+        assert_eq!(v, Ok(vec![None, None, None, None]));
+        let e = values(&sql("4", "-1"))
+            .await
+            .expect_err("negative half-life");
+        assert!(
+            e.contains("half_life_days must be a positive number, got -1"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

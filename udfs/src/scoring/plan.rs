@@ -58,6 +58,60 @@ fn ts(v: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(Some(v), None))
 }
 
+/// The window of a behaviour rule, in days (none: every earlier interaction counts).
+fn window_days(rule: &leadql_models::rules::BehaviorRule) -> Option<f64> {
+    rule.window_days.or(match rule.decay {
+        Decay::Window { days } => Some(days),
+        _ => None,
+    })
+}
+
+fn window_micros(days: f64) -> i64 {
+    (days * MICROS_PER_DAY) as i64
+}
+
+/// Interactions at most `days` before `as_of`: `as_of - occurred_at <= width` written
+/// as a comparison of the column with one instant (no per-row subtraction).
+fn within(as_of: i64, days: f64) -> Expr {
+    col("occurred_at").gt_eq(ts(as_of.saturating_sub(window_micros(days))))
+}
+
+/// The interactions some behaviour rule can count at `as_of`: per type, those inside
+/// the widest window of that type's rules (all of them when one rule has no window).
+/// The rest would only add empty groups, so they are dropped before the aggregation
+/// (at 1M leads, 6.6M rows of the model's types become ~1.5M).
+fn countable(model: &RuleModel, as_of: i64) -> Expr {
+    let mut widest: std::collections::BTreeMap<&str, Option<f64>> = Default::default();
+    for b in &model.behavior {
+        let w = window_days(b);
+        widest
+            .entry(b.interaction.as_str())
+            .and_modify(|cur| {
+                *cur = match (*cur, w) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                }
+            })
+            .or_insert(w);
+    }
+    let unbounded: Vec<Expr> = widest
+        .iter()
+        .filter(|(_, w)| w.is_none())
+        .map(|(t, _)| lit(*t))
+        .collect();
+    let mut any = (!unbounded.is_empty()).then(|| col("type").in_list(unbounded, false));
+    for (t, w) in &widest {
+        if let Some(days) = w {
+            let one = col("type").eq(lit(*t)).and(within(as_of, *days));
+            any = Some(match any {
+                Some(e) => e.or(one),
+                None => one,
+            });
+        }
+    }
+    any.unwrap_or(lit(false))
+}
+
 fn micros(e: Expr) -> Expr {
     cast(e, DataType::Int64)
 }
@@ -206,13 +260,15 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         .map(|b| b.interaction.as_str())
         .collect();
     let types: Vec<Expr> = types.into_iter().map(lit).collect();
-    let mut events = interactions.filter(col("type").in_list(types, false))?;
+    let mut events;
     let event_as_of = match as_of {
         AsOf::Instant(v) => {
-            events = events.filter(col("occurred_at").lt(ts(*v)))?;
+            events =
+                interactions.filter(countable(model, *v).and(col("occurred_at").lt(ts(*v))))?;
             ts(*v)
         }
         AsOf::Column(_) => {
+            events = interactions.filter(col("type").in_list(types, false))?;
             let instants = population.clone().select(vec![
                 col("lead_id").alias("__lead_id"),
                 col("as_of").alias("__as_of"),
@@ -260,12 +316,11 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
     let mut aggregates = Vec::new();
     for (k, b) in model.behavior.iter().enumerate() {
         let mut cond = col("type").eq(lit(b.interaction.as_str()));
-        let window = b.window_days.or(match b.decay {
-            Decay::Window { days } => Some(days),
-            _ => None,
-        });
-        if let Some(days) = window {
-            cond = cond.and(age_us.clone().lt_eq(lit((days * MICROS_PER_DAY) as i64)));
+        if let Some(days) = window_days(b) {
+            cond = cond.and(match as_of {
+                AsOf::Instant(v) => within(*v, days),
+                AsOf::Column(_) => age_us.clone().lt_eq(lit(window_micros(days))),
+            });
         }
         if let Some(p) = &b.predicate {
             cond = cond.and(predicate(
