@@ -81,9 +81,16 @@ def decayed(engine, ws, as_of):
 
 def qualify(engine, ws, as_of, model_path, out):
     assert engine == "duckdb", "the qualification pipeline is written for DuckDB + scikit-learn"
-    import numpy  # noqa: F401  (imports are not part of the timed work)
+    # Imports are not part of the timed work (unpickling the model would import these).
+    import duckdb  # noqa: F401
+    import numpy  # noqa: F401
     import pandas  # noqa: F401
-    import sklearn  # noqa: F401
+    import pyarrow  # noqa: F401
+    import sklearn.compose  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
 
     t = time.perf_counter()
     qualification.run(ws, as_of, model_path, out)

@@ -54,7 +54,9 @@ def main():
     ap.add_argument("--out", default="benches/results/fit_1m.md")
     a = ap.parse_args()
     ws = os.path.join(a.dir, f"fit-{a.leads}")
-    if not os.path.exists(os.path.join(ws, "workspace.toml")):
+    toml_path = os.path.join(ws, "workspace.toml")
+    # A workspace written by an older leadql binary is made again.
+    if not os.path.exists(toml_path) or os.path.getmtime(toml_path) < os.path.getmtime(a.leadql):
         subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(a.leads), "--seed", "11", "--quiet"], check=True)
     cols = ", ".join(CAT + NUM)
     subprocess.run([a.leadql, "--data", ws, "sql", "-f", "/dev/stdin"], input="DROP MODEL IF EXISTS fit_bench;", text=True, check=True)

@@ -166,6 +166,15 @@ pub fn check_finite(name: &str, values: &[Option<f64>]) -> Result<(), FeatureErr
     }
 }
 
+/// How a feature matrix is stored in its `Vec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Row after row (`row * width + column`): one lead's features side by side.
+    RowMajor,
+    /// Column after column (`column * rows + row`): what linfa's logistic gradient reads.
+    ColumnMajor,
+}
+
 impl Pipeline {
     /// Fits the pipeline on training columns.
     pub fn fit(
@@ -254,6 +263,15 @@ impl Pipeline {
     /// Transforms columns (same order and kinds as at fit time) into a row-major matrix
     /// of `rows × width()` values.
     pub fn transform(&self, columns: &[RawColumn]) -> Result<Vec<f64>, FeatureError> {
+        self.transform_in(columns, Layout::RowMajor)
+    }
+
+    /// [`Self::transform`] with the matrix laid out in `layout`.
+    pub fn transform_in(
+        &self,
+        columns: &[RawColumn],
+        layout: Layout,
+    ) -> Result<Vec<f64>, FeatureError> {
         if columns.len() != self.features.len() {
             return Err(FeatureError(format!(
                 "the model expects {} feature columns ({}), got {}",
@@ -269,6 +287,10 @@ impl Pipeline {
         let rows = columns.first().map_or(0, RawColumn::len);
         let width = self.width();
         let mut out = vec![0.0; rows * width];
+        let at = |r: usize, c: usize| match layout {
+            Layout::RowMajor => r * width + c,
+            Layout::ColumnMajor => c * rows + r,
+        };
         let mut offset = 0;
         for (f, column) in self.features.iter().zip(columns) {
             if column.len() != rows {
@@ -295,14 +317,14 @@ impl Pipeline {
                 (Transform::Numeric { mean, std }, RawColumn::Numeric(v)) => {
                     check_finite(&f.name, v)?;
                     for (r, x) in v.iter().enumerate() {
-                        out[r * width + offset] = (x.unwrap_or(*mean) - mean) / std;
+                        out[at(r, offset)] = (x.unwrap_or(*mean) - mean) / std;
                     }
                     offset += 1;
                 }
                 (Transform::Boolean { mean, std }, RawColumn::Bool(v)) => {
                     for (r, x) in v.iter().enumerate() {
                         let x = x.map_or(*mean, |b| f64::from(u8::from(b)));
-                        out[r * width + offset] = (x - mean) / std;
+                        out[at(r, offset)] = (x - mean) / std;
                     }
                     offset += 1;
                 }
@@ -316,7 +338,7 @@ impl Pipeline {
                 ) => {
                     for (r, x) in v.iter().enumerate() {
                         let age = x.map_or(*mean, |t| (reference - t) as f64 / DAY_US);
-                        out[r * width + offset] = (age - mean) / std;
+                        out[at(r, offset)] = (age - mean) / std;
                     }
                     offset += 1;
                 }
@@ -326,7 +348,7 @@ impl Pipeline {
                         let k = levels
                             .binary_search_by(|l| l.as_str().cmp(level))
                             .unwrap_or(levels.len());
-                        out[r * width + offset + k] = 1.0;
+                        out[at(r, offset + k)] = 1.0;
                     }
                     offset += levels.len() + 1;
                 }
@@ -415,6 +437,32 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("the model expects 1 feature columns (x), got 0")
+        );
+    }
+
+    #[test]
+    fn column_major_layout_is_the_transpose_of_the_row_major_one() {
+        let cols = vec![
+            RawColumn::Numeric(vec![Some(1.0), Some(3.0), None]),
+            RawColumn::Text(vec![Some("b".into()), None, Some("a".into())]),
+        ];
+        let p = Pipeline::fit(&names(&["x", "c"]), &cols, FitOptions::default()).expect("fit");
+        let (rows, width) = (3, p.width());
+        let by_row = p.transform(&cols).expect("rows");
+        let by_column = p.transform_in(&cols, Layout::ColumnMajor).expect("columns");
+        assert_eq!(by_row.len(), rows * width);
+        for r in 0..rows {
+            for c in 0..width {
+                assert_eq!(
+                    by_row[r * width + c],
+                    by_column[c * rows + r],
+                    "row {r}, column {c}"
+                );
+            }
+        }
+        assert_ne!(
+            by_row, by_column,
+            "a 3-row matrix of width {width} differs when transposed"
         );
     }
 

@@ -19,13 +19,13 @@ use std::fmt;
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ShapeBuilder};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureError, FitOptions, Pipeline, RawColumn};
+use crate::features::{FeatureError, FitOptions, Layout, Pipeline, RawColumn};
 use crate::metrics::{self, Confusion};
 use crate::trees::{self, Forest};
 
@@ -619,11 +619,14 @@ pub fn train(
         },
     )?;
     let width = pipeline.width();
-    let x = pipeline.transform(&train_columns)?;
     let y: Vec<bool> = fit_rows.iter().map(|&r| labels[r]).collect();
     let estimator = match options.model_type {
-        ModelType::LogisticReg => fit_logistic(x, y, width, &options)?,
+        ModelType::LogisticReg => {
+            let x = pipeline.transform_in(&train_columns, Layout::ColumnMajor)?;
+            fit_logistic(x, y, width, &options)?
+        }
         ModelType::DecisionTree | ModelType::RandomForest => {
+            let x = pipeline.transform(&train_columns)?;
             let growth = growth(&options);
             let forest = if options.model_type == ModelType::DecisionTree {
                 Forest {
@@ -734,16 +737,12 @@ fn fit_logistic(
     options: &TrainOptions,
 ) -> Result<Estimator, TrainError> {
     let rows = y.len();
-    let x = Array2::from_shape_vec((rows, width), x)
+    // Column-major (`x` comes in that layout): linfa's gradient multiplies by the
+    // transposed matrix, which ndarray (without BLAS) does row by row; on a row-major
+    // matrix those rows are strided columns and every gradient walks memory `width`
+    // times out of order.
+    let x = Array2::from_shape_vec((rows, width).f(), x)
         .map_err(|e| TrainError(format!("feature matrix: {e}")))?;
-    // Column-major copy: linfa's gradient multiplies by the transposed matrix, which
-    // ndarray (without BLAS) does row by row; on a row-major matrix those rows are
-    // strided columns and every gradient walks memory `width` times out of order.
-    let x = x
-        .reversed_axes()
-        .as_standard_layout()
-        .into_owned()
-        .reversed_axes();
     let y = Array1::from(y);
     // linfa's tolerance applies to the gradient of the summed loss; scikit-learn's
     // (tol = 1e-4) to the mean loss. Scaling by the rows stops where scikit-learn would.
