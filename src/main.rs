@@ -5,11 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadql::cli::{Cli, run};
 
-/// mimalloc keeps freed memory for reuse; glibc's allocator hands large blocks back to
-/// the OS, and DataFusion's per-batch buffers then page-fault again on every batch.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
