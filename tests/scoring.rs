@@ -294,6 +294,39 @@ async fn hand_computed_scores() {
 }
 
 #[tokio::test]
+async fn windows_of_different_widths_count_up_to_their_own_edge() {
+    // Three windows (60, 15 and 5 days): the plan keeps only interactions some rule can
+    // count, grouped by window; each rule must still see exactly its own window, edge
+    // included (age <= width).
+    let ws = workspace();
+    fs::write(
+        ws.path().join("scoring/windows.toml"),
+        "sales_ready = 10\n\
+         [[behavior]]\nname = \"pricing\"\ntype = \"pricing_page_visit\"\npoints = 2\nwindow_days = 60\n\
+         [[behavior]]\nname = \"opens\"\ntype = \"email_open\"\npoints = 1\nwindow_days = 15\n\
+         [[behavior]]\nname = \"visits\"\ntype = \"web_visit\"\npoints = 1\nwindow_days = 5\n\
+         [[grade]]\nname = \"Low\"\nmax = 5\n\
+         [[grade]]\nname = \"High\"\nmin = 5\n",
+    )
+    .expect("model");
+    let ctx = context(ws.path()).await;
+    let got = scores(&ctx, "score_leads('windows')").await;
+    // Lead 1: pricing 06-29, 06-25, 06-20 and 05-01 (exactly 60 days: counted) = 4 × 2;
+    //   open 06-20 (10 days) = 1; visits 06-29 and 06-28 (06-20 is 10 days old) = 2 → 11.
+    // Lead 3 (no audience here): pricing 06-29 = 2. Lead 5: open 20 days old, visits
+    //   29 days old → 0. Lead 2: nothing. Lead 4 is created after as_of.
+    assert_eq!(
+        got,
+        vec![
+            (1, 11.0, "High".into(), true),
+            (2, 0.0, "Low".into(), false),
+            (3, 2.0, "Low".into(), false),
+            (5, 0.0, "Low".into(), false)
+        ]
+    );
+}
+
+#[tokio::test]
 async fn scoring_as_of_an_earlier_instant_ignores_later_interactions() {
     let ws = workspace();
     let ctx = context(ws.path()).await;

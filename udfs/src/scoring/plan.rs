@@ -94,22 +94,39 @@ fn countable(model: &RuleModel, as_of: i64) -> Expr {
             })
             .or_insert(w);
     }
-    let unbounded: Vec<Expr> = widest
+    let in_types =
+        |types: &[&str]| col("type").in_list(types.iter().map(|t| lit(*t)).collect(), false);
+    let unbounded: Vec<&str> = widest
         .iter()
         .filter(|(_, w)| w.is_none())
-        .map(|(t, _)| lit(*t))
+        .map(|(t, _)| *t)
         .collect();
-    let mut any = (!unbounded.is_empty()).then(|| col("type").in_list(unbounded, false));
+    // Types grouped by their widest window, widest first.
+    let mut windows: Vec<(f64, Vec<&str>)> = Vec::new();
     for (t, w) in &widest {
-        if let Some(days) = w {
-            let one = col("type").eq(lit(*t)).and(within(as_of, *days));
-            any = Some(match any {
-                Some(e) => e.or(one),
-                None => one,
-            });
+        let Some(days) = *w else { continue };
+        match windows.iter_mut().find(|(d, _)| *d == days) {
+            Some((_, types)) => types.push(t),
+            None => windows.push((days, vec![t])),
         }
     }
-    any.unwrap_or(lit(false))
+    windows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // `occurred_at >= as_of - widest AND (types of the widest window OR (occurred_at >=
+    // as_of - next AND types of the next) …)`: the cheap instant comparison first, so
+    // that the type tests run on the few recent rows only.
+    let recent = windows.first().map(|(widest_days, types)| {
+        let mut inner = in_types(types);
+        for (days, types) in &windows[1..] {
+            inner = inner.or(within(as_of, *days).and(in_types(types)));
+        }
+        within(as_of, *widest_days).and(inner)
+    });
+    match (recent, unbounded.is_empty()) {
+        (Some(r), true) => r,
+        (Some(r), false) => r.or(in_types(&unbounded)),
+        (None, false) => in_types(&unbounded),
+        (None, true) => lit(false),
+    }
 }
 
 fn micros(e: Expr) -> Expr {
