@@ -105,7 +105,7 @@ def setup_models(bin_, ws):
     if "conversion" not in shown:
         subprocess.run([bin_, "--data", ws, "sql", "-f", os.path.join(ws, "models", "conversion.sql")],
                        check=True, stdout=subprocess.DEVNULL)
-    pkl = os.path.join(ws + ".sklearn-conversion.pkl")
+    pkl = ws + ".sklearn-conversion.pkl"
     if not os.path.exists(pkl) or os.path.getmtime(pkl) < os.path.getmtime(os.path.join(ws, "workspace.toml")):
         subprocess.run([sys.executable, PEER, "train", ws, pkl], check=True)
     return pkl

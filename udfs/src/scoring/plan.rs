@@ -271,26 +271,25 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
 
     // --- behaviour rules: one pass over the interactions ---------------------------
     let interactions = table(state, "interactions")?;
-    let types: std::collections::BTreeSet<&str> = model
-        .behavior
-        .iter()
-        .map(|b| b.interaction.as_str())
-        .collect();
-    let types: Vec<Expr> = types.into_iter().map(lit).collect();
-    let mut events;
-    let event_as_of = match as_of {
-        AsOf::Instant(v) => {
-            events =
-                interactions.filter(countable(model, *v).and(col("occurred_at").lt(ts(*v))))?;
-            ts(*v)
-        }
+    let (mut events, event_as_of) = match as_of {
+        AsOf::Instant(v) => (
+            interactions.filter(countable(model, *v).and(col("occurred_at").lt(ts(*v))))?,
+            ts(*v),
+        ),
         AsOf::Column(_) => {
-            events = interactions.filter(col("type").in_list(types, false))?;
+            // Windows differ per lead here: keep every interaction of the model's types.
+            let types: std::collections::BTreeSet<&str> = model
+                .behavior
+                .iter()
+                .map(|b| b.interaction.as_str())
+                .collect();
+            let types: Vec<Expr> = types.into_iter().map(lit).collect();
             let instants = population.clone().select(vec![
                 col("lead_id").alias("__lead_id"),
                 col("as_of").alias("__as_of"),
             ])?;
-            events = events
+            let events = interactions
+                .filter(col("type").in_list(types, false))?
                 .join(
                     instants,
                     JoinType::Inner,
@@ -299,7 +298,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
                     None,
                 )?
                 .filter(col("occurred_at").lt(col("__as_of")))?;
-            col("__as_of")
+            (events, col("__as_of"))
         }
     };
     let age_us = micros(event_as_of.clone()) - micros(col("occurred_at"));
