@@ -428,7 +428,8 @@ fn linkedin_exports_import_with_their_form_submissions_and_overlaps_add_only_new
 #[test]
 fn the_bank_marketing_file_imports_with_its_documented_mapping() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let file = root.join("../shared/data/bank-marketing/bank-additional-full.csv");
+    // In the repository, gzip-compressed (CC BY 4.0: tests/data/bank-marketing/LICENCE.md).
+    let file = root.join("tests/data/bank-marketing/bank-additional-full.csv.gz");
     assert!(file.is_file(), "{} is missing", file.display());
     let tmp = tempfile::tempdir().expect("tmp");
     let ws = tmp.path().join("bank");

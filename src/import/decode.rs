@@ -83,6 +83,20 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
         + 1
 }
 
+/// The content of a gzip-compressed file (recognised by its magic bytes `1f 8b`, so a
+/// `.csv.gz` imports like the `.csv` it holds), or `bytes` unchanged.
+pub fn gunzip(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    if !bytes.starts_with(&[0x1F, 0x8B]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(4));
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| format!("not a readable gzip file: {e}"))?;
+    Ok(out)
+}
+
 /// Decodes `bytes` with the `forced` encoding, or with the detected one. Returns the
 /// text (without byte-order mark) and the encoding used.
 pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<(String, Encoding), String> {
@@ -179,6 +193,18 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_files_are_read_through_and_others_kept() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all("a;b\nJosé;1\n".as_bytes()).expect("gzip");
+        let packed = gz.finish().expect("gzip");
+        assert_eq!(gunzip(packed).expect("gunzip"), "a;b\nJosé;1\n".as_bytes());
+        assert_eq!(gunzip(b"a,b\n".to_vec()).expect("plain"), b"a,b\n");
+        let err = gunzip(vec![0x1F, 0x8B, 0, 1, 2]).expect_err("truncated");
+        assert!(err.contains("gzip"), "{err}");
+    }
 
     #[test]
     fn detects_bom_utf16_and_windows_1252() {

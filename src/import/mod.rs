@@ -130,15 +130,16 @@ pub async fn import(
     ctx: &SessionContext,
     opts: &ImportOptions,
 ) -> Result<Imported> {
-    let bytes = std::fs::read(&opts.file).map_err(|e| Error::io(&opts.file, e))?;
-    let sha: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let file_err = |reason: String| Error::Argument {
         arg: opts.file.display().to_string(),
         reason,
     };
+    let bytes = std::fs::read(&opts.file).map_err(|e| Error::io(&opts.file, e))?;
+    let bytes = decode::gunzip(bytes).map_err(&file_err)?;
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let forced = match (opts.encoding, &opts.mapping.encoding) {
         (Some(e), _) => Some(e),
         (None, Some(text)) => Some(text.parse::<Encoding>().map_err(&file_err)?),
