@@ -60,6 +60,9 @@ pub struct Workspace {
     pub policies: Arc<Policies>,
     /// Its views (`views/NAME.sql`): name, file and SELECT text.
     pub views: Vec<(String, PathBuf, String)>,
+    /// When set, sessions see the workspace as it was known strictly before this
+    /// instant (µs since the epoch; see [`crate::known_at`]).
+    pub known_at: Option<i64>,
 }
 
 impl Workspace {
@@ -109,8 +112,10 @@ impl Workspace {
         }
         let default_as_of = read_default_as_of(&dir)?;
         let rule_models = Arc::new(load_rule_models(&dir, default_as_of)?);
-        let predictive_models =
-            Arc::new(PredictiveModels::new(ModelStore::new(dir.join("models"))));
+        let predictive_models = Arc::new(PredictiveModels::with_as_of(
+            ModelStore::new(dir.join("models")),
+            default_as_of,
+        ));
         let policies = Arc::new(load_policies(&dir)?);
         let views = load_views(&dir)?;
         Ok(Workspace {
@@ -120,7 +125,21 @@ impl Workspace {
             predictive_models,
             policies,
             views,
+            known_at: None,
         })
+    }
+
+    /// The workspace as it was known at `t`: sessions see only what existed strictly
+    /// before `t`, score and qualify at `t` by default, and models trained in them
+    /// record `t` as what they knew.
+    pub fn known_at(mut self, t: i64) -> Result<Self> {
+        self.rule_models = Arc::new(load_rule_models(&self.dir, Some(t))?);
+        self.predictive_models = Arc::new(PredictiveModels::with_as_of(
+            ModelStore::new(self.dir.join("models")),
+            Some(t),
+        ));
+        self.known_at = Some(t);
+        Ok(self)
     }
 
     /// The table called `name`.
@@ -148,9 +167,17 @@ impl Workspace {
             };
             ctx.register_table(t.name.as_str(), provider)?;
         }
+        if let Some(t) = self.known_at {
+            crate::known_at::register(ctx, t)?;
+        }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         leadql_udfs::register_predictive(ctx, self.predictive_models.clone());
         leadql_udfs::register_qualification(ctx, self.policies.clone(), self.rule_models.clone());
+        leadql_udfs::register_point_in_time(
+            ctx,
+            self.rule_models.clone(),
+            self.predictive_models.clone(),
+        );
         Ok(())
     }
 }

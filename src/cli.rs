@@ -134,6 +134,10 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Replace the data of a directory that is not empty (without it, generate
+        /// refuses one: it would replace an existing workspace's tables).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the workspace schema reference (the body of data/README.md) as Markdown.
     Schema,
@@ -218,12 +222,7 @@ fn pairs(arg: &str, items: &[String]) -> Result<Vec<(String, String)>> {
 /// Opens the workspace an import writes to, creating an empty one in a new or empty
 /// directory.
 fn import_workspace(dir: &std::path::Path) -> Result<Workspace> {
-    let empty = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(e) => return Err(Error::io(dir, e)),
-    };
-    if empty {
+    if new_or_empty(dir)? {
         let leads = dir.join(schema::LEADS.name);
         std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
     }
@@ -273,6 +272,16 @@ pub enum LeadAction {
         #[command(flatten)]
         targets: LeadTargets,
     },
+}
+
+/// Whether `dir` does not exist or is an empty directory (where `generate` may write
+/// without `--force`, and where an import creates a new workspace).
+fn new_or_empty(dir: &std::path::Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::io(dir, e)),
+    }
 }
 
 fn instant(arg: &str, text: &str) -> Result<i64> {
@@ -327,11 +336,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             leads_per_part,
             duplicates,
             quiet,
+            force,
         } => {
             let dir = cli.data.clone().ok_or_else(|| Error::Argument {
                 arg: "--data".into(),
                 reason: "generate needs --data DIR: the workspace to write".into(),
             })?;
+            if !force && !new_or_empty(&dir)? {
+                return Err(Error::Workspace {
+                    dir,
+                    reason: "is not empty, and generate would replace its data: choose a new \
+                             or empty --data directory, or pass --force to replace it"
+                        .into(),
+                });
+            }
             let mut opts = GenerateOptions::new(dir, *leads, *seed);
             opts.end = end.unwrap_or_else(generate::default_end);
             opts.days = *days;
@@ -439,7 +457,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                         })
                 })
                 .transpose()?;
+            // The run sees the workspace as it was known at its instant.
             let ws = Workspace::open(&data_dir(&cli))?;
+            let ws = match as_of.or(ws.rule_models.default_as_of()) {
+                Some(t) => ws.known_at(t)?,
+                None => ws,
+            };
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let opts = run::RunOptions {
                 policy: policy.clone(),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod known_at;
 pub mod lifecycle;
 pub mod output;
 pub mod run;

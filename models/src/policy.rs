@@ -9,7 +9,9 @@
 //! [scores]
 //! rule_models = ["engagement", "fit"]    # the first is the policy's rule score
 //! predictive_model = "conversion"        # optional
-//! predictive_features = "lead_features"  # relation with lead_id and the model's features
+//! predictive_features = "lead_features"  # optional: relation with lead_id and the model's
+//!                                        # features; without it, a point-in-time model
+//!                                        # scores with its own features at the instant
 //!
 //! [audience]
 //! min_consent = "marketing"              # optional
@@ -258,21 +260,17 @@ impl Policy {
             .predictive_model
             .as_ref()
             .map(|m| m.get_ref().clone());
+        // Without a relation, a point-in-time model scores the leads open at the
+        // qualification instant with its own features (`predict(model, as_of)`).
         let predictive_features = match (&scores.predictive_model, &scores.predictive_features) {
             (Some(_), Some(f)) => Some(f.get_ref().clone()),
-            (Some(m), None) => {
-                return Err(lines.err(
-                    m.span(),
-                    "scores.predictive_features is needed with a predictive model: the relation (with lead_id) holding its features",
-                ));
-            }
             (None, Some(f)) => {
                 return Err(lines.err(
                     f.span(),
                     "scores.predictive_features without scores.predictive_model",
                 ));
             }
-            (None, None) => None,
+            (_, None) => None,
         };
         let (min_consent, audience_where) = match raw.audience {
             Some(a) => (
@@ -539,8 +537,14 @@ name = "everyone else"
             e.starts_with("p.toml:19:") && e.contains("unknown field"),
             "{e}"
         );
-        let e = error(&GOOD.replace("predictive_features = \"lead_features\"\n", ""));
-        assert!(e.contains("predictive_features is needed"), "{e}");
+        let p = Policy::parse(
+            "p",
+            "p.toml",
+            &GOOD.replace("predictive_features = \"lead_features\"\n", ""),
+        )
+        .expect("a point-in-time model needs no feature relation");
+        assert_eq!(p.predictive_features, None);
+        assert_eq!(p.predictive_model.as_deref(), Some("conversion"));
         let e = error(&GOOD.replace("name = \"everyone else\"", "name = \"enterprise\""));
         assert!(e.contains("duplicate assignment rule 'enterprise'"), "{e}");
     }

@@ -145,6 +145,19 @@ pub struct TrainOptions {
     /// Share of the model columns each forest tree sees.
     #[serde(default = "default_feature_fraction")]
     pub feature_fraction: f64,
+    /// Point-in-time models: the label is "converted within this many days after the
+    /// row's instant". The time split then holds out whole instants and leaves a gap
+    /// of one horizon before them, so no training label looks into the held-out period.
+    #[serde(default)]
+    pub horizon_days: Option<f64>,
+    /// `leadql run` publishes a retrained version only if its backtest AUC is at least
+    /// the active version's minus this.
+    #[serde(default = "default_publish_tolerance")]
+    pub publish_tolerance: f64,
+}
+
+fn default_publish_tolerance() -> f64 {
+    0.01
 }
 
 fn default_min_leaf_rows() -> usize {
@@ -179,6 +192,8 @@ impl TrainOptions {
             min_leaf_rows: default_min_leaf_rows(),
             num_trees: default_num_trees(),
             feature_fraction: default_feature_fraction(),
+            horizon_days: None,
+            publish_tolerance: default_publish_tolerance(),
         }
     }
 }
@@ -258,6 +273,19 @@ pub struct PredictiveModel {
     pub evaluation: Evaluation,
     /// Warnings raised while training (small or imbalanced data…).
     pub warnings: Vec<String>,
+    /// The instant the training data was known at (the session's `as_of`, µs since the
+    /// epoch): outcomes after it were not seen, so backtests at later instants are
+    /// honest out-of-time checks.
+    #[serde(default)]
+    pub known_until: Option<i64>,
+    /// The feature definition a point-in-time model was trained on (e.g.
+    /// `lead_snapshot_features/1`); scoring recomputes exactly these features.
+    #[serde(default)]
+    pub features: Option<String>,
+    /// Point-in-time models: the end of the latest training label's horizon (µs since
+    /// the epoch). Instants from it on were never training outcomes.
+    #[serde(default)]
+    pub trained_through: Option<i64>,
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -492,6 +520,64 @@ fn row_keys(columns: &[RawColumn], labels: &[bool]) -> Vec<u64> {
     out
 }
 
+/// The split of snapshot rows (one per lead and instant): the latest whole instants
+/// holding at least `test_fraction` of the rows are held out, and training keeps only
+/// instants at least one horizon before the first held-out one, so that no training
+/// label (an outcome within the horizon) falls in the held-out period.
+fn snapshot_split(
+    times: &[Option<i64>],
+    test_fraction: f64,
+    horizon_days: f64,
+    column: &str,
+) -> Result<(Vec<usize>, Vec<usize>), TrainError> {
+    let n = times.len();
+    let mut instants: Vec<i64> = times.iter().flatten().copied().collect();
+    instants.sort_unstable();
+    let want = ((n as f64) * test_fraction).ceil().max(1.0) as usize;
+    // The earliest held-out instant: walk back from the latest until enough rows.
+    let mut start = i64::MAX;
+    let mut held = 0usize;
+    let mut k = instants.len();
+    while k > 0 && held < want {
+        let t = instants[k - 1];
+        while k > 0 && instants[k - 1] == t {
+            k -= 1;
+            held += 1;
+        }
+        start = t;
+    }
+    let gap = (horizon_days * 86_400_000_000.0).round() as i64;
+    let last_train = start.saturating_sub(gap);
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (i, t) in times.iter().enumerate() {
+        match t {
+            Some(t) if *t >= start => test.push(i),
+            Some(t) if *t <= last_train => train.push(i),
+            Some(_) => {}
+            None => {
+                return Err(TrainError(format!(
+                    "time column '{column}' is NULL in row {}",
+                    i + 1
+                )));
+            }
+        }
+    }
+    if train.is_empty() {
+        return Err(TrainError(format!(
+            "no snapshot is at least {horizon_days} days (the horizon) before the held-out instants from {}: train over a longer span or hold out less (test_fraction)",
+            micros_text(start)
+        )));
+    }
+    Ok((train, test))
+}
+
+fn micros_text(t: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(t)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
 /// What [`train`] needs besides the options.
 #[derive(Debug)]
 pub struct TrainingData {
@@ -555,37 +641,47 @@ pub fn train(
     }
     let keys = row_keys(&data.columns, &labels);
     let by_key = |rows: &mut Vec<usize>| rows.sort_by_key(|&i| (keys[i], i));
-    let (mut train_rows, mut test_rows): (Vec<usize>, Vec<usize>) = match &options.split {
-        Split::Random {
-            test_fraction,
-            seed,
-        } => {
-            let salt = mix(*seed ^ 0x5EED);
-            (0..n).partition(|&i| {
-                (mix(keys[i] ^ salt) >> 11) as f64 / (1u64 << 53) as f64 >= *test_fraction
-            })
-        }
-        Split::Column { column } => {
-            let flags = data.holdout.as_ref().ok_or_else(|| {
-                TrainError(format!("split by column needs the column '{column}'"))
-            })?;
-            (0..n).partition(|&i| !flags[i].unwrap_or(false))
-        }
-        Split::Time {
-            test_fraction,
-            column,
-        } => {
-            let times = data
-                .time
-                .as_ref()
-                .ok_or_else(|| TrainError(format!("split by time needs the column '{column}'")))?;
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), keys[i], i));
-            let test = ((n as f64) * test_fraction).round() as usize;
-            let (r, t) = order.split_at(n - test.min(n));
-            (r.to_vec(), t.to_vec())
-        }
-    };
+    let (mut train_rows, mut test_rows): (Vec<usize>, Vec<usize>) =
+        match &options.split {
+            Split::Random {
+                test_fraction,
+                seed,
+            } => {
+                let salt = mix(*seed ^ 0x5EED);
+                (0..n).partition(|&i| {
+                    (mix(keys[i] ^ salt) >> 11) as f64 / (1u64 << 53) as f64 >= *test_fraction
+                })
+            }
+            Split::Column { column } => {
+                let flags = data.holdout.as_ref().ok_or_else(|| {
+                    TrainError(format!("split by column needs the column '{column}'"))
+                })?;
+                (0..n).partition(|&i| !flags[i].unwrap_or(false))
+            }
+            Split::Time {
+                test_fraction,
+                column,
+            } if options.horizon_days.is_some() => {
+                let times = data.time.as_ref().ok_or_else(|| {
+                    TrainError(format!("split by time needs the column '{column}'"))
+                })?;
+                let horizon = options.horizon_days.unwrap_or(0.0);
+                snapshot_split(times, *test_fraction, horizon, column)?
+            }
+            Split::Time {
+                test_fraction,
+                column,
+            } => {
+                let times = data.time.as_ref().ok_or_else(|| {
+                    TrainError(format!("split by time needs the column '{column}'"))
+                })?;
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), keys[i], i));
+                let test = ((n as f64) * test_fraction).round() as usize;
+                let (r, t) = order.split_at(n - test.min(n));
+                (r.to_vec(), t.to_vec())
+            }
+        };
     by_key(&mut train_rows);
     by_key(&mut test_rows);
     if test_rows.is_empty() || train_rows.is_empty() {
@@ -654,7 +750,17 @@ pub fn train(
         training_rows: fit_rows.len(),
         evaluation: Evaluation::default(),
         warnings,
+        known_until: None,
+        features: None,
+        trained_through: None,
     };
+    if let (Some(h), Some(times)) = (model.options.horizon_days, data.time.as_ref()) {
+        model.trained_through = train_rows
+            .iter()
+            .filter_map(|&r| times[r])
+            .max()
+            .map(|t| t.saturating_add((h * 86_400_000_000.0).round() as i64));
+    }
     let test_columns = take_rows(&data.columns, &test_rows);
     let probabilities = model.probabilities(&model.pipeline.transform(&test_columns)?);
     let truth: Vec<bool> = test_rows.iter().map(|&r| labels[r]).collect();

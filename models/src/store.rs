@@ -28,14 +28,33 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// Checks a user-supplied model name before it becomes a path. The one gate every
+/// entry point passes (create, drop, load, predict: all reach the store's folders through
+/// it), so a name such as `../x` or `/abs/dir` never touches a directory.
+pub fn check_name(name: &str) -> Result<(), TrainError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(TrainError(format!(
+            "invalid model name '{name}': use letters, digits, _ and - (a model name is not a path)"
+        )))
+    }
+}
+
 impl ModelStore {
     /// The registry in `dir` (usually `WORKSPACE/models`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         ModelStore { dir: dir.into() }
     }
 
+    /// The folder of model `name`, once the name is checked ([`check_name`]).
+    fn folder(&self, name: &str) -> Result<PathBuf, TrainError> {
+        check_name(name)?;
+        Ok(self.dir.join(name))
+    }
+
     fn versions(&self, name: &str) -> Result<Vec<(u32, PathBuf)>, TrainError> {
-        let folder = self.dir.join(name);
+        let folder = self.folder(name)?;
         let mut out = Vec::new();
         let entries = match fs::read_dir(&folder) {
             Ok(e) => e,
@@ -73,15 +92,9 @@ impl ModelStore {
 
     /// Saves `model` as the next version of its name; returns that version.
     pub fn save(&self, model: &mut PredictiveModel) -> Result<u32, TrainError> {
-        if !valid_name(&model.name) {
-            return Err(TrainError(format!(
-                "invalid model name '{}': use letters, digits, _ and -",
-                model.name
-            )));
-        }
+        let folder = self.folder(&model.name)?;
         let version = self.versions(&model.name)?.last().map_or(1, |(v, _)| v + 1);
         model.version = version;
-        let folder = self.dir.join(&model.name);
         fs::create_dir_all(&folder).map_err(|e| io_err(&folder, e))?;
         let path = folder.join(format!("v{version}.json"));
         let temp = folder.join(format!(".v{version}.json.{}.tmp", std::process::id()));
@@ -112,6 +125,72 @@ impl ModelStore {
         }
     }
 
+    /// Loads version `version` of `name`.
+    pub fn version(&self, name: &str, version: u32) -> Result<PredictiveModel, TrainError> {
+        let versions = self.versions(name)?;
+        match versions.iter().find(|(v, _)| *v == version) {
+            Some((_, path)) => load(path),
+            None => Err(TrainError(format!(
+                "model '{name}' has no version {version} (versions: {})",
+                if versions.is_empty() {
+                    "none".to_string()
+                } else {
+                    versions
+                        .iter()
+                        .map(|(v, _)| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ))),
+        }
+    }
+
+    /// The version of `name` pinned by [`ModelStore::activate`] (file `NAME/ACTIVE`),
+    /// if any.
+    pub fn pinned(&self, name: &str) -> Result<Option<u32>, TrainError> {
+        let path = self.folder(name)?.join("ACTIVE");
+        match fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+                TrainError(format!(
+                    "{}: expected a version number, found '{}'",
+                    path.display(),
+                    text.trim()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
+    /// The active version of `name`: the pinned one, else the latest.
+    pub fn active(&self, name: &str) -> Result<PredictiveModel, TrainError> {
+        match self.pinned(name)? {
+            Some(v) => self.version(name, v),
+            None => self.latest(name),
+        }
+    }
+
+    /// Pins version `version` of `name` as its active version (`None`: unpin, the
+    /// latest is active). Written atomically.
+    pub fn activate(&self, name: &str, version: Option<u32>) -> Result<(), TrainError> {
+        let path = self.folder(name)?.join("ACTIVE");
+        match version {
+            Some(v) => {
+                self.version(name, v)?;
+                let temp = self
+                    .folder(name)?
+                    .join(format!(".ACTIVE.{}.tmp", std::process::id()));
+                fs::write(&temp, format!("{v}\n")).map_err(|e| io_err(&temp, e))?;
+                fs::rename(&temp, &path).map_err(|e| io_err(&path, e))
+            }
+            None => match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_err(&path, e)),
+            },
+        }
+    }
+
     /// Every version of every model, oldest first.
     pub fn all(&self) -> Result<Vec<PredictiveModel>, TrainError> {
         let mut out = Vec::new();
@@ -125,11 +204,11 @@ impl ModelStore {
 
     /// Removes every version of `name`; returns how many there were.
     pub fn drop_model(&self, name: &str) -> Result<usize, TrainError> {
+        let folder = self.folder(name)?;
         let n = self.versions(name)?.len();
         if n == 0 {
             return Err(TrainError(format!("unknown model '{name}'")));
         }
-        let folder = self.dir.join(name);
         fs::remove_dir_all(&folder).map_err(|e| io_err(&folder, e))?;
         Ok(n)
     }

@@ -26,6 +26,7 @@ pub mod predictive;
 pub mod qualification;
 pub mod relation;
 pub mod scoring;
+pub mod snapshots;
 
 /// Every scalar function of this crate.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
@@ -55,6 +56,16 @@ pub fn register_qualification(
     rules: Arc<scoring::RuleModels>,
 ) {
     qualification::register(ctx, policies, rules);
+}
+
+/// Registers the point-in-time functions (`lead_snapshots`, `lead_snapshot_features`,
+/// `backtest`) over the workspace's rule and predictive models in `ctx`.
+pub fn register_point_in_time(
+    ctx: &SessionContext,
+    rules: Arc<scoring::RuleModels>,
+    predictive: Arc<predictive::PredictiveModels>,
+) {
+    snapshots::register(ctx, rules, predictive);
 }
 
 /// Registers every model-independent leadql function in `ctx`.

@@ -23,6 +23,8 @@ pub const KEYS: &[&str] = &[
     "min_leaf_rows",
     "num_trees",
     "feature_fraction",
+    "horizon_days",
+    "publish_tolerance",
 ];
 
 /// Parses `a = 1, b = 'text'` into pairs (quotes removed, keys lower-cased).
@@ -90,7 +92,32 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
         }
         None => 0.2,
     };
-    o.split = match get("split").unwrap_or("random") {
+    if let Some(v) = get("horizon_days") {
+        let h = number("horizon_days", v)?;
+        if !(h > 0.0 && h <= 36_500.0) {
+            return plan_err!(
+                "model option horizon_days must be a number of days in (0, 36500], got {h}"
+            );
+        }
+        o.horizon_days = Some(h);
+    }
+    if let Some(v) = get("publish_tolerance") {
+        let t = number("publish_tolerance", v)?;
+        if !(0.0..=1.0).contains(&t) {
+            return plan_err!(
+                "model option publish_tolerance is an AUC difference in [0, 1], got {t}"
+            );
+        }
+        o.publish_tolerance = t;
+    }
+    // Point-in-time models split by their snapshots' instants unless told otherwise.
+    let default_split = if o.horizon_days.is_some() {
+        "time"
+    } else {
+        "random"
+    };
+    let time_column = get("time_column").or(o.horizon_days.map(|_| "as_of"));
+    o.split = match get("split").unwrap_or(default_split) {
         "random" => Split::Random {
             test_fraction,
             seed: get("seed")
@@ -108,7 +135,7 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
                 );
             }
         },
-        "time" => match get("time_column") {
+        "time" => match time_column {
             Some(c) => Split::Time {
                 test_fraction,
                 column: c.to_string(),
@@ -119,6 +146,11 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
             return plan_err!("model option split = '{other}' (expected random, time or custom)");
         }
     };
+    if o.horizon_days.is_some() && !matches!(o.split, Split::Time { .. }) {
+        return plan_err!(
+            "a model with horizon_days is trained on snapshots and splits by their instants: use split = 'time' (time_column = 'as_of')"
+        );
+    }
     if let Some(v) = get("balance_classes") {
         o.balance_classes = match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => true,

@@ -11,14 +11,15 @@
 use std::sync::Arc;
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, plan_err};
-use datafusion::logical_expr::{Expr, col, lit, when};
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::logical_expr::{Expr, col, ident, lit, when};
 
 use super::factors::{FactorsKind, factors_udf};
 use super::predict_score::predict_score_udf;
 use super::registry::PredictiveModels;
 use crate::args;
-use crate::relation::table;
+use crate::qualification::sql::timestamp;
+use crate::relation::{self, table};
 use crate::scoring::common::state;
 
 /// The `predict` table function.
@@ -35,7 +36,10 @@ impl Predict {
 }
 
 /// `(model, relation)` arguments: the model's features as column expressions over the
-/// relation's DataFrame.
+/// relation's DataFrame. The relation is a table or view name, or an instant: a
+/// point-in-time model (trained with `horizon_days`) then scores the leads open at that
+/// instant on its own features, recomputed by `lead_snapshot_features` exactly as in
+/// training; `(model)` alone is the same at the session's `as_of`.
 pub fn model_and_relation(
     models: &PredictiveModels,
     function: &str,
@@ -47,16 +51,57 @@ pub fn model_and_relation(
 )> {
     let state = state(fargs.session())?;
     let exprs = fargs.exprs();
-    if exprs.len() != 2 {
+    if exprs.is_empty() || exprs.len() > 2 {
         return plan_err!(
-            "{function} expects (model, relation), got {} arguments",
+            "{function} expects (model, relation) or (model [, as_of]), got {} arguments",
             exprs.len()
         );
     }
     let name = args::string(state, function, "model", &exprs[0])?;
-    let relation = args::string(state, function, "relation", &exprs[1])?;
     let model = models.get(function, &name)?;
-    let frame = table(state, &relation)?;
+    let relation = match exprs.get(1) {
+        Some(e) => match args::constant(state, e) {
+            Ok(
+                ScalarValue::Utf8(Some(r))
+                | ScalarValue::Utf8View(Some(r))
+                | ScalarValue::LargeUtf8(Some(r)),
+            ) => Source::Relation(r),
+            _ => Source::Instant(args::timestamp_micros(
+                state,
+                function,
+                "relation or as_of",
+                e,
+            )?),
+        },
+        None => match models.as_of() {
+            Some(t) => Source::Instant(t),
+            None => {
+                return plan_err!(
+                    "{function}: no relation or as_of given and the workspace sets no as_of"
+                );
+            }
+        },
+    };
+    let (frame, relation) = match relation {
+        Source::Relation(r) => (table(state, &r)?, r),
+        Source::Instant(t) => {
+            let Some(horizon) = model.options.horizon_days else {
+                return plan_err!(
+                    "{function}: model '{}' was not trained on snapshots (no horizon_days), so it cannot compute its features at an instant: pass the relation holding them",
+                    model.name
+                );
+            };
+            let text = format!(
+                "SELECT * FROM lead_snapshot_features({ts}, {ts}, 1, {horizon:?})",
+                ts = timestamp(t)
+            );
+            let plan = relation::plan_sql(state, function, &text)?;
+            (
+                datafusion::dataframe::DataFrame::new(state.clone(), plan),
+                format!("lead_snapshot_features at {}", timestamp(t)),
+            )
+        }
+    };
     let mut features = vec![lit(name)];
     for f in &model.pipeline.features {
         if frame.schema().field_with_unqualified_name(&f.name).is_err() {
@@ -66,9 +111,14 @@ pub fn model_and_relation(
                 model.name
             );
         }
-        features.push(col(&f.name));
+        features.push(ident(&f.name));
     }
     Ok((model, frame, features))
+}
+
+enum Source {
+    Relation(String),
+    Instant(i64),
 }
 
 impl TableFunctionImpl for Predict {

@@ -13,6 +13,7 @@ use leadql_models::store::ModelStore;
 pub struct PredictiveModels {
     store: ModelStore,
     cache: RwLock<HashMap<String, Arc<PredictiveModel>>>,
+    as_of: Option<i64>,
 }
 
 impl PredictiveModels {
@@ -21,7 +22,22 @@ impl PredictiveModels {
         PredictiveModels {
             store,
             cache: RwLock::new(HashMap::new()),
+            as_of: None,
         }
+    }
+
+    /// Models stored in `store`, in a session that knows the workspace up to `as_of`
+    /// (µs since the epoch): models trained here record it as what they knew.
+    pub fn with_as_of(store: ModelStore, as_of: Option<i64>) -> Self {
+        PredictiveModels {
+            as_of,
+            ..PredictiveModels::new(store)
+        }
+    }
+
+    /// The instant the session knows the workspace up to.
+    pub fn as_of(&self) -> Option<i64> {
+        self.as_of
     }
 
     /// The store.
@@ -29,18 +45,26 @@ impl PredictiveModels {
         &self.store
     }
 
-    /// The latest version of `name`.
-    pub fn get(&self, function: &str, name: &str) -> Result<Arc<PredictiveModel>> {
-        if let Some(m) = self.cache.read().ok().and_then(|c| c.get(name).cloned()) {
+    /// The model `spec` names: `name` is its active version (pinned with `leadql model
+    /// activate`, else the latest), `name@3` its version 3.
+    pub fn get(&self, function: &str, spec: &str) -> Result<Arc<PredictiveModel>> {
+        if let Some(m) = self.cache.read().ok().and_then(|c| c.get(spec).cloned()) {
             return Ok(m);
         }
-        let model = Arc::new(
-            self.store
-                .latest(name)
-                .map_err(|e| plan_datafusion_err!("{function}: {e}"))?,
-        );
+        let loaded = match spec.split_once('@') {
+            Some((name, version)) => {
+                let v: u32 = version.parse().map_err(|_| {
+                    plan_datafusion_err!(
+                        "{function}: '{spec}' names no version: write NAME@N with N a version number"
+                    )
+                })?;
+                self.store.version(name, v)
+            }
+            None => self.store.active(spec),
+        };
+        let model = Arc::new(loaded.map_err(|e| plan_datafusion_err!("{function}: {e}"))?);
         if let Ok(mut c) = self.cache.write() {
-            c.insert(name.to_string(), model.clone());
+            c.insert(spec.to_string(), model.clone());
         }
         Ok(model)
     }
@@ -52,7 +76,8 @@ impl PredictiveModels {
             .map_err(|e| plan_datafusion_err!("saving model: {e}"))?;
         let model = Arc::new(model);
         if let Ok(mut c) = self.cache.write() {
-            c.insert(model.name.clone(), model.clone());
+            // Unversioned names now resolve anew (a pinned version stays active).
+            c.retain(|k, _| k.contains('@'));
         }
         Ok(model)
     }
@@ -64,7 +89,7 @@ impl PredictiveModels {
             .drop_model(name)
             .map_err(|e| plan_datafusion_err!("DROP MODEL: {e}"))?;
         if let Ok(mut c) = self.cache.write() {
-            c.remove(name);
+            c.retain(|k, _| k.split('@').next() != Some(name));
         }
         Ok(n)
     }

@@ -32,6 +32,7 @@ use super::registry::PredictiveModels;
 use crate::args;
 use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
+use crate::snapshots::FEATURES_VERSION;
 
 /// Runs `query`, trains a model called `name` with `options` and saves it as the next
 /// version.
@@ -82,6 +83,9 @@ pub async fn train_from_query(
         }
         names.push(f.name().clone());
         columns.push(raw_column(f.name(), &column(i))?);
+    }
+    if options.horizon_days.is_some() {
+        check_point_in_time_features(state, &names).await?;
     }
     let label = raw_column(&options.label, &column(label_index))?;
     let (mut time, mut holdout) = (None, None);
@@ -138,9 +142,13 @@ pub async fn train_from_query(
     })
     .await;
     spinner.finish_and_clear();
-    let model = trained
+    let mut model = trained
         .map_err(|e| plan_datafusion_err!("training failed: {e}"))?
         .map_err(|e| plan_datafusion_err!("training '{name}': {e}"))?;
+    model.known_until = models.as_of();
+    if model.options.horizon_days.is_some() {
+        model.features = Some(FEATURES_VERSION.to_string());
+    }
     let saved = models.save(model)?;
     if std::io::stderr().is_terminal() {
         eprintln!(
@@ -150,6 +158,31 @@ pub async fn train_from_query(
         );
     }
     Ok(saved)
+}
+
+/// A point-in-time model (one with `horizon_days`) is served by recomputing its
+/// features with `lead_snapshot_features` at the scoring instant, so every feature
+/// must be one of that function's columns, not a column computed in the query.
+async fn check_point_in_time_features(state: &SessionState, names: &[String]) -> Result<()> {
+    let plan = state
+        .create_logical_plan(
+            "SELECT * FROM lead_snapshot_features(TIMESTAMP '2000-01-01 00:00:00', TIMESTAMP '2000-01-01 00:00:00', 1, 1) LIMIT 0",
+        )
+        .await?;
+    let schema = plan.schema();
+    let unknown: Vec<&str> = names
+        .iter()
+        .filter(|n| schema.field_with_unqualified_name(n).is_err())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return plan_err!(
+            "a model with horizon_days is served with the features of lead_snapshot_features at the scoring instant, and {} {} not among them: select columns of lead_snapshot_features(…) as they are",
+            unknown.join(", "),
+            if unknown.len() == 1 { "is" } else { "are" }
+        );
+    }
+    Ok(())
 }
 
 /// Schema of the row describing a trained model.

@@ -48,11 +48,15 @@ pub fn qualification(
         columns.push(format!("r{i}.score AS s{i}, r{i}.grade AS g{i}"));
         joins.push(format!("LEFT JOIN r{i} ON r{i}.lead_id = l.lead_id"));
     }
-    if let (Some(model), Some(features)) = (&policy.predictive_model, &policy.predictive_features) {
+    if let Some(model) = &policy.predictive_model {
+        // A feature relation, or the point-in-time model's own features at `as_of`.
+        let features = match &policy.predictive_features {
+            Some(f) => literal(f),
+            None => t.clone(),
+        };
         ctes.push(format!(
-            "p AS (SELECT lead_id, score, grade FROM predict({}, {}))",
+            "p AS (SELECT lead_id, score, grade FROM predict({}, {features}))",
             literal(model),
-            literal(features)
         ));
         columns.push("p.score AS ps, p.grade AS pg".into());
         joins.push("LEFT JOIN p ON p.lead_id = l.lead_id".into());

@@ -42,6 +42,9 @@ pub enum AsOf {
     Instant(i64),
     /// A timestamp column of `leads` (leads where it is NULL are not scored).
     Column(&'static str),
+    /// Snapshots: a relation of `(lead_id, as_of)` pairs; a lead is scored once per
+    /// pair, at that instant (point-in-time features and backtests).
+    Snapshots(DataFrame),
 }
 
 /// The scored leads: `lead_id`, `as_of`, then per rule `r{i}` (points, rounded) and
@@ -224,6 +227,24 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
             col(*c),
             DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
         ),
+        AsOf::Snapshots(pairs) => {
+            let pairs = pairs.clone().select(vec![
+                col("lead_id").alias("__snapshot_lead_id"),
+                cast(
+                    col("as_of"),
+                    DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+                )
+                .alias("__snapshot_as_of"),
+            ])?;
+            leads = leads.join(
+                pairs,
+                JoinType::Inner,
+                &["lead_id"],
+                &["__snapshot_lead_id"],
+                None,
+            )?;
+            col("__snapshot_as_of")
+        }
     };
 
     // --- population and fit rules ------------------------------------------------
@@ -276,7 +297,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
             interactions.filter(countable(model, *v).and(col("occurred_at").lt(ts(*v))))?,
             ts(*v),
         ),
-        AsOf::Column(_) => {
+        AsOf::Column(_) | AsOf::Snapshots(_) => {
             // Windows differ per lead here: keep every interaction of the model's types.
             let types: std::collections::BTreeSet<&str> = model
                 .behavior
@@ -335,7 +356,9 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         if let Some(days) = window_days(b) {
             cond = cond.and(match as_of {
                 AsOf::Instant(v) => within(*v, days),
-                AsOf::Column(_) => age_us.clone().lt_eq(lit(window_micros(days))),
+                AsOf::Column(_) | AsOf::Snapshots(_) => {
+                    age_us.clone().lt_eq(lit(window_micros(days)))
+                }
             });
         }
         if let Some(p) = &b.predicate {
@@ -387,8 +410,29 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         );
         events = events.select(columns)?;
     }
-    let per_lead = events.aggregate(vec![col("lead_id").alias("__lead_id")], aggregates)?;
-    let joined = population.join(per_lead, JoinType::Left, &["lead_id"], &["__lead_id"], None)?;
+    let joined = match as_of {
+        AsOf::Instant(_) => {
+            let per_lead = events.aggregate(vec![col("lead_id").alias("__lead_id")], aggregates)?;
+            population.join(per_lead, JoinType::Left, &["lead_id"], &["__lead_id"], None)?
+        }
+        // A lead may be scored at several instants: aggregate per lead and instant.
+        AsOf::Column(_) | AsOf::Snapshots(_) => {
+            let per_instant = events.aggregate(
+                vec![
+                    col("lead_id").alias("__lead_id"),
+                    col("__as_of").alias("__at"),
+                ],
+                aggregates,
+            )?;
+            population.join(
+                per_instant,
+                JoinType::Left,
+                &["lead_id", "as_of"],
+                &["__lead_id", "__at"],
+                None,
+            )?
+        }
+    };
 
     let mut cols: Vec<Expr> = vec![col("lead_id"), col("as_of")];
     for i in 0..rules.len() {

@@ -1,0 +1,387 @@
+//! `backtest(model, from, to, every_days [, horizon_days])`: how a rule model or a
+//! predictive model would have ranked the leads open at each past instant, against
+//! what happened within the horizon after it.
+//!
+//! ```sql
+//! SELECT as_of, auc, conversion_rate AS base_rate FROM backtest('conversion',
+//!   TIMESTAMP '2025-06-30 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 30)
+//! WHERE segment = 'all' ORDER BY as_of;
+//! ```
+//!
+//! For each instant (see [`super::instants`]; instants whose horizon is not over by the
+//! workspace's `as_of` are left out) the open leads are scored as of that instant:
+//! rule models with `score_leads` semantics, predictive models on the features of
+//! `lead_snapshot_features` at that instant. Leads a rule model's audience excludes
+//! rank below every scored lead. One row per instant and segment:
+//!
+//! | segment | rows |
+//! |---|---|
+//! | `all` | every open lead; `auc` is set here |
+//! | `top 5%`, `top 10%` | the best-scored 5% / 10% (at least one lead) |
+//! | `grade X` | each grade of the model |
+//! | `decile 1` … `decile 10` | tenths by score, best first: calibration for predictive models |
+//!
+//! Columns: `model, version, as_of, in_training_period, segment, leads, converted,
+//! conversion_rate, mean_predicted, auc`. `mean_predicted` is the mean predicted
+//! probability (predictive models only). `in_training_period` is true when the
+//! instant is before the end of the model's training outcomes (the horizon of its
+//! latest training snapshot, else the `as_of` it was trained at): those outcomes were
+//! training data, so only the later instants are honest out-of-time checks. The horizon
+//! defaults to a predictive model's own, and to 90 days for rule models.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
+};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{JoinType, Result};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{Expr, col, ident, lit};
+use leadql_models::RuleModel;
+use leadql_models::metrics::auc;
+use leadql_models::predictive::PredictiveModel;
+
+use super::instants::{Instants, check_arity, parse};
+use super::plan::{features, snapshots};
+use crate::args;
+use crate::deferred::DeferredTable;
+use crate::predictive::PredictiveModels;
+use crate::predictive::predict_score::predict_score_udf;
+use crate::scoring::RuleModels;
+use crate::scoring::common::state;
+use crate::scoring::plan::{AsOf, score_leads};
+
+/// Horizon of rule-model backtests when none is given, in days.
+pub const DEFAULT_RULE_HORIZON_DAYS: f64 = 90.0;
+
+/// The `backtest` table function.
+#[derive(Debug)]
+pub struct Backtest {
+    rules: Arc<RuleModels>,
+    predictive: Arc<PredictiveModels>,
+}
+
+impl Backtest {
+    /// Backtests the workspace's rule and predictive models.
+    pub fn new(rules: Arc<RuleModels>, predictive: Arc<PredictiveModels>) -> Self {
+        Backtest { rules, predictive }
+    }
+}
+
+/// Columns of a backtest.
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("version", DataType::Int64, true),
+        Field::new(
+            "as_of",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+        Field::new("in_training_period", DataType::Boolean, true),
+        Field::new("segment", DataType::Utf8, false),
+        Field::new("leads", DataType::Int64, false),
+        Field::new("converted", DataType::Int64, false),
+        Field::new("conversion_rate", DataType::Float64, true),
+        Field::new("mean_predicted", DataType::Float64, true),
+        Field::new("auc", DataType::Float64, true),
+    ]))
+}
+
+/// The model under test.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// A rule model.
+    Rule(Arc<RuleModel>),
+    /// A predictive model, by the name it was asked for (`name` or `name@N`).
+    Predictive(String, Arc<PredictiveModel>),
+}
+
+impl TableFunctionImpl for Backtest {
+    fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        const NAME: &str = "backtest";
+        let state = state(fargs.session())?;
+        let exprs = fargs.exprs();
+        check_arity(
+            NAME,
+            exprs,
+            4,
+            5,
+            "model, from, to, every_days [, horizon_days]",
+        )?;
+        let name = args::string(state, NAME, "model", &exprs[0])?;
+        let subject = if self.rules.names().any(|n| n == name) {
+            Subject::Rule(self.rules.get(NAME, &name)?)
+        } else {
+            let model = self.predictive.get(NAME, &name).map_err(|e| {
+                e.context(format!(
+                    "'{name}' is neither a rule model ({}) nor a trained predictive model",
+                    self.rules.names().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            Subject::Predictive(name.clone(), model)
+        };
+        let default_horizon = match &subject {
+            Subject::Rule(_) => DEFAULT_RULE_HORIZON_DAYS,
+            Subject::Predictive(_, m) => {
+                m.options.horizon_days.unwrap_or(DEFAULT_RULE_HORIZON_DAYS)
+            }
+        };
+        let instants = parse(
+            state,
+            NAME,
+            &exprs[1..],
+            self.rules.default_as_of(),
+            Some(default_horizon),
+        )?;
+        // Plan now so that errors surface at planning time.
+        scored(state, &self.rules, &self.predictive, &subject, &instants)?;
+        let (rules, predictive) = (self.rules.clone(), self.predictive.clone());
+        Ok(DeferredTable::new(
+            schema(),
+            Box::new(move |state| {
+                let (rules, predictive, subject, instants) = (
+                    rules.clone(),
+                    predictive.clone(),
+                    subject.clone(),
+                    instants.clone(),
+                );
+                Box::pin(async move {
+                    let batches = scored(state, &rules, &predictive, &subject, &instants)?
+                        .collect()
+                        .await?;
+                    backtest_batch(&subject, &batches)
+                })
+            }),
+        ))
+    }
+}
+
+/// `lead_id, as_of, label, score`: the open leads of every instant whose outcome is
+/// known, scored as of that instant.
+pub fn scored(
+    state: &SessionState,
+    rules: &RuleModels,
+    predictive: &Arc<PredictiveModels>,
+    subject: &Subject,
+    instants: &Instants,
+) -> Result<DataFrame> {
+    let rows = snapshots(state, instants)?.filter(col("label").is_not_null())?;
+    match subject {
+        Subject::Rule(model) => {
+            let pairs = rows.clone().select(vec![col("lead_id"), col("as_of")])?;
+            let scores = score_leads(state, model, &AsOf::Snapshots(pairs))?.select(vec![
+                col("lead_id").alias("__scored_lead"),
+                col("as_of").alias("__scored_as_of"),
+                col("score"),
+            ])?;
+            rows.join(
+                scores,
+                JoinType::Left,
+                &["lead_id", "as_of"],
+                &["__scored_lead", "__scored_as_of"],
+                None,
+            )?
+            .select(vec![
+                col("lead_id"),
+                col("as_of"),
+                col("label"),
+                col("score"),
+            ])
+        }
+        Subject::Predictive(spec, model) => {
+            let mut inputs: Vec<Expr> = vec![lit(spec.clone())];
+            inputs.extend(model.pipeline.features.iter().map(|f| ident(&f.name)));
+            features(state, rules, rows)?.select(vec![
+                col("lead_id"),
+                col("as_of"),
+                col("label"),
+                predict_score_udf(predictive.clone())
+                    .call(inputs)
+                    .alias("score"),
+            ])
+        }
+    }
+}
+
+/// One instant's scored leads.
+#[derive(Debug, Default)]
+struct Instant {
+    /// `(score, lead_id, converted)`; unscored leads have `-inf`.
+    rows: Vec<(f64, i64, bool)>,
+}
+
+#[derive(Default)]
+struct Out {
+    as_of: Vec<i64>,
+    in_training: Vec<Option<bool>>,
+    segment: Vec<String>,
+    leads: Vec<i64>,
+    converted: Vec<i64>,
+    rate: Vec<Option<f64>>,
+    mean: Vec<Option<f64>>,
+    auc: Vec<Option<f64>>,
+}
+
+impl Out {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        as_of: i64,
+        in_training: Option<bool>,
+        segment: String,
+        rows: &[(f64, i64, bool)],
+        probabilities: bool,
+        auc: Option<f64>,
+    ) {
+        let n = rows.len();
+        let converted = rows.iter().filter(|r| r.2).count();
+        self.as_of.push(as_of);
+        self.in_training.push(in_training);
+        self.segment.push(segment);
+        self.leads.push(n as i64);
+        self.converted.push(converted as i64);
+        self.rate.push((n > 0).then(|| converted as f64 / n as f64));
+        self.mean.push(
+            (probabilities && n > 0)
+                .then(|| rows.iter().map(|r| r.0 / 100.0).sum::<f64>() / n as f64),
+        );
+        self.auc.push(auc);
+    }
+}
+
+fn grade_of(subject: &Subject, score: f64) -> Option<String> {
+    match subject {
+        Subject::Rule(model) => {
+            if !score.is_finite() {
+                return None;
+            }
+            model
+                .grades
+                .iter()
+                .find(|g| g.min.is_none_or(|m| score >= m) && g.max.is_none_or(|m| score < m))
+                .map(|g| g.name.clone())
+        }
+        Subject::Predictive(_, m) => Some(m.grade(score).to_string()),
+    }
+}
+
+fn grade_names(subject: &Subject) -> Vec<String> {
+    match subject {
+        Subject::Rule(model) => model.grades.iter().rev().map(|g| g.name.clone()).collect(),
+        Subject::Predictive(..) => ["A", "B", "C", "D"].map(String::from).to_vec(),
+    }
+}
+
+/// The backtest table from the scored rows of every instant.
+pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let mut by_instant: std::collections::BTreeMap<i64, Instant> = Default::default();
+    for b in batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let at = b.column(1).as_primitive::<TimestampMicrosecondType>();
+        let label = b.column(2).as_boolean();
+        let score = b.column(3).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            if label.is_null(i) || at.is_null(i) || ids.is_null(i) {
+                continue;
+            }
+            let s = if score.is_null(i) || score.value(i).is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                score.value(i)
+            };
+            by_instant
+                .entry(at.value(i))
+                .or_default()
+                .rows
+                .push((s, ids.value(i), label.value(i)));
+        }
+    }
+    let (model_name, version, known_until, probabilities) = match subject {
+        Subject::Rule(m) => (m.name.clone(), None, None, false),
+        Subject::Predictive(spec, m) => (
+            spec.clone(),
+            Some(i64::from(m.version)),
+            m.trained_through.or(m.known_until),
+            true,
+        ),
+    };
+    let grades = grade_names(subject);
+    let mut out = Out::default();
+    for (as_of, mut instant) in by_instant {
+        let rows = &mut instant.rows;
+        // Best first; ties in a stable order.
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let in_training = match subject {
+            Subject::Rule(_) => Some(false),
+            Subject::Predictive(..) => known_until.map(|k| as_of < k),
+        };
+        let scores: Vec<f64> = rows
+            .iter()
+            .map(|r| if r.0.is_finite() { r.0 } else { -1e300 })
+            .collect();
+        let truth: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        let area = auc(&scores, &truth);
+        out.push(as_of, in_training, "all".into(), rows, probabilities, area);
+        let n = rows.len();
+        for (label, share) in [("top 5%", 0.05), ("top 10%", 0.10)] {
+            let k = ((n as f64) * share).ceil().max(1.0).min(n as f64) as usize;
+            out.push(
+                as_of,
+                in_training,
+                label.into(),
+                &rows[..k],
+                probabilities,
+                None,
+            );
+        }
+        for g in &grades {
+            let members: Vec<(f64, i64, bool)> = rows
+                .iter()
+                .filter(|r| grade_of(subject, r.0).as_deref() == Some(g.as_str()))
+                .copied()
+                .collect();
+            out.push(
+                as_of,
+                in_training,
+                format!("grade {g}"),
+                &members,
+                probabilities,
+                None,
+            );
+        }
+        for d in 0..10 {
+            let (lo, hi) = (n * d / 10, n * (d + 1) / 10);
+            out.push(
+                as_of,
+                in_training,
+                format!("decile {}", d + 1),
+                &rows[lo..hi],
+                probabilities,
+                None,
+            );
+        }
+    }
+    let len = out.as_of.len();
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(StringArray::from(vec![model_name; len])),
+            Arc::new(Int64Array::from(vec![version; len])),
+            Arc::new(TimestampMicrosecondArray::from(out.as_of)),
+            Arc::new(BooleanArray::from(out.in_training)),
+            Arc::new(StringArray::from(out.segment)),
+            Arc::new(Int64Array::from(out.leads)),
+            Arc::new(Int64Array::from(out.converted)),
+            Arc::new(Float64Array::from(out.rate)),
+            Arc::new(Float64Array::from(out.mean)),
+            Arc::new(Float64Array::from(out.auc)),
+        ],
+    )?)
+}

@@ -1,0 +1,52 @@
+//! Point in time: leads as they stood at past instants, the features known at each
+//! instant, and backtests of scoring models against what happened next.
+//!
+//! Every score is a statement about an instant. A predictive model answers "will this
+//! lead, open at instant T, convert within H days?", so it is trained on *snapshots*
+//! (one row per lead open at each of a series of instants, labelled with whether it was
+//! qualified within the horizon) and served on the snapshot of the leads open now. One
+//! feature definition ([`plan::features`]) serves both, so training and serving cannot
+//! drift apart, and it reads only interactions strictly before each instant.
+//!
+//! - [`lead_snapshots`]: `lead_snapshots(from, to, every_days, horizon_days)`
+//! - [`lead_snapshot_features`]: the same rows with the point-in-time features
+//! - [`backtest`]: `backtest(model, from, to, every_days [, horizon_days])` for rule and
+//!   predictive models
+
+use std::sync::Arc;
+
+use datafusion::prelude::SessionContext;
+
+use crate::predictive::PredictiveModels;
+use crate::scoring::RuleModels;
+
+pub mod backtest;
+pub mod instants;
+pub mod lead_snapshot_features;
+pub mod lead_snapshots;
+pub mod plan;
+
+/// Names of the table functions registered by [`register`].
+pub const TABLE_FUNCTIONS: &[&str] = &["lead_snapshots", "lead_snapshot_features", "backtest"];
+
+/// Version of the feature definition of [`plan::features`], stored with every model
+/// trained on it. Bump it when the definition changes.
+pub const FEATURES_VERSION: &str = "lead_snapshot_features/1";
+
+/// Registers the point-in-time functions over the workspace's models in `ctx`.
+pub fn register(ctx: &SessionContext, rules: Arc<RuleModels>, predictive: Arc<PredictiveModels>) {
+    ctx.register_udtf(
+        "lead_snapshots",
+        Arc::new(lead_snapshots::LeadSnapshots::new(rules.clone())),
+    );
+    ctx.register_udtf(
+        "lead_snapshot_features",
+        Arc::new(lead_snapshot_features::LeadSnapshotFeatures::new(
+            rules.clone(),
+        )),
+    );
+    ctx.register_udtf(
+        "backtest",
+        Arc::new(backtest::Backtest::new(rules, predictive)),
+    );
+}
