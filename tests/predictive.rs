@@ -307,3 +307,50 @@ fn incompatible_model_file_versions_are_detected() {
         "{e}"
     );
 }
+
+/// Issue 15: `DROP MODEL "../../victim"` and `drop_model('/abs/dir')` deleted any
+/// directory holding a `v1.json`. Model names are checked before they become paths, on
+/// drop, load, predict and create: a directory outside the workspace survives, and the
+/// error names the argument.
+#[test]
+fn drop_model_with_a_path_as_name_deletes_nothing_outside_the_workspace() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ws = tmp.path().join("ws");
+    common::copy_sample(&ws);
+    // models/../../victim is tmp/victim.
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir_all(&victim).expect("mkdir");
+    std::fs::write(victim.join("v1.json"), "{\"format_version\": 1}").expect("write");
+    std::fs::write(victim.join("precious.txt"), "keep me").expect("write");
+    let abs = victim.to_str().expect("utf-8");
+    for sql in [
+        "DROP MODEL \"../../victim\"".to_string(),
+        "DROP MODEL IF EXISTS \"../../victim\"".to_string(),
+        format!("SELECT * FROM drop_model('{abs}')"),
+        format!("SELECT * FROM drop_model('{abs}', true)"),
+    ] {
+        let err = error(&ws, &sql);
+        assert!(
+            err.contains("drop_model: argument name: invalid model name"),
+            "{sql}: {err}"
+        );
+        assert!(err.contains("a model name is not a path"), "{sql}: {err}");
+    }
+    for sql in [
+        "SELECT * FROM model_evaluation('../../victim')".to_string(),
+        "SELECT * FROM predict('../../victim', 'leads')".to_string(),
+        format!("SELECT * FROM model_features('{abs}')"),
+        "CREATE MODEL \"../../victim\" OPTIONS (model_type = 'logistic_reg', label = 'y') AS SELECT 1 AS a, true AS y".to_string(),
+    ] {
+        let err = error(&ws, &sql);
+        assert!(err.contains("invalid model name"), "{sql}: {err}");
+    }
+    assert!(
+        victim.join("v1.json").is_file(),
+        "the victim's model file survives"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("precious.txt")).expect("survives"),
+        "keep me"
+    );
+}

@@ -7,6 +7,7 @@ use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
+use leadql_models::store::check_name;
 
 use super::registry::PredictiveModels;
 use crate::args;
@@ -44,6 +45,10 @@ impl TableFunctionImpl for DropModel {
             );
         }
         let name = args::string(state, "drop_model", "name", &exprs[0])?;
+        // Checked before anything else, IF EXISTS included: a name is never a path.
+        if let Err(e) = check_name(&name) {
+            return plan_err!("drop_model: argument name: {e}");
+        }
         let if_exists = match exprs.get(1).map(|e| args::constant(state, e)) {
             None => false,
             Some(Ok(ScalarValue::Boolean(Some(b)))) => b,
