@@ -76,8 +76,13 @@ pub fn is_free_mail(domain: &str) -> bool {
 /// ```
 pub fn normalize_email(raw: &str) -> Option<String> {
     let mut s = raw.trim();
-    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("mailto:") {
-        s = s[7..].trim();
+    // `get`, not `[..7]`: byte 7 may fall inside a character (`toño@…`).
+    if let Some(rest) = s
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+        .and_then(|_| s.get(7..))
+    {
+        s = rest.trim();
     }
     let s = s.trim_start_matches('<').trim_end_matches('>').trim();
     let lower = s.to_lowercase();
@@ -197,7 +202,13 @@ fn folded_words<'a>(raw: &str, buf: &'a mut String) -> Vec<&'a str> {
             'ť' => 't',
             'ď' => 'd',
             'ß' => 's',
-            '.' => continue,
+            // Dots, and combining marks (a decomposed `é` is `e` + U+0301), are dropped.
+            '.'
+            | '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}' => continue,
             c if c.is_alphanumeric() => c,
             _ => ' ',
         };
@@ -416,5 +427,62 @@ mod tests {
         assert_eq!(name_similarity("", "x"), None);
         assert_eq!(name_similarity("---", "x"), None);
         assert_eq!(name_similarity("李伟", "李伟"), Some(1.0));
+    }
+
+    /// Issue 15: `normalize_email('toño.álvaro@example.es')` panicked (byte 7 inside `ñ`).
+    #[test]
+    fn multi_byte_combining_and_rtl_text_never_panics() {
+        assert_eq!(
+            normalize_email("toño.álvaro@example.es").as_deref(),
+            Some("toño.álvaro@example.es")
+        );
+        assert_eq!(
+            normalize_email("MAILTO:Toño@Example.es").as_deref(),
+            Some("toño@example.es")
+        );
+        // Byte 7 inside a combining mark, an emoji, a CJK or an Arabic character.
+        for raw in [
+            "aaaaaa\u{301}@x.io",
+            "abcde😀@x.io",
+            "a李伟李@x.io",
+            "aمحمد@x.io",
+            "mailtö:a@x.io",
+            "ñ",
+            "mailto",
+            "",
+        ] {
+            let _ = normalize_email(raw);
+            let _ = email_domain(raw);
+            let _ = normalize_phone(raw);
+            let _ = name_similarity(raw, "Toño");
+        }
+        assert_eq!(
+            normalize_email("aaaaaa\u{301}@x.io").as_deref(),
+            Some("aaaaaa\u{301}@x.io")
+        );
+        // Right-to-left: Arabic and Hebrew addresses and names, with direction marks.
+        assert_eq!(
+            normalize_email(" محمد@مثال.مصر ").as_deref(),
+            Some("محمد@مثال.مصر")
+        );
+        assert_eq!(
+            email_domain("שרה@דוגמה.ישראל").as_deref(),
+            Some("דוגמה.ישראל")
+        );
+        assert_eq!(name_similarity("محمد علي", "علي محمد"), Some(1.0));
+        assert_eq!(name_similarity("\u{200F}שרה כהן", "כהן שרה"), Some(1.0));
+        // Arabic-Indic digits are not a phone number; an extension after them is fine.
+        assert_eq!(normalize_phone("٠٢٠ ٧٩٤٦ ٠٩٥٨"), None);
+        assert_eq!(
+            normalize_phone("+44 20 7946 0958 ext. ١٢").as_deref(),
+            Some("+442079460958")
+        );
+        // Combining marks: a decomposed name equals its precomposed form.
+        assert_eq!(
+            name_similarity("Jose\u{301} Nun\u{303}ez", "José Núñez"),
+            Some(1.0)
+        );
+        assert_eq!(fold_name("A\u{308}ngstro\u{308}m"), "angstrom");
+        assert_eq!(fold_name("Ångström"), "angstrom");
     }
 }

@@ -293,9 +293,13 @@ pub struct Mapping {
 pub fn read(path: &Path) -> Result<Mapping> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let line = e.span().map(|s| {
+            // By bytes: a span need not fall on a character boundary.
+            String::from_utf8_lossy(&text.as_bytes()[..s.start.min(text.len())])
+                .lines()
+                .count()
+                .max(1)
+        });
         Error::Argument {
             arg: "--mapping".into(),
             reason: format!(
