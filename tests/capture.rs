@@ -7,11 +7,13 @@ use std::process::{Command, Output};
 mod common;
 
 fn leadql(args: &[&str]) -> Output {
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    // A copy of the sample, without state a local `leadql run` may have left in it.
+    let sample = tempfile::tempdir().expect("tempdir");
+    common::copy_sample(sample.path());
     Command::new(env!("CARGO_BIN_EXE_leadql"))
         .env_remove("LEADQL_DATA")
         .arg("--data")
-        .arg(sample)
+        .arg(sample.path())
         .arg("sql")
         .args(args)
         .output()

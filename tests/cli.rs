@@ -7,14 +7,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_leadql"));
     c.env_remove("LEADQL_DATA");
     c
 }
 
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+/// A copy of the bundled sample, without the state a local `leadql run` may have
+/// recorded in `data/sample` (tests never read the sample in place).
+fn sample() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    common::copy_sample(tmp.path());
+    tmp
 }
 
 fn run(args: &[&str]) -> Output {
@@ -32,7 +38,7 @@ fn stderr(o: &Output) -> String {
 /// Runs a query on the sample and returns stdout, failing the test on error.
 fn sql(args: &[&str]) -> String {
     let data = sample();
-    let mut all = vec!["--data", data.to_str().expect("utf-8 path"), "sql"];
+    let mut all = vec!["--data", data.path().to_str().expect("utf-8 path"), "sql"];
     all.extend_from_slice(args);
     let o = run(&all);
     assert!(
@@ -276,7 +282,7 @@ fn arrow_stream_output_reads_back() {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "--format",
         "arrow",
@@ -301,7 +307,7 @@ fn python_reads(format: &str, script: &str) -> String {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "--format",
         format,
@@ -435,7 +441,7 @@ fn unknown_table_lists_the_known_tables() {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "SELECT * FROM lead",
     ]);
@@ -450,7 +456,7 @@ fn syntax_error_says_where() {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "SELECT count(* FROM leads",
     ]);
@@ -471,7 +477,7 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "--format",
         "xml",
@@ -480,7 +486,7 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
     assert_clean_error(&o, "unknown format 'xml'");
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "--memory-limit",
         "lots",
         "sql",
@@ -501,7 +507,7 @@ fn a_small_memory_limit_spills_instead_of_failing() {
     let limited = |extra: &[&str]| {
         let mut args = vec![
             "--data",
-            data.to_str().expect("utf-8"),
+            data.path().to_str().expect("utf-8"),
             "--memory-limit",
             "16M",
             "--spill-dir",
@@ -542,7 +548,7 @@ fn a_small_memory_limit_spills_instead_of_failing() {
 fn shell_runs_statements_and_backslash_commands() {
     let data = sample();
     let mut child = bin()
-        .args(["--data", data.to_str().expect("utf-8"), "shell"])
+        .args(["--data", data.path().to_str().expect("utf-8"), "shell"])
         .env("HOME", std::env::temp_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -588,7 +594,7 @@ fn both_sample_models_score_from_the_command_line() {
     let data = sample();
     let o = run(&[
         "--data",
-        data.to_str().expect("utf-8"),
+        data.path().to_str().expect("utf-8"),
         "sql",
         "SELECT * FROM score_leads('engagment')",
     ]);

@@ -17,6 +17,8 @@ use leadql::catalog::Workspace;
 use leadql::schema::{self, Table};
 use leadql::session::{self, SessionOptions};
 
+mod common;
+
 fn micros(ts: &str) -> i64 {
     chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S")
         .expect("timestamp")
@@ -518,8 +520,10 @@ async fn bad_models_and_calls_give_errors_with_file_and_line() {
 
 #[tokio::test]
 async fn sample_models_score_every_lead_consistently() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    let ctx = context(&dir).await;
+    // A copy of the sample, without state a local `leadql run` may have left in it.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    common::copy_sample(tmp.path());
+    let ctx = context(tmp.path()).await;
     for model in ["engagement", "fit"] {
         // Grades and sales_ready agree with lead_grade and the model's threshold, and
         // every breakdown sums to its score.
