@@ -179,17 +179,62 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     Ok(())
 }
 
-/// `(model name, version, model_type, AUC, trained now?)`.
-type ModelLine = (String, u32, String, Option<f64>, bool);
+/// The predictive model a run scores with, and what the run learnt about it.
+#[derive(Debug, Clone)]
+struct ModelLine {
+    name: String,
+    /// The active version after the run.
+    version: u32,
+    kind: String,
+    /// Held-out AUC of the active version.
+    auc: Option<f64>,
+    /// Whether this run trained a version.
+    trained: bool,
+    /// Label horizon of a point-in-time model, in days.
+    horizon_days: Option<f64>,
+    /// Out-of-time backtest of the active version at its latest instant.
+    backtest: Option<BacktestFigures>,
+    /// What happened to a newly trained version (published, or kept back and why).
+    publish: Option<String>,
+}
 
-/// Trains the model from `models/NAME.sql` when it has no version yet, when the recipe
-/// or the workspace's data changed since the version it produced, or when asked to.
+/// One instant of a backtest: AUC and the calibration of the top 5%.
+#[derive(Debug, Clone, PartialEq)]
+struct BacktestFigures {
+    as_of: String,
+    auc: Option<f64>,
+    leads: i64,
+    top5_predicted: Option<f64>,
+    top5_actual: Option<f64>,
+}
+
+impl ModelLine {
+    fn of(m: &leadql_models::predictive::PredictiveModel, trained: bool) -> Self {
+        ModelLine {
+            name: m.name.clone(),
+            version: m.version,
+            kind: m.options.model_type.as_str().into(),
+            auc: m.evaluation.auc,
+            trained,
+            horizon_days: m.options.horizon_days,
+            backtest: None,
+            publish: None,
+        }
+    }
+}
+
+/// Trains the model from `models/NAME.sql` when it has no version yet, when the
+/// recipe, the workspace's data or the run's `as_of` changed since the version it
+/// produced, or when asked to. A retrained point-in-time version is published only if
+/// its out-of-time backtest AUC is at least the active version's minus the model's
+/// `publish_tolerance`; otherwise the active version stays pinned.
 async fn refresh_model(
     ws: &Workspace,
     ctx: &SessionContext,
     name: &str,
     retrain: bool,
 ) -> Result<ModelLine> {
+    leadql_models::store::check_name(name).map_err(|e| Error::Query(e.0))?;
     let recipe = ws.dir.join("models").join(format!("{name}.sql"));
     let stamp_file = ws.dir.join("models").join(name).join(".trained-from");
     let current = ws.predictive_models.get("run", name).ok();
@@ -201,13 +246,7 @@ async fn refresh_model(
     let Some(text) = text else {
         // No recipe: use the trained model as it is.
         return match current {
-            Some(m) => Ok((
-                name.into(),
-                m.version,
-                m.options.model_type.as_str().into(),
-                m.evaluation.auc,
-                false,
-            )),
+            Some(m) => with_backtest(ctx, ModelLine::of(&m, false), &m).await,
             None => Err(Error::Query(format!(
                 "the policy uses predictive model '{name}', which is not trained and has no recipe {} (a CREATE MODEL statement)",
                 recipe.display()
@@ -220,13 +259,7 @@ async fn refresh_model(
         && !retrain
         && recorded.trim() == format!("{fingerprint} v{}", m.version)
     {
-        return Ok((
-            name.into(),
-            m.version,
-            m.options.model_type.as_str().into(),
-            m.evaluation.auc,
-            false,
-        ));
+        return with_backtest(ctx, ModelLine::of(m, false), m).await;
     }
     let statements = sql::parse(&text).map_err(|e| match e {
         Error::SqlSyntax(m) => Error::SqlSyntax(format!("{}: {m}", recipe.display())),
@@ -240,24 +273,146 @@ async fn refresh_model(
             .await
             .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
     }
-    let m = ws
-        .predictive_models
-        .get("run", name)
+    let store = ws.predictive_models.store();
+    let trained = store
+        .latest(name)
         .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
+    let mut line = ModelLine::of(&trained, true);
+    let mut active = trained.clone();
+    if let Some(previous) = current.as_ref().filter(|p| p.version != trained.version) {
+        match publish_decision(ctx, &trained, previous).await? {
+            Publish::Yes(why) => {
+                store.activate(name, None).map_err(|e| Error::Query(e.0))?;
+                line.publish = Some(why);
+            }
+            Publish::No(why) => {
+                store
+                    .activate(name, Some(previous.version))
+                    .map_err(|e| Error::Query(e.0))?;
+                active = (**previous).clone();
+                line = ModelLine::of(previous, false);
+                line.publish = Some(why);
+            }
+        }
+    }
     crate::atomic::write(
         &stamp_file,
-        format!("{fingerprint} v{}\n", m.version).as_bytes(),
+        format!("{fingerprint} v{}\n", active.version).as_bytes(),
     )?;
-    Ok((
-        name.into(),
-        m.version,
-        m.options.model_type.as_str().into(),
-        m.evaluation.auc,
-        true,
-    ))
+    with_backtest(ctx, line, &active).await
 }
 
-/// FNV-1a over the recipe and every table file's name and size.
+enum Publish {
+    Yes(String),
+    No(String),
+}
+
+/// Compares a newly trained point-in-time version with the active one on the same
+/// out-of-time instants: those after the new version's training outcomes.
+async fn publish_decision(
+    ctx: &SessionContext,
+    new: &leadql_models::predictive::PredictiveModel,
+    active: &leadql_models::predictive::PredictiveModel,
+) -> Result<Publish> {
+    let (Some(from), Some(_)) = (new.trained_through, new.options.horizon_days) else {
+        return Ok(Publish::Yes(format!(
+            "v{} published (not a point-in-time model: no backtest gate)",
+            new.version
+        )));
+    };
+    let mean_auc = |version: u32| {
+        format!(
+            "SELECT avg(auc) FROM backtest({}, {}, NULL, 30) WHERE segment = 'all'",
+            literal(&format!("{}@{version}", new.name)),
+            timestamp(from)
+        )
+    };
+    let new_auc = first_f64(ctx, &mean_auc(new.version)).await?;
+    let old_auc = if active.options.horizon_days.is_some() {
+        first_f64(ctx, &mean_auc(active.version))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        // A model of the old kind cannot be scored at past instants: nothing to keep.
+        None
+    };
+    let tolerance = new.options.publish_tolerance;
+    Ok(match (new_auc, old_auc) {
+        (Some(n), Some(o)) if n + tolerance < o => Publish::No(format!(
+            "v{} not published: its backtest AUC {n:.3} is below active v{}'s {o:.3} by more than publish_tolerance {tolerance}; v{} stays active",
+            new.version, active.version, active.version
+        )),
+        (Some(n), Some(o)) => Publish::Yes(format!(
+            "v{} published: backtest AUC {n:.3} against active v{}'s {o:.3} (publish_tolerance {tolerance})",
+            new.version, active.version
+        )),
+        _ => Publish::Yes(format!(
+            "v{} published (v{} could not be backtested on the same instants)",
+            new.version, active.version
+        )),
+    })
+}
+
+async fn first_f64(ctx: &SessionContext, text: &str) -> Result<Option<f64>> {
+    let batches = collect(ctx, text).await?;
+    Ok(batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+        let c = datafusion::arrow::compute::cast(b.column(0), &DataType::Float64).ok()?;
+        let a = c.as_primitive::<Float64Type>();
+        (!a.is_null(0)).then(|| a.value(0))
+    }))
+}
+
+/// Adds the active version's latest out-of-time backtest to `line`.
+async fn with_backtest(
+    ctx: &SessionContext,
+    mut line: ModelLine,
+    model: &leadql_models::predictive::PredictiveModel,
+) -> Result<ModelLine> {
+    let Some(from) = model.trained_through else {
+        return Ok(line);
+    };
+    let text = format!(
+        "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \
+         FROM backtest({}, {}, NULL, 30) \
+         WHERE segment IN ('all', 'top 5%') AND NOT coalesce(in_training_period, true) \
+         ORDER BY as_of DESC, segment LIMIT 2",
+        literal(&format!("{}@{}", model.name, model.version)),
+        timestamp(from)
+    );
+    let batches = match collect(ctx, &text).await {
+        Ok(b) => b,
+        // The workspace's as_of may leave no instant with a known outcome yet.
+        Err(_) => return Ok(line),
+    };
+    let Some(b) = batches.iter().find(|b| b.num_rows() == 2) else {
+        return Ok(line);
+    };
+    let as_of = strings(b, 0);
+    let f = |c: usize| {
+        datafusion::arrow::compute::cast(b.column(c), &DataType::Float64)
+            .ok()
+            .map(|a| {
+                let a = a.as_primitive::<Float64Type>().clone();
+                (0..a.len())
+                    .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let (auc, leads, predicted, actual) = (f(1), f(2), f(3), f(4));
+    line.backtest = Some(BacktestFigures {
+        as_of: as_of[0].clone().unwrap_or_default(),
+        auc: auc.first().copied().flatten(),
+        leads: leads.first().copied().flatten().unwrap_or(0.0) as i64,
+        top5_predicted: predicted.get(1).copied().flatten(),
+        top5_actual: actual.get(1).copied().flatten(),
+    });
+    Ok(line)
+}
+
+/// FNV-1a over the recipe, the run's instant, the workspace's views and every table
+/// file's name and size.
 fn fingerprint(ws: &Workspace, recipe: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
@@ -267,6 +422,11 @@ fn fingerprint(ws: &Workspace, recipe: &str) -> String {
         }
     };
     eat(recipe.as_bytes());
+    eat(&ws.known_at.unwrap_or(0).to_le_bytes());
+    for (name, _, text) in &ws.views {
+        eat(name.as_bytes());
+        eat(text.as_bytes());
+    }
     for t in &ws.tables {
         if t.name == HISTORY || t.name == ACTIVITIES {
             continue;
@@ -593,8 +753,8 @@ fn run_metadata(policy: &Policy, t: &str, model: Option<&ModelLine>) -> Vec<(Str
         .iter()
         .map(|m| format!("{m} (rule model)"))
         .collect();
-    if let Some((name, version, kind, _, _)) = model {
-        models.push(format!("{name} v{version} ({kind})"));
+    if let Some(m) = model {
+        models.push(format!("{} v{} ({})", m.name, m.version, m.kind));
     }
     vec![
         ("leadql.version".into(), env!("CARGO_PKG_VERSION").into()),
@@ -644,17 +804,41 @@ async fn summary(
         policy.name,
         t.trim_start_matches("TIMESTAMP '").trim_end_matches('\'')
     );
-    if let Some((name, version, kind, auc, trained)) = model {
+    if let Some(m) = model {
         let _ = writeln!(
             report,
-            "Predictive model: {name} v{version} ({kind}), held-out AUC {}{}",
-            auc.map_or("n/a".into(), |a| format!("{a:.3}")),
-            if *trained {
+            "Predictive model: {} v{} ({}), held-out AUC {}{}",
+            m.name,
+            m.version,
+            m.kind,
+            m.auc.map_or("n/a".into(), |a| format!("{a:.3}")),
+            if m.trained {
                 ", trained now"
             } else {
                 ", unchanged data: reused"
             }
         );
+        if let Some(h) = m.horizon_days {
+            let _ = writeln!(
+                report,
+                "  predictive_score = probability (%) that an open lead is qualified within {h} days"
+            );
+        }
+        if let Some(b) = &m.backtest {
+            let pct = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.1}%", 100.0 * v));
+            let _ = writeln!(
+                report,
+                "  backtest at {} ({} open leads): AUC {}; top 5% predicted {}, actual {}",
+                b.as_of,
+                b.leads,
+                b.auc.map_or("n/a".into(), |a| format!("{a:.3}")),
+                pct(b.top5_predicted),
+                pct(b.top5_actual)
+            );
+        }
+        if let Some(p) = &m.publish {
+            let _ = writeln!(report, "  {p}");
+        }
     }
     let counts = collect(
         ctx,
@@ -714,6 +898,25 @@ async fn summary(
         sellers.len(),
         activities.num_rows() - assigned
     );
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let column = strings(activities, 7);
+    for (i, seller) in activities
+        .column(3)
+        .as_primitive::<Int64Type>()
+        .iter()
+        .enumerate()
+    {
+        if seller.is_none() {
+            let reason = column[i]
+                .clone()
+                .unwrap_or_else(|| "no reason given".into());
+            *reasons.entry(reason).or_default() += 1;
+        }
+    }
+    if !reasons.is_empty() {
+        let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let _ = writeln!(report, "  unassigned by reason: {}", parts.join("; "));
+    }
     let b = collect(
         ctx,
         &format!(

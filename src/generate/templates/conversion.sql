@@ -1,11 +1,13 @@
--- How `leadql run` trains the `conversion` model: on closed leads, holding out the
--- most recent 20% by creation time (as Dynamics 365 does). `leadql run` retrains only
--- when this recipe or its training rows changed since the latest version.
+-- How `leadql run` trains the `conversion` model: "will a lead open at an instant be
+-- qualified within 90 days?". Rows are monthly snapshots of the leads open at each
+-- instant over the two years before the run, with the features known at that instant
+-- (lead_snapshot_features(NULL, NULL, …): the latest instant is the run's as_of minus
+-- the horizon, so every label is known when the run trains). The latest snapshots are
+-- held out, with a 90-day gap before them so no training outcome falls in them.
+-- `leadql run` retrains when this recipe, the data or the run's as_of changed.
 CREATE MODEL conversion OPTIONS (
-  model_type = 'logistic_reg', label = 'converted', split = 'time', time_column = 'created_at'
+  model_type = 'logistic_reg', label = 'label', horizon_days = 90,
+  grade_cutoffs = '40/20/10'
 ) AS
-SELECT created_at, seniority, job_function, industry, size_band, source, consent, company_size,
-       web_visits, pricing_visits, forms, email_opens, email_clicks, downloads, webinars,
-       event_checkins, converted
-FROM lead_features
-WHERE status <> 'open'
+SELECT * FROM lead_snapshot_features(NULL, NULL, 30, 90)
+WHERE label IS NOT NULL
