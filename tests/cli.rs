@@ -139,7 +139,10 @@ fn regenerating_replaces_tables_without_leaving_stale_parts() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read_dir(dir.join("leads")).expect("ls").count(), 3);
-    generate(&dir, "500", "1");
+    let o = run(&[
+        "generate", "--data", d, "--leads", "500", "--seed", "1", "-q", "--force",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read_dir(dir.join("leads")).expect("ls").count(), 1);
     let o = run(&[
         "--data",
@@ -602,4 +605,54 @@ fn both_sample_models_score_from_the_command_line() {
         &o,
         "unknown scoring model 'engagment' (models: engagement, fit)",
     );
+}
+
+/// Issue 15: `generate --data EXISTING_WORKSPACE --leads 10` silently replaced the data.
+#[test]
+fn generate_refuses_a_non_empty_directory_without_force() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("ws");
+    let d = dir.to_str().expect("utf-8");
+    generate(&dir, "50", "3");
+    fs::create_dir_all(dir.join("imports")).expect("mkdir");
+    fs::write(dir.join("imports/keep.txt"), "mine").expect("write");
+    let before = checksums(&dir);
+    let o = run(&["generate", "--data", d, "--leads", "10", "-q"]);
+    assert_clean_error(&o, d);
+    assert!(
+        stderr(&o).contains("is not empty") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(checksums(&dir) == before, "nothing was replaced");
+    // Any non-empty directory, workspace or not.
+    let other = tmp.path().join("notes");
+    fs::create_dir_all(&other).expect("mkdir");
+    fs::write(other.join("todo.txt"), "x").expect("write");
+    let o = run(&[
+        "generate",
+        "--data",
+        other.to_str().expect("utf-8"),
+        "--leads",
+        "10",
+        "-q",
+    ]);
+    assert_clean_error(&o, "--force");
+    // An empty directory is fine; --force replaces the tables.
+    let empty = tmp.path().join("empty");
+    fs::create_dir_all(&empty).expect("mkdir");
+    generate(&empty, "10", "3");
+    let o = run(&[
+        "generate", "--data", d, "--leads", "10", "--seed", "3", "-q", "--force",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "--data",
+        d,
+        "sql",
+        "SELECT count(*) AS n FROM leads",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(stdout(&o), "n\n10\n");
 }

@@ -146,7 +146,7 @@ def main():
         # A workspace written by an older leadql binary is made again.
         if not os.path.exists(toml_path) or os.path.getmtime(toml_path) < os.path.getmtime(a.leadql):
             print(f"generating {leads} leads into {ws}", file=sys.stderr)
-            subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(leads), "--seed", "7", "--quiet"], check=True)
+            subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(leads), "--seed", "7", "--quiet", "--force"], check=True)
         with open(toml_path, "rb") as f:
             as_of = tomllib.load(f)["workspace"]["as_of"]
         model = os.path.join(ws, "scoring", "engagement.toml")

@@ -57,7 +57,7 @@ def main():
     toml_path = os.path.join(ws, "workspace.toml")
     # A workspace written by an older leadql binary is made again.
     if not os.path.exists(toml_path) or os.path.getmtime(toml_path) < os.path.getmtime(a.leadql):
-        subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(a.leads), "--seed", "11", "--quiet"], check=True)
+        subprocess.run([a.leadql, "generate", "--data", ws, "--leads", str(a.leads), "--seed", "11", "--quiet", "--force"], check=True)
     cols = ", ".join(CAT + NUM)
     subprocess.run([a.leadql, "--data", ws, "sql", "-f", "/dev/stdin"], input="DROP MODEL IF EXISTS fit_bench;", text=True, check=True)
     out, times = leadql(a.leadql, ws, VIEW + ";\nCREATE MODEL fit_bench OPTIONS (model_type = 'logistic_reg', label = 'converted', "
