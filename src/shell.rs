@@ -3,10 +3,12 @@
 //! Statements end with `;` and may span lines. Backslash commands: `\d` lists tables,
 //! `\d TABLE` describes one (with the meaning of each core column), `\timing` toggles
 //! timings, `\?` shows help, `\q` quits. Ctrl-C cancels the running query and returns
-//! to the prompt; at the prompt it clears the current input; Ctrl-D quits. History is
-//! kept in `~/.leadql_history`.
+//! to the prompt; at the prompt it clears the current input; Ctrl-D quits. History of
+//! interactive sessions (standard input a terminal) is kept in
+//! `$XDG_DATA_HOME/leadql/history`, else `~/.local/share/leadql/history`; a piped shell
+//! reads and writes no history.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,15 +33,31 @@ Statements end with ';' and may span several lines.
   \\q           quit (or Ctrl-D)
 Ctrl-C cancels a running query.";
 
+/// Where an interactive session keeps its history (XDG base directories):
+/// `$XDG_DATA_HOME/leadql/history` when that is set to an absolute path, else
+/// `$HOME/.local/share/leadql/history`; `None` without either.
 fn history_path() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".leadql_history"))
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(data.join("leadql").join("history"))
 }
 
 /// Runs the shell until `\q` or end of input.
 pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
     let mut editor = DefaultEditor::new()
         .map_err(|e| Error::Query(format!("cannot start the line editor: {e}")))?;
-    let history = history_path();
+    // Only a person at a terminal makes history: a piped script leaves none behind.
+    let history = if io::stdin().is_terminal() {
+        history_path()
+    } else {
+        None
+    };
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
@@ -118,6 +136,9 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
         }
     }
     if let Some(h) = &history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let _ = editor.save_history(h);
     }
     Ok(())

@@ -656,3 +656,32 @@ fn generate_refuses_a_non_empty_directory_without_force() {
     ]);
     assert_eq!(stdout(&o), "n\n10\n");
 }
+
+/// Issue 15: the piped shell wrote `~/.leadql_history`. History belongs to interactive
+/// sessions only (and then to `$XDG_DATA_HOME/leadql/history`).
+#[test]
+fn a_piped_shell_writes_no_history() {
+    let data = sample();
+    let home = tempfile::tempdir().expect("tempdir");
+    let xdg = home.path().join("xdg-data");
+    let mut child = bin()
+        .args(["--data", data.path().to_str().expect("utf-8"), "shell"])
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", &xdg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shell starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT count(*) AS n FROM leads;\n\\q\n")
+        .expect("type");
+    let o = child.wait_with_output().expect("shell ends");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("| 5000 |"), "{}", stdout(&o));
+    let written = common::walk(home.path());
+    assert!(written.is_empty(), "a piped shell wrote {written:?}");
+}
