@@ -17,6 +17,7 @@ pub mod rules;
 pub mod store;
 pub mod titles;
 pub mod trees;
+pub mod validate;
 
 pub use domain::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus, Seniority};
 pub use rules::{ModelError, RuleModel};

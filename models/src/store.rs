@@ -214,7 +214,8 @@ impl ModelStore {
     }
 }
 
-/// Loads one model file, checking its format version.
+/// Loads one model file, checking its format version and its content
+/// ([`PredictiveModel::validate`]).
 pub fn load(path: &Path) -> Result<PredictiveModel, TrainError> {
     let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
     let head: serde_json::Value =
@@ -231,5 +232,10 @@ pub fn load(path: &Path) -> Result<PredictiveModel, TrainError> {
         }
         None => return Err(io_err(path, "not a model file (no format_version)")),
     }
-    serde_json::from_str(&text).map_err(|e| io_err(path, format!("damaged model file ({e})")))
+    let model: PredictiveModel = serde_json::from_str(&text)
+        .map_err(|e| io_err(path, format!("damaged model file ({e})")))?;
+    model
+        .validate()
+        .map_err(|e| io_err(path, format!("invalid model file: {e}")))?;
+    Ok(model)
 }

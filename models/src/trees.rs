@@ -181,6 +181,87 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// Checks a tree read from a file before it scores anything: at least one node,
+    /// every child index in range, every node reached exactly once from the root (no
+    /// cycle, no shared or orphan node), a leaf's two child indices both 0, split
+    /// columns below `width`, finite thresholds and shares of positives in [0, 1].
+    /// The error names the node.
+    pub fn check(&self, width: usize) -> Result<(), String> {
+        let n = self.nodes.len();
+        if n == 0 {
+            return Err("empty tree (no nodes)".into());
+        }
+        let mut seen = vec![false; n];
+        seen[0] = true;
+        let mut stack = vec![0usize];
+        while let Some(at) = stack.pop() {
+            let node = &self.nodes[at];
+            if !(0.0..=1.0).contains(&node.rate) {
+                return Err(format!(
+                    "node {at}: share of positives {} is not in [0, 1]",
+                    node.rate
+                ));
+            }
+            if node.is_leaf() {
+                if node.right != 0 {
+                    return Err(format!(
+                        "node {at}: a leaf (left = 0) with right child {}",
+                        node.right
+                    ));
+                }
+                continue;
+            }
+            if node.column as usize >= width {
+                return Err(format!(
+                    "node {at}: split column {} out of range (the pipeline has {width} columns)",
+                    node.column
+                ));
+            }
+            if !node.threshold.is_finite() {
+                return Err(format!(
+                    "node {at}: threshold {} is not a finite number",
+                    node.threshold
+                ));
+            }
+            for child in [node.left, node.right] {
+                let c = child as usize;
+                if c >= n {
+                    return Err(format!(
+                        "node {at}: child {child} out of range (the tree has {n} nodes)"
+                    ));
+                }
+                if seen[c] {
+                    return Err(format!(
+                        "node {at}: child {child} is reached twice (the nodes form a cycle or share a child, not a tree)"
+                    ));
+                }
+                seen[c] = true;
+                stack.push(c);
+            }
+        }
+        match seen.iter().position(|s| !s) {
+            Some(orphan) => Err(format!(
+                "node {orphan} is not reachable from the root (not a tree)"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Forest {
+    /// [`Tree::check`] for every tree, and at least one tree.
+    pub fn check(&self, width: usize) -> Result<(), String> {
+        if self.trees.is_empty() {
+            return Err("no trees".into());
+        }
+        for (i, tree) in self.trees.iter().enumerate() {
+            tree.check(width).map_err(|e| format!("tree {i}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// A forest: the mean of its trees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forest {
