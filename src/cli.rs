@@ -29,6 +29,12 @@ pub struct Cli {
     /// Directory for spill files (default: the system's temporary directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// See the workspace as it was known strictly before this instant,
+    /// 'YYYY-MM-DD HH:MM:SS' (sql, shell, export, run; default for run: the
+    /// workspace's as_of): later rows do not exist, statuses are as they stood, and
+    /// scoring, training and backtests default to this instant.
+    #[arg(long, global = true, value_name = "INSTANT")]
+    pub as_of: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -63,9 +69,6 @@ pub enum Command {
         /// Qualification policy (policies/NAME.toml).
         #[arg(long, default_value = "default")]
         policy: String,
-        /// Instant of the run, 'YYYY-MM-DD HH:MM:SS' (default: the workspace's as_of).
-        #[arg(long, value_name = "INSTANT")]
-        as_of: Option<String>,
         /// Directory for the exported tables.
         #[arg(long, default_value = "out", value_name = "DIR")]
         out: PathBuf,
@@ -293,6 +296,36 @@ fn instant(arg: &str, text: &str) -> Result<i64> {
         })
 }
 
+/// The global `--as-of` instant (µs since the epoch).
+fn as_of(cli: &Cli) -> Result<Option<i64>> {
+    cli.as_of
+        .as_deref()
+        .map(|t| instant("--as-of", t))
+        .transpose()
+}
+
+/// The workspace for reading commands, as known at `--as-of` when given.
+fn reading_workspace(cli: &Cli) -> Result<Workspace> {
+    let ws = Workspace::open(&data_dir(cli))?;
+    match as_of(cli)? {
+        Some(t) => ws.known_at(t),
+        None => Ok(ws),
+    }
+}
+
+/// Commands that change the workspace do not travel in time.
+fn refuse_as_of(cli: &Cli, command: &str) -> Result<()> {
+    if cli.as_of.is_some() {
+        return Err(Error::Argument {
+            arg: "--as-of".into(),
+            reason: format!(
+                "applies to sql, shell, export and run, not to {command} (which changes the workspace now)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The workspace directory to use.
 fn data_dir(cli: &Cli) -> PathBuf {
     if let Some(d) = &cli.data {
@@ -338,6 +371,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             quiet,
             force,
         } => {
+            refuse_as_of(&cli, "generate")?;
             let dir = cli.data.clone().ok_or_else(|| Error::Argument {
                 arg: "--data".into(),
                 reason: "generate needs --data DIR: the workspace to write".into(),
@@ -398,7 +432,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     reason: "give a query or -f FILE".into(),
                 });
             }
-            let ws = Workspace::open(&data_dir(&cli))?;
+            let ws = reading_workspace(&cli)?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let destination = match output {
                 Some(p) => Destination::File(p.clone()),
@@ -441,22 +475,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Run {
             policy,
-            as_of,
             out,
             retrain,
             top,
         } => {
-            let as_of = as_of
-                .as_deref()
-                .map(|text| {
-                    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-                        .map(|t| t.and_utc().timestamp_micros())
-                        .map_err(|e| Error::Argument {
-                            arg: "--as-of".into(),
-                            reason: format!("'{text}' is not 'YYYY-MM-DD HH:MM:SS' ({e})"),
-                        })
-                })
-                .transpose()?;
+            let as_of = as_of(&cli)?;
             // The run sees the workspace as it was known at its instant.
             let ws = Workspace::open(&data_dir(&cli))?;
             let ws = match as_of.or(ws.rule_models.default_as_of()) {
@@ -489,7 +512,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     _ => Format::Parquet,
                 },
             };
-            let ws = Workspace::open(&data_dir(&cli))?;
+            let ws = reading_workspace(&cli)?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let opts = export::ExportOptions {
                 source: source.clone(),
@@ -502,6 +525,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Lead { action } => {
+            refuse_as_of(&cli, "lead")?;
             let (change, targets) = match action {
                 LeadAction::Qualify { create, targets } => {
                     for c in create {
@@ -562,6 +586,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import { source } => {
+            refuse_as_of(&cli, "import")?;
             let (kind, file, mut mapping, label, map, common) = match source {
                 ImportSource::Csv {
                     file,
@@ -674,7 +699,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Shell => {
-            let ws = Workspace::open(&data_dir(&cli))?;
+            let ws = reading_workspace(&cli)?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             shell::run(&ctx, &ws).await
         }
