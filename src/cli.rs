@@ -110,6 +110,12 @@ pub enum Command {
     },
     /// Interactive SQL shell.
     Shell,
+    /// Predictive model versions: pin or roll back the active one.
+    Model {
+        /// The change.
+        #[command(subcommand)]
+        action: ModelAction,
+    },
     /// Generate a realistic synthetic workspace (deterministic for a seed).
     Generate {
         /// Number of leads.
@@ -230,6 +236,21 @@ fn import_workspace(dir: &std::path::Path) -> Result<Workspace> {
         std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
     }
     Workspace::open(dir)
+}
+
+/// Changes to predictive model versions.
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Make VERSION the active version of NAME (what `predict('NAME', …)`,
+    /// `qualify_leads` and `leadql run` score with); `latest` unpins, so the newest
+    /// version is active. A later `leadql run` that publishes a retrained version
+    /// replaces the pin.
+    Activate {
+        /// Model name.
+        name: String,
+        /// A version number, or `latest`.
+        version: String,
+    },
 }
 
 /// Which leads a lifecycle change applies to, when and by whom.
@@ -696,6 +717,32 @@ pub async fn run(cli: Cli) -> Result<()> {
                     p.display()
                 );
             }
+            Ok(())
+        }
+        Command::Model {
+            action: ModelAction::Activate { name, version },
+        } => {
+            refuse_as_of(&cli, "model activate")?;
+            let ws = Workspace::open(&data_dir(&cli))?;
+            let store = ws.predictive_models.store();
+            let pin = match version.as_str() {
+                "latest" => None,
+                v => Some(v.parse::<u32>().map_err(|_| Error::Argument {
+                    arg: "VERSION".into(),
+                    reason: format!("'{v}' is not a version number or 'latest'"),
+                })?),
+            };
+            store.activate(name, pin).map_err(|e| Error::Query(e.0))?;
+            let active = store.active(name).map_err(|e| Error::Query(e.0))?;
+            println!(
+                "model '{name}': version {} is active{}",
+                active.version,
+                if pin.is_some() {
+                    " (pinned)"
+                } else {
+                    " (the latest)"
+                }
+            );
             Ok(())
         }
         Command::Shell => {

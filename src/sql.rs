@@ -12,7 +12,6 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value as SqlValue};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
@@ -78,26 +77,9 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
             let mut options = Vec::new();
             if df.parser.parse_keyword(Keyword::OPTIONS) {
                 df.parser.expect_token(&Token::LParen).map_err(syntax)?;
-                loop {
-                    let key = df
-                        .parser
-                        .parse_identifier()
-                        .map_err(syntax)?
-                        .value
-                        .to_ascii_lowercase();
-                    df.parser.expect_token(&Token::Eq).map_err(syntax)?;
-                    let value = match df.parser.parse_expr().map_err(syntax)? {
-                        SqlExpr::Value(v) => match v.value {
-                            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s,
-                            other => other.to_string(),
-                        },
-                        other => other.to_string(),
-                    };
-                    options.push((key, value));
-                    if !df.parser.consume_token(&Token::Comma) {
-                        break;
-                    }
-                }
+                // The same parser as train_model's options argument: values are SQL
+                // literals (a comma inside quotes is part of the value), keys unique.
+                options = leadql_udfs::predictive::options::parse_option_list(&mut df.parser)?;
                 df.parser.expect_token(&Token::RParen).map_err(syntax)?;
             }
             if !df.parser.parse_keyword(Keyword::AS) {
@@ -148,7 +130,7 @@ fn rewrite(statement: &Statement) -> Option<String> {
             let rest: Vec<String> = options
                 .iter()
                 .filter(|(k, _)| k != "model_type" && k != "label")
-                .map(|(k, v)| format!("{k} = {v}"))
+                .map(|(k, v)| format!("{k} = {}", quote(v)))
                 .collect();
             Some(format!(
                 "SELECT * FROM train_model({}, {}, {}, {}, {})",
@@ -160,7 +142,7 @@ fn rewrite(statement: &Statement) -> Option<String> {
             ))
         }
         Statement::ShowModels => {
-            Some("SELECT model, version, model_type, label, training_rows, auc, created_at FROM show_models() ORDER BY model, version".into())
+            Some("SELECT model, version, active, model_type, label, horizon_days, training_rows, auc, known_until, created_at FROM show_models() ORDER BY model, version".into())
         }
         Statement::DropModel { name, if_exists } => Some(format!("SELECT * FROM drop_model({}, {if_exists})", quote(name))),
     }

@@ -136,10 +136,20 @@ fn features(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {
     table(schema, batch)
 }
 
-fn models(all: &[PredictiveModel]) -> Result<Arc<dyn TableProvider>> {
+fn models(
+    all: &[PredictiveModel],
+    active: &std::collections::HashMap<String, u32>,
+) -> Result<Arc<dyn TableProvider>> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
         Field::new("version", DataType::Int64, false),
+        Field::new("active", DataType::Boolean, false),
+        Field::new("horizon_days", DataType::Float64, true),
+        Field::new(
+            "known_until",
+            DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+            true,
+        ),
         Field::new("model_type", DataType::Utf8, false),
         Field::new("label", DataType::Utf8, false),
         Field::new("features", DataType::Utf8, false),
@@ -156,6 +166,19 @@ fn models(all: &[PredictiveModel]) -> Result<Arc<dyn TableProvider>> {
             )),
             Arc::new(Int64Array::from(
                 all.iter().map(|m| i64::from(m.version)).collect::<Vec<_>>(),
+            )),
+            Arc::new(datafusion::arrow::array::BooleanArray::from(
+                all.iter()
+                    .map(|m| active.get(&m.name) == Some(&m.version))
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                all.iter()
+                    .map(|m| m.options.horizon_days)
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(datafusion::arrow::array::TimestampMicrosecondArray::from(
+                all.iter().map(|m| m.known_until).collect::<Vec<_>>(),
             )),
             Arc::new(StringArray::from(
                 all.iter()
@@ -216,7 +239,19 @@ impl TableFunctionImpl for ModelInfo {
                 .store()
                 .all()
                 .map_err(|e| plan_datafusion_err!("show_models: {e}"))?;
-            return models(&all);
+            let mut active = std::collections::HashMap::new();
+            for m in &all {
+                if !active.contains_key(&m.name) {
+                    let v = self
+                        .models
+                        .store()
+                        .active(&m.name)
+                        .map_err(|e| plan_datafusion_err!("show_models: {e}"))?
+                        .version;
+                    active.insert(m.name.clone(), v);
+                }
+            }
+            return models(&all, &active);
         }
         if exprs.len() != 1 {
             return plan_err!("{function} expects (model), got {} arguments", exprs.len());
