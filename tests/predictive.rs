@@ -231,7 +231,71 @@ fn trees_and_forests_train_score_and_explain_with_probabilities() {
         "CREATE MODEL m OPTIONS (model_type = 'random_forest', label = 'y', num_trees = 0) AS SELECT 1 AS x, true AS y",
     );
     assert!(
-        e.contains("num_trees = '0' must be a whole number >= 1"),
+        e.contains("num_trees = '0' must be a whole number from 1 to 10000"),
+        "{e}"
+    );
+}
+
+#[test]
+fn option_values_are_sql_literals_and_keys_are_unique() {
+    let ws = workspace();
+    let d = ws.path();
+    let query = "SELECT CAST(lead_id % 7 AS DOUBLE) AS x, CASE WHEN lead_id % 3 = 0 THEN 'Closed, Won' ELSE 'Lost' END AS outcome FROM leads";
+    // A comma inside a quoted value is part of it, through both entry points.
+    csv(
+        d,
+        &format!(
+            "CREATE MODEL won OPTIONS (model_type = 'logistic_reg', label = 'outcome', positive = 'Closed, Won', seed = 3) AS {query}"
+        ),
+    );
+    csv(
+        d,
+        &format!(
+            "SELECT * FROM train_model('won2', '{}', 'logistic_reg', 'outcome', 'positive = ''Closed, Won'', seed = 3')",
+            query.replace('\'', "''")
+        ),
+    );
+    for name in ["won", "won2"] {
+        let text =
+            std::fs::read_to_string(d.join(format!("models/{name}/v1.json"))).expect("model");
+        assert!(
+            text.contains("\"positive\": \"Closed, Won\""),
+            "{name}: {text}"
+        );
+    }
+    let e = error(
+        d,
+        &format!(
+            "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'outcome', seed = 1, seed = 2) AS {query}"
+        ),
+    );
+    assert!(e.contains("model option seed is given twice"), "{e}");
+    let e = error(
+        d,
+        &format!(
+            "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'outcome', label = 'x') AS {query}"
+        ),
+    );
+    assert!(e.contains("model option label is given twice"), "{e}");
+    let e = error(
+        d,
+        "SELECT * FROM train_model('m', 'SELECT 1 AS x, true AS y', 'logistic_reg', 'y', 'l2 = 1, L2 = 2')",
+    );
+    assert!(e.contains("model option l2 is given twice"), "{e}");
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'random_forest', label = 'y', num_trees = 1000000000) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(
+        e.contains("num_trees = '1000000000' must be a whole number from 1 to 10000"),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'decision_tree', label = 'y', max_depth = 100) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(
+        e.contains("max_depth = '100' must be a whole number from 1 to 64"),
         "{e}"
     );
 }

@@ -392,7 +392,7 @@ pub fn fit_tree(x: &[f64], width: usize, y: &[bool], growth: &Growth) -> Result<
 /// The bagging is done here rather than with linfa-ensemble 0.8.1, which draws the
 /// column subsets *with* replacement (a tree asked for half the columns sees about 40%
 /// of them, some twice), discards the in-bag row indices that calibration needs, and
-/// unwraps errors of the trees it fits. Samples are drawn up front from one seeded
+/// unwraps errors of the trees it fits. Samples are drawn in order from one seeded
 /// generator, so the forest is the same whatever the number of threads fitting it.
 pub fn fit_forest(
     x: &[f64],
@@ -415,44 +415,44 @@ pub fn fit_forest(
     let n = y.len();
     let k = ((width as f64 * growth.feature_fraction).ceil() as usize).clamp(1, width);
     let mut rng = ChaCha8Rng::seed_from_u64(growth.seed);
-    let samples: Vec<(Vec<usize>, Vec<usize>)> = (0..growth.trees)
-        .map(|_| {
-            let rows: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
-            let mut columns = rand::seq::index::sample(&mut rng, width, k).into_vec();
-            columns.sort_unstable();
-            (rows, columns)
-        })
-        .collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
-        .min(samples.len());
-    let per_thread = samples.len().div_ceil(threads);
-    let fitted: Vec<Result<Vec<Tree>, TrainError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = samples
-            .chunks(per_thread)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(rows, columns)| bagged_tree(x, width, y, rows, columns, growth))
-                        .collect::<Result<Vec<Tree>, TrainError>>()
-                })
+        .min(growth.trees);
+    // Samples are drawn one batch of trees at a time (one tree per thread), so memory
+    // holds `threads` bootstrap samples, not `num_trees` of them; the generator's
+    // sequence, and so the forest, is the same as drawing them all up front.
+    let mut trees = Vec::with_capacity(growth.trees.min(1 << 16));
+    while trees.len() < growth.trees {
+        let batch = threads.min(growth.trees - trees.len());
+        let samples: Vec<(Vec<usize>, Vec<usize>)> = (0..batch)
+            .map(|_| {
+                let rows: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
+                let mut columns = rand::seq::index::sample(&mut rng, width, k).into_vec();
+                columns.sort_unstable();
+                (rows, columns)
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(TrainError(
-                        "random forest: a fitting thread panicked".into(),
-                    ))
+        let fitted: Vec<Result<Tree, TrainError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = samples
+                .iter()
+                .map(|(rows, columns)| {
+                    scope.spawn(move || bagged_tree(x, width, y, rows, columns, growth))
                 })
-            })
-            .collect()
-    });
-    let mut trees = Vec::with_capacity(growth.trees);
-    for chunk in fitted {
-        trees.extend(chunk?);
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TrainError(
+                            "random forest: a fitting thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        for tree in fitted {
+            trees.push(tree?);
+        }
     }
     Ok(Forest { trees })
 }

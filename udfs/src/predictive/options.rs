@@ -1,8 +1,21 @@
 //! Training options written as `key = value` pairs (the `OPTIONS (…)` of `CREATE
 //! MODEL`, or the last argument of `train_model`).
 
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{DataFusionError, Result, plan_err};
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, UnaryOperator, Value as SqlValue};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
 use leadql_models::predictive::{ModelType, Split, TrainOptions};
+
+/// Most trees in a random forest (`num_trees`).
+pub const MAX_TREES: usize = 10_000;
+/// Deepest tree (`max_depth`).
+pub const MAX_DEPTH: usize = 64;
+/// Most optimiser iterations of a logistic regression (`max_iterations`).
+pub const MAX_ITERATIONS: usize = 100_000;
+/// Largest `min_level_count` and `min_leaf_rows` (a billion rows).
+pub const MAX_COUNT: usize = 1_000_000_000;
 
 /// Accepted option keys.
 pub const KEYS: &[&str] = &[
@@ -27,15 +40,80 @@ pub const KEYS: &[&str] = &[
     "publish_tolerance",
 ];
 
-/// Parses `a = 1, b = 'text'` into pairs (quotes removed, keys lower-cased).
+/// One option value from its SQL expression: a string literal (`'Closed, Won'`, quotes
+/// doubled inside), a number (`0.5`, `-1`), `true`/`false`, or a bare word (`time`,
+/// `"time"`). Anything else (an expression such as `75/50/25`) is refused: quote it.
+pub fn literal(key: &str, expr: &SqlExpr) -> Result<String> {
+    match expr {
+        SqlExpr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => Ok(s.clone()),
+            SqlValue::Number(..) | SqlValue::Boolean(_) => Ok(v.value.to_string()),
+            other => {
+                plan_err!("model option {key} = {other}: give a string, a number or true/false")
+            }
+        },
+        SqlExpr::Identifier(ident) => Ok(ident.value.clone()),
+        SqlExpr::UnaryOp {
+            op: UnaryOperator::Minus | UnaryOperator::Plus,
+            expr: inner,
+        } if matches!(inner.as_ref(), SqlExpr::Value(v) if matches!(v.value, SqlValue::Number(..))) => {
+            Ok(expr.to_string())
+        }
+        other => plan_err!(
+            "model option {key} = {other} is not a literal: quote it (e.g. {key} = '{other}')"
+        ),
+    }
+}
+
+/// Reads `key = literal [, key = literal …]` from `parser` (the body of `OPTIONS (…)`),
+/// stopping before the first token after a value that is not a comma. Keys are
+/// lower-cased; values are parsed as SQL literals ([`literal`]), so a comma inside a
+/// quoted value is part of it. A key given twice is an error. Syntax errors come back
+/// as [`DataFusionError::SQL`].
+pub fn parse_option_list(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
+    let sql = |e| DataFusionError::SQL(Box::new(e), None);
+    let mut out: Vec<(String, String)> = Vec::new();
+    loop {
+        let key = parser
+            .parse_identifier()
+            .map_err(sql)?
+            .value
+            .to_ascii_lowercase();
+        parser.expect_token(&Token::Eq).map_err(sql)?;
+        let value = literal(&key, &parser.parse_expr().map_err(sql)?)?;
+        out.push((key, value));
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    check_unique(&out)?;
+    Ok(out)
+}
+
+/// An error if a key appears twice.
+fn check_unique(pairs: &[(String, String)]) -> Result<()> {
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(earlier, _)| earlier == k) {
+            return plan_err!("model option {k} is given twice: give each option once");
+        }
+    }
+    Ok(())
+}
+
+/// Parses `a = 1, b = 'text, with a comma'` (the options argument of `train_model`)
+/// into pairs, as [`parse_option_list`] does; an empty text has none.
 pub fn parse_pairs(text: &str) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = part.split_once('=') else {
-            return plan_err!("option '{part}' is not key = value");
-        };
-        let v = v.trim().trim_matches('\'').trim_matches('"').to_string();
-        out.push((k.trim().to_ascii_lowercase(), v));
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| DataFusionError::SQL(Box::new(e), None))?;
+    let out = parse_option_list(&mut parser)?;
+    let next = parser.peek_token().token;
+    if next != Token::EOF {
+        return plan_err!("model options '{text}': expected ',' or the end, found {next}");
     }
     Ok(out)
 }
@@ -49,6 +127,7 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
+    check_unique(pairs)?;
     for (k, _) in pairs {
         if !KEYS.contains(&k.as_str()) {
             return plan_err!(
@@ -72,6 +151,13 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
             _ => plan_err!("model option {k} = '{v}' is not a number"),
         }
     };
+    let count = |k: &str, v: &str, max: usize| -> Result<usize> {
+        let x = number(k, v)?;
+        if !(1.0..=max as f64).contains(&x) || x.fract() != 0.0 {
+            return plan_err!("model option {k} = '{v}' must be a whole number from 1 to {max}");
+        }
+        Ok(x as usize)
+    };
     o.positive = get("positive").map(str::to_string);
     if let Some(v) = get("l2") {
         o.l2 = number("l2", v)?;
@@ -80,7 +166,7 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
         }
     }
     if let Some(v) = get("max_iterations") {
-        o.max_iterations = number("max_iterations", v)? as u64;
+        o.max_iterations = count("max_iterations", v, MAX_ITERATIONS)? as u64;
     }
     let test_fraction = match get("test_fraction") {
         Some(v) => {
@@ -159,23 +245,16 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
         };
     }
     if let Some(v) = get("min_level_count") {
-        o.min_level_count = number("min_level_count", v)? as usize;
+        o.min_level_count = count("min_level_count", v, MAX_COUNT)?;
     }
-    let count = |k: &str, v: &str, min: f64| -> Result<usize> {
-        let x = number(k, v)?;
-        if x < min || x.fract() != 0.0 {
-            return plan_err!("model option {k} = '{v}' must be a whole number >= {min}");
-        }
-        Ok(x as usize)
-    };
     if let Some(v) = get("max_depth") {
-        o.max_depth = Some(count("max_depth", v, 1.0)?);
+        o.max_depth = Some(count("max_depth", v, MAX_DEPTH)?);
     }
     if let Some(v) = get("min_leaf_rows") {
-        o.min_leaf_rows = count("min_leaf_rows", v, 1.0)?;
+        o.min_leaf_rows = count("min_leaf_rows", v, MAX_COUNT)?;
     }
     if let Some(v) = get("num_trees") {
-        o.num_trees = count("num_trees", v, 1.0)?;
+        o.num_trees = count("num_trees", v, MAX_TREES)?;
     }
     if let Some(v) = get("feature_fraction") {
         let f = number("feature_fraction", v)?;
@@ -200,4 +279,100 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
         }
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(text: &str) -> Vec<(String, String)> {
+        parse_pairs(text).expect("parses")
+    }
+
+    fn options(text: &str) -> Result<TrainOptions> {
+        let mut all = vec![
+            ("model_type".to_string(), "random_forest".to_string()),
+            ("label".to_string(), "y".to_string()),
+        ];
+        all.extend(parse_pairs(text)?);
+        train_options(&all)
+    }
+
+    fn error(text: &str) -> String {
+        options(text).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn values_are_sql_literals_with_commas_inside_quotes() {
+        assert_eq!(
+            pairs("positive = 'Closed, Won', L2 = 0.5, split = time, seed = -1, x = true"),
+            [
+                ("positive".to_string(), "Closed, Won".to_string()),
+                ("l2".to_string(), "0.5".to_string()),
+                ("split".to_string(), "time".to_string()),
+                ("seed".to_string(), "-1".to_string()),
+                ("x".to_string(), "true".to_string()),
+            ]
+        );
+        assert_eq!(pairs("positive = 'it''s'")[0].1, "it's");
+        assert_eq!(pairs("  "), []);
+        let o = options("positive = 'Closed, Won', grade_cutoffs = '75/50/25'").expect("valid");
+        assert_eq!(o.positive.as_deref(), Some("Closed, Won"));
+        assert_eq!(o.grade_cutoffs, [75.0, 50.0, 25.0]);
+    }
+
+    #[test]
+    fn malformed_option_lists_are_errors() {
+        let e = parse_pairs("grade_cutoffs = 75/50/25").expect_err("expression");
+        assert!(e.to_string().contains("is not a literal: quote it"), "{e}");
+        let e = parse_pairs("positive = 'a', b").expect_err("no value");
+        assert!(e.to_string().contains("Expected: ="), "{e}");
+        let e = parse_pairs("positive = 'a' seed = 1").expect_err("no comma");
+        assert!(e.to_string().contains("expected ',' or the end"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse_pairs("seed = 1, SEED = 2").expect_err("twice");
+        assert!(
+            e.to_string()
+                .contains("model option seed is given twice: give each option once"),
+            "{e}"
+        );
+        // The label is train_model's fourth argument; giving it again is a duplicate.
+        assert!(error("label = 'z'").contains("model option label is given twice"));
+    }
+
+    #[test]
+    fn sizes_are_limited() {
+        let e = error("num_trees = 1000000000");
+        assert!(
+            e.contains("num_trees = '1000000000' must be a whole number from 1 to 10000"),
+            "{e}"
+        );
+        assert!(error("num_trees = 0").contains("from 1 to 10000"));
+        assert!(
+            error("max_depth = 65")
+                .contains("max_depth = '65' must be a whole number from 1 to 64")
+        );
+        assert!(error("max_depth = 2.5").contains("whole number"));
+        assert!(error("max_iterations = 1e9").contains("from 1 to 100000"));
+        assert!(error("max_iterations = -3").contains("from 1 to 100000"));
+        assert!(
+            error("min_level_count = 0").contains("min_level_count = '0' must be a whole number")
+        );
+        assert!(error("min_level_count = 1e12").contains("from 1 to 1000000000"));
+        let o =
+            options("num_trees = 10000, max_depth = 64, max_iterations = 500, min_level_count = 3")
+                .expect("at the limits");
+        assert_eq!(
+            (
+                o.num_trees,
+                o.max_depth,
+                o.max_iterations,
+                o.min_level_count
+            ),
+            (10_000, Some(64), 500, 3)
+        );
+    }
 }
