@@ -6,58 +6,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray, new_null_array,
+    Array, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::SessionContext;
 use leadql::catalog::Workspace;
-use leadql::schema::{self, Table};
+use leadql::schema;
 use leadql::session::{self, SessionOptions};
 
 mod common;
 
-fn micros(ts: &str) -> i64 {
-    chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S")
-        .expect("timestamp")
-        .and_utc()
-        .timestamp_micros()
-}
-
-fn times(v: &[&str]) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from(
-        v.iter().map(|t| micros(t)).collect::<Vec<_>>(),
-    ))
-}
-
-fn texts(v: &[&str]) -> ArrayRef {
-    Arc::new(StringArray::from(v.to_vec()))
-}
-
-fn ids(v: &[i64]) -> ArrayRef {
-    Arc::new(Int64Array::from(v.to_vec()))
-}
-
-/// Writes `table` with the given columns; the others are NULL.
-fn write(dir: &Path, table: &Table, rows: usize, given: Vec<(&str, ArrayRef)>) {
-    let schema = table.schema();
-    let columns: Vec<ArrayRef> = schema
-        .fields()
-        .iter()
-        .map(|f| match given.iter().find(|(n, _)| *n == f.name()) {
-            Some((_, a)) => cast(a, f.data_type()).expect("castable"),
-            None => new_null_array(f.data_type(), rows),
-        })
-        .collect();
-    let batch = RecordBatch::try_new(schema.clone(), columns).expect("valid batch");
-    fs::create_dir_all(dir.join(table.name)).expect("mkdir");
-    let file = fs::File::create(dir.join(table.name).join("part-0.parquet")).expect("create");
-    let mut w = ArrowWriter::try_new(file, schema, None).expect("writer");
-    w.write(&batch).expect("write");
-    w.close().expect("close");
-}
+use common::tables::{ids, micros, texts, times, write};
 
 const MODEL: &str = r#"
 sales_ready = 20

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+
+pub mod tables;
 use std::process::{Command, Output};
 
 /// Every file under `dir`, recursively.
