@@ -71,11 +71,11 @@ fn train_evaluate_predict_and_explain_from_sql() {
         .split(',')
         .collect();
     assert_eq!(
-        &row[..4],
-        ["conversion", "1", "logistic_reg", "converted"],
+        &row[..5],
+        ["conversion", "1", "true", "logistic_reg", "converted"],
         "{models}"
     );
-    let training_rows: usize = row[4].parse().expect("rows");
+    let training_rows: usize = row[6].parse().expect("rows");
     assert!(
         (2900..=3100).contains(&training_rows),
         "about 80% of 3,750 closed leads: {training_rows}"
