@@ -338,6 +338,37 @@ async fn backtest_of_a_rule_model_matches_a_hand_computed_auc() {
     assert!(err.contains("'nope' is neither a rule model"), "{err}");
 }
 
+#[tokio::test]
+async fn evaluate_scoring_pools_snapshots_scored_at_their_instant() {
+    let tmp = workspace();
+    let ws = Workspace::open(tmp.path()).expect("workspace");
+    let ctx = context(&ws).await;
+    let t = text(
+        &ctx,
+        "SELECT metric, grade, leads, converted, round(value, 4) AS value \
+         FROM evaluate_scoring('visits', TIMESTAMP '2026-02-01 00:00:00', TIMESTAMP '2026-02-01 00:00:00', 1, 30) \
+         WHERE metric IN ('auc', 'conversion_rate', 'threshold_current', 'precision_current', 'threshold_suggested', 'f1_suggested') \
+         ORDER BY metric, grade",
+    )
+    .await;
+    // The open leads of the backtest above: scores 2 (converted), 1, 3, 0. The model's
+    // sales_ready 3 selects lead 4 only (precision 0); F1 is best from score 2 (leads 1
+    // and 4: precision 1/2, recall 1, F1 2/3).
+    let expected = "\
++---------------------+-------+-------+-----------+--------+
+| metric              | grade | leads | converted | value  |
++---------------------+-------+-------+-----------+--------+
+| auc                 |       | 4     | 1         | 0.6667 |
+| conversion_rate     | High  | 2     | 1         | 0.5    |
+| conversion_rate     | Low   | 2     | 0         | 0.0    |
+| f1_suggested        |       | 2     | 1         | 0.6667 |
+| precision_current   |       | 1     | 0         | 0.0    |
+| threshold_current   |       | 1     | 0         | 3.0    |
+| threshold_suggested |       | 2     | 1         | 2.0    |
++---------------------+-------+-------+-----------+--------+";
+    assert_eq!(t, expected);
+}
+
 /// A copy of the bundled sample without the state a local `leadql run` records there.
 fn sample() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -348,40 +348,6 @@ async fn breakdown_lists_fired_rules_and_sums_to_the_score() {
 }
 
 #[tokio::test]
-async fn evaluation_scores_closed_leads_at_their_closing_instant() {
-    let ws = workspace();
-    let ctx = context(ws.path()).await;
-    let b = rows(
-        &ctx,
-        "SELECT metric, grade, leads, converted, value FROM evaluate_scoring('ref')",
-    )
-    .await;
-    let b = &b[0];
-    let find = |metric: &str, grade: Option<&str>| -> (i64, i64, f64) {
-        (0..b.num_rows())
-            .find(|&i| {
-                b.column(0).as_string::<i32>().value(i) == metric
-                    && grade.is_none_or(|g| b.column(1).as_string::<i32>().value(i) == g)
-            })
-            .map(|i| {
-                (
-                    b.column(2).as_primitive::<Int64Type>().value(i),
-                    b.column(3).as_primitive::<Int64Type>().value(i),
-                    b.column(4).as_primitive::<Float64Type>().value(i),
-                )
-            })
-            .unwrap_or_else(|| panic!("no {metric} row"))
-    };
-    // Closed leads 1 (qualified, 32.7), 2 (-3) and 5 (12), all closed at 06-30.
-    assert_eq!(find("auc", None), (3, 1, 1.0));
-    assert_eq!(find("conversion_rate", Some("High")), (1, 1, 1.0));
-    assert_eq!(find("conversion_rate", Some("Mid")), (1, 0, 0.0));
-    assert_eq!(find("threshold_current", None), (1, 1, 20.0));
-    assert_eq!(find("f1_current", None).2, 1.0);
-    assert_eq!(find("threshold_suggested", None).2, 32.7);
-}
-
-#[tokio::test]
 async fn lead_grade_matches_the_model_ranges() {
     let ws = workspace();
     let ctx = context(ws.path()).await;

@@ -1,8 +1,13 @@
-//! `evaluate_scoring(model)`: how well a rule model ranks past outcomes.
+//! `evaluate_scoring(model [, from, to, every_days, horizon_days])`: how well a rule
+//! model ranks past outcomes, evaluated like a predictive model.
 //!
-//! Every closed lead (qualified or disqualified) is scored *as of its own closing
-//! instant*, so interactions after the decision do not leak into the evaluation. The
-//! result has one row per metric:
+//! The question is the one sales asks of a score: of the leads open at an instant, do
+//! the higher-scored ones convert more within the horizon? So the rows are the
+//! snapshots of [`lead_snapshots`](crate::snapshots::lead_snapshots) (default: monthly
+//! over the two years before the workspace's `as_of` minus the horizon, 90 days), each
+//! lead in the model's audience scored *as of its snapshot's instant* and labelled
+//! with whether it was qualified within the horizon; the metrics pool every instant
+//! (`backtest` gives them instant by instant). The result has one row per metric:
 //!
 //! | metric | grade | leads | converted | value |
 //! |---|---|---|---|---|
@@ -13,6 +18,8 @@
 //!
 //! ```sql
 //! SELECT metric, grade, value FROM evaluate_scoring('engagement');
+//! SELECT metric, grade, value FROM evaluate_scoring('engagement',
+//!   TIMESTAMP '2025-06-30 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 30, 90);
 //! ```
 
 use std::sync::Arc;
@@ -23,8 +30,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{JoinType, Result, plan_err};
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{col, lit};
+use datafusion::logical_expr::col;
 use leadql_models::RuleModel;
 use leadql_models::metrics::{at_threshold, auc, best_f1_threshold};
 
@@ -33,6 +41,8 @@ use super::plan::{self, AsOf};
 use super::registry::RuleModels;
 use crate::args;
 use crate::deferred::DeferredTable;
+use crate::snapshots::instants::{self, Instants};
+use crate::snapshots::plan::snapshots;
 
 /// The `evaluate_scoring` table function.
 #[derive(Debug)]
@@ -61,18 +71,24 @@ fn schema() -> SchemaRef {
 impl TableFunctionImpl for EvaluateScoring {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(args.session())?;
+        const NAME: &str = "evaluate_scoring";
         let exprs = args.exprs();
-        if exprs.len() != 1 {
+        if exprs.len() != 1 && exprs.len() != 5 {
             return plan_err!(
-                "evaluate_scoring expects (model), got {} arguments",
+                "{NAME} expects (model [, from, to, every_days, horizon_days]), got {} arguments",
                 exprs.len()
             );
         }
-        let name = args::string(state, "evaluate_scoring", "model", &exprs[0])?;
-        let model = self.models.get("evaluate_scoring", &name)?;
+        let name = args::string(state, NAME, "model", &exprs[0])?;
+        let model = self.models.get(NAME, &name)?;
+        let instants = if exprs.len() == 5 {
+            instants::parse(state, NAME, &exprs[1..], self.models.default_as_of(), None)?
+        } else {
+            instants::series(None, None, 30.0, 90.0, self.models.default_as_of(), NAME)?
+        };
+        let evaluation = Arc::new(Evaluation { model, instants });
         // Plan now, so that errors surface at planning time.
-        plan::score_leads(state, &model, &AsOf::Column("closed_at"))?;
-        let evaluation = Arc::new(Evaluation { model });
+        evaluation.scored(state)?;
         Ok(DeferredTable::new(
             schema(),
             Box::new(move |state| {
@@ -87,6 +103,7 @@ impl TableFunctionImpl for EvaluateScoring {
 #[derive(Debug)]
 struct Evaluation {
     model: Arc<RuleModel>,
+    instants: Instants,
 }
 
 #[derive(Default)]
@@ -173,26 +190,29 @@ impl Evaluation {
 }
 
 impl Evaluation {
-    /// Scores every closed lead at its closing instant and computes the metrics.
-    async fn compute(&self, state: &SessionState) -> Result<RecordBatch> {
-        let scored = plan::score_leads(state, &self.model, &AsOf::Column("closed_at"))?;
-        let outcomes = plan::leads_table(state)?
-            .filter(col("status").in_list(vec![lit("qualified"), lit("disqualified")], false))?
-            .select(vec![
-                col("lead_id").alias("__lead_id"),
-                col("status").eq(lit("qualified")).alias("positive"),
-            ])?;
-        let batches = scored
+    /// `score, grade, positive` of every snapshot whose outcome is known.
+    fn scored(&self, state: &SessionState) -> Result<DataFrame> {
+        let rows = snapshots(state, &self.instants)?.filter(col("label").is_not_null())?;
+        let pairs = rows.clone().select(vec![col("lead_id"), col("as_of")])?;
+        let outcomes = rows.select(vec![
+            col("lead_id").alias("__lead_id"),
+            col("as_of").alias("__as_of"),
+            col("label").alias("positive"),
+        ])?;
+        plan::score_leads(state, &self.model, &AsOf::Snapshots(pairs))?
             .join(
                 outcomes,
                 JoinType::Inner,
-                &["lead_id"],
-                &["__lead_id"],
+                &["lead_id", "as_of"],
+                &["__lead_id", "__as_of"],
                 None,
             )?
-            .select(vec![col("score"), col("grade"), col("positive")])?
-            .collect()
-            .await?;
+            .select(vec![col("score"), col("grade"), col("positive")])
+    }
+
+    /// Scores every snapshot at its instant and computes the metrics.
+    async fn compute(&self, state: &SessionState) -> Result<RecordBatch> {
+        let batches = self.scored(state)?.collect().await?;
         let (mut scores, mut grades, mut positive) = (Vec::new(), Vec::new(), Vec::new());
         for b in &batches {
             let s = b.column(0).as_primitive::<Float64Type>();

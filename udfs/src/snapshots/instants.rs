@@ -92,15 +92,28 @@ pub fn parse(
     let Some(every) = every else {
         return plan_err!("{function}: argument every_days is NULL");
     };
+    let to = instant(state, function, "to", &exprs[1])?;
+    let from = instant(state, function, "from", &exprs[0])?;
+    series(from, to, every, horizon_days, Some(known_until), function)
+}
+
+/// The instants from `from` to `to` every `every` days (NULL bounds: see the module).
+pub fn series(
+    from: Option<i64>,
+    to: Option<i64>,
+    every: f64,
+    horizon_days: f64,
+    known_until: Option<i64>,
+    function: &str,
+) -> Result<Instants> {
+    let Some(known_until) = known_until else {
+        return plan_err!(
+            "{function}: the workspace sets no as_of, so no outcome is known yet (set [workspace] as_of in workspace.toml or pass --as-of)"
+        );
+    };
     let horizon_us = (horizon_days * DAY_US as f64).round() as i64;
-    let to = match instant(state, function, "to", &exprs[1])? {
-        Some(t) => t,
-        None => known_until.saturating_sub(horizon_us),
-    };
-    let from = match instant(state, function, "from", &exprs[0])? {
-        Some(f) => f,
-        None => to.saturating_sub(DEFAULT_SPAN_DAYS * DAY_US),
-    };
+    let to = to.unwrap_or_else(|| known_until.saturating_sub(horizon_us));
+    let from = from.unwrap_or_else(|| to.saturating_sub(DEFAULT_SPAN_DAYS * DAY_US));
     if from > to {
         return plan_err!("{function}: from is after to");
     }
