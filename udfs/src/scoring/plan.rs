@@ -7,10 +7,10 @@
 //! and a left join of the two. Nothing runs row by row in Rust, and DataFusion
 //! parallelises and streams every step.
 //!
-//! `as_of` is either one instant (scoring now, or at a past instant) or a column of
-//! `leads` (each lead scored at its own instant, e.g. `closed_at` when evaluating a
-//! model against outcomes). Only interactions strictly before `as_of` count; windows
-//! and decay are measured back from it; leads created after it are not scored.
+//! `as_of` is either one instant (scoring now, or at a past instant) or a relation of
+//! `(lead_id, as_of)` snapshots (each lead scored at each of its instants: features,
+//! backtests and evaluations). Only interactions strictly before `as_of` count;
+//! windows and decay are measured back from it; leads created after it are not scored.
 
 use std::sync::Arc;
 
@@ -40,8 +40,6 @@ pub const SCALE: i64 = 4;
 pub enum AsOf {
     /// One instant for every lead, µs since the epoch.
     Instant(i64),
-    /// A timestamp column of `leads` (leads where it is NULL are not scored).
-    Column(&'static str),
     /// Snapshots: a relation of `(lead_id, as_of)` pairs; a lead is scored once per
     /// pair, at that instant (point-in-time features and backtests).
     Snapshots(DataFrame),
@@ -136,11 +134,6 @@ fn micros(e: Expr) -> Expr {
     cast(e, DataType::Int64)
 }
 
-/// The caller's `leads` table.
-pub fn leads_table(state: &SessionState) -> Result<DataFrame> {
-    table(state, "leads")
-}
-
 /// Parses a model's SQL predicate against `frame`, naming the file and line on error.
 fn predicate(
     frame: &DataFrame,
@@ -223,10 +216,6 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
     }
     let as_of_expr = match as_of {
         AsOf::Instant(v) => ts(*v),
-        AsOf::Column(c) => cast(
-            col(*c),
-            DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
-        ),
         AsOf::Snapshots(pairs) => {
             let pairs = pairs.clone().select(vec![
                 col("lead_id").alias("__snapshot_lead_id"),
@@ -297,7 +286,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
             interactions.filter(countable(model, *v).and(col("occurred_at").lt(ts(*v))))?,
             ts(*v),
         ),
-        AsOf::Column(_) | AsOf::Snapshots(_) => {
+        AsOf::Snapshots(_) => {
             // Windows differ per lead here: keep every interaction of the model's types.
             let types: std::collections::BTreeSet<&str> = model
                 .behavior
@@ -356,7 +345,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         if let Some(days) = window_days(b) {
             cond = cond.and(match as_of {
                 AsOf::Instant(v) => within(*v, days),
-                AsOf::Column(_) | AsOf::Snapshots(_) => {
+                AsOf::Snapshots(_) => {
                     age_us.clone().lt_eq(lit(window_micros(days)))
                 }
             });
@@ -416,7 +405,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
             population.join(per_lead, JoinType::Left, &["lead_id"], &["__lead_id"], None)?
         }
         // A lead may be scored at several instants: aggregate per lead and instant.
-        AsOf::Column(_) | AsOf::Snapshots(_) => {
+        AsOf::Snapshots(_) => {
             let per_instant = events.aggregate(
                 vec![
                     col("lead_id").alias("__lead_id"),
