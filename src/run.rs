@@ -42,6 +42,9 @@ pub struct RunOptions {
     pub top: usize,
 }
 
+/// Days a hand-off stays in a seller's queue (counts against their capacity).
+pub const QUEUE_DAYS: i64 = 14;
+
 /// Workspace table of sales activities (one Parquet file per run).
 pub const ACTIVITIES: &str = "sales_activities";
 /// Workspace table of qualifications (one Parquet file per run and policy).
@@ -638,10 +641,15 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
             sellers,
         });
     }
-    // Loads: open leads owned and open activities from earlier runs.
+    // Loads: the hand-offs still in a seller's queue, i.e. open activities of earlier
+    // runs created within the last QUEUE_DAYS. Leads a seller merely owns are not
+    // counted: CRMs keep thousands of stale owned leads nobody works, and counting them
+    // left every seller "at capacity" and most hand-offs unassigned.
     let open_activities = if has_table(ctx, ACTIVITIES) {
         format!(
-            "LEFT JOIN (SELECT seller_id, count(*) AS n FROM {ACTIVITIES} WHERE status = 'open' AND created_at < {t} GROUP BY seller_id) act ON act.seller_id = s.seller_id"
+            "LEFT JOIN (SELECT seller_id, count(*) AS n FROM {ACTIVITIES} WHERE status = 'open' AND created_at < {t} \
+             AND created_at >= {since} GROUP BY seller_id) act ON act.seller_id = s.seller_id",
+            since = timestamp(as_of - QUEUE_DAYS * 86_400_000_000)
         )
     } else {
         "LEFT JOIN (SELECT CAST(NULL AS BIGINT) AS seller_id, CAST(0 AS BIGINT) AS n WHERE false) act ON act.seller_id = s.seller_id".to_string()
@@ -649,8 +657,7 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
     let loads = collect(
         ctx,
         &format!(
-            "SELECT s.seller_id, s.capacity, coalesce(own.n, 0) + coalesce(act.n, 0) AS open_items FROM sellers s \
-             LEFT JOIN (SELECT l.owner_id, count(*) AS n FROM leads l LEFT JOIN lead_status st ON st.lead_id = l.lead_id WHERE coalesce(st.status, l.status) = 'open' AND l.owner_id IS NOT NULL GROUP BY l.owner_id) own ON own.owner_id = s.seller_id \
+            "SELECT s.seller_id, s.capacity, coalesce(act.n, 0) AS open_items FROM sellers s \
              {open_activities} ORDER BY s.seller_id"
         ),
     )

@@ -421,7 +421,7 @@ pub const SELLERS: Table = Table {
             "capacity",
             Int,
             false,
-            "Maximum number of open items (leads and activities) at once.",
+            "Maximum number of open hand-offs (sales activities of the last 14 days) at once.",
         ),
         col(
             "active",

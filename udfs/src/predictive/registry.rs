@@ -60,13 +60,38 @@ impl PredictiveModels {
                 })?;
                 self.store.version(name, v)
             }
-            None => self.store.active(spec),
+            None => match (self.store.active(spec), self.as_of) {
+                // In a session that knows the workspace up to `t`, versions trained on
+                // later knowledge did not exist yet: the latest earlier one is active.
+                (Ok(m), Some(t)) if m.known_until.is_some_and(|k| k > t) => {
+                    self.known_by(spec, t)
+                }
+                (other, _) => other,
+            },
         };
         let model = Arc::new(loaded.map_err(|e| plan_datafusion_err!("{function}: {e}"))?);
         if let Ok(mut c) = self.cache.write() {
             c.insert(spec.to_string(), model.clone());
         }
         Ok(model)
+    }
+
+    /// The latest version of `name` trained on what was known by `t`.
+    fn known_by(
+        &self,
+        name: &str,
+        t: i64,
+    ) -> Result<PredictiveModel, leadql_models::predictive::TrainError> {
+        self.store
+            .all()?
+            .into_iter()
+            .filter(|m| m.name == name && m.known_until.is_none_or(|k| k <= t))
+            .max_by_key(|m| m.version)
+            .ok_or_else(|| {
+                leadql_models::predictive::TrainError(format!(
+                    "no version of model '{name}' was trained on what was known by the session's as_of"
+                ))
+            })
     }
 
     /// Saves a newly trained model as the next version and makes it current.
