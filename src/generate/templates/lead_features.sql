@@ -1,6 +1,9 @@
--- lead_features: one row per lead with the features of the `conversion` model.
--- Interactions count only before the lead was closed, so that training on closed
--- leads sees what was known at the time, and open leads are scored on all of them.
+-- lead_features: one row per lead with lifetime interaction counts, an example of a
+-- feature relation for a model trained on closed leads (`policies/*.toml` may name it
+-- as `predictive_features`). Interactions count only before the lead was closed. The
+-- `conversion` model does not use it: it is trained and scored point in time on
+-- lead_snapshot_features (models/conversion.sql), which answers the question asked
+-- of open leads ("qualified within 90 days of now?") with what was known at the time.
 SELECT l.lead_id, l.created_at, l.status, l.status = 'qualified' AS converted,
        l.seniority, l.job_function, l.industry, l.size_band, l.source, l.consent, l.company_size,
        coalesce(a.web_visits, 0) AS web_visits, coalesce(a.pricing_visits, 0) AS pricing_visits,
