@@ -5,23 +5,48 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadql::cli::{Cli, run};
 
+/// Stack of the thread that plans and runs statements, and of the runtime's workers.
+///
+/// Parsing, planning, optimising and dropping a SQL expression recurse once per
+/// nesting level, and a left-deep `1+1+…+1` or `a OR b OR …` of thousands of terms
+/// nests thousands of levels: on the default 8 MiB main thread (2 MiB for tokio's
+/// workers) that overflowed and aborted the process. The stack is reserved address
+/// space, touched only as deep as a statement needs.
+const STACK_BYTES: usize = 256 << 20;
+const WORKER_STACK_BYTES: usize = 64 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let worker = std::thread::Builder::new()
+        .name("leadql".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .thread_stack_size(WORKER_STACK_BYTES)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run(cli)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        });
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        // A panic (already reported by the panic hook) keeps Rust's exit code.
+        Ok(Err(_)) => ExitCode::from(101),
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: cannot start the main thread: {e}");
             ExitCode::FAILURE
         }
     }

@@ -7,11 +7,13 @@
 //! routed here before DataFusion plans the rest.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
+use datafusion::sql::parser::{CopyToSource, DFParserBuilder, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Visit, Visitor};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
@@ -58,7 +60,60 @@ fn syntax(e: ParserError) -> Error {
     )
 }
 
-/// Parses `text` into statements (an empty text has none).
+/// Deepest expression nesting a statement may have. Every operator of a chain such as
+/// `1 + 1 + … + 1` or `a OR b OR …` nests one level, and planning and optimising recurse
+/// (and slow down more than linearly) with the depth; deeper statements are refused
+/// before planning. Long lists of values belong in `IN (…)`, which does not nest.
+pub const MAX_EXPRESSION_DEPTH: usize = 1000;
+
+/// Stops at the first expression nested deeper than [`MAX_EXPRESSION_DEPTH`].
+struct DepthCheck {
+    depth: usize,
+}
+
+impl Visitor for DepthCheck {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, _expr: &SqlExpr) -> ControlFlow<()> {
+        self.depth += 1;
+        if self.depth > MAX_EXPRESSION_DEPTH {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn post_visit_expr(&mut self, _expr: &SqlExpr) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+}
+
+/// An error if `node` nests expressions deeper than [`MAX_EXPRESSION_DEPTH`].
+fn check_depth(node: &impl Visit) -> Result<()> {
+    if node.visit(&mut DepthCheck { depth: 0 }).is_break() {
+        return Err(Error::Query(format!(
+            "SQL expression nested too deeply: more than {MAX_EXPRESSION_DEPTH} levels (each operator of a chain such as 1 + 1 + … or a OR b OR … is one level); use IN (…) for a long list of values, or split the expression"
+        )));
+    }
+    Ok(())
+}
+
+/// [`check_depth`] for the parts of a DataFusion statement that hold expressions.
+fn check_statement_depth(statement: &DfStatement) -> Result<()> {
+    match statement {
+        DfStatement::Statement(s) => check_depth(s.as_ref()),
+        DfStatement::Explain(e) => check_statement_depth(&e.statement),
+        DfStatement::CopyTo(c) => match &c.source {
+            CopyToSource::Query(q) => check_depth(q.as_ref()),
+            CopyToSource::Relation(_) => Ok(()),
+        },
+        DfStatement::CreateExternalTable(_) | DfStatement::Reset(_) => Ok(()),
+    }
+}
+
+/// Parses `text` into statements (an empty text has none). A statement nesting
+/// expressions deeper than [`MAX_EXPRESSION_DEPTH`] is an error.
 pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
     let dialect = GenericDialect {};
     let mut df = DFParserBuilder::new(text).with_dialect(&dialect).build()?;
@@ -87,7 +142,9 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
                     "CREATE MODEL {name}: expected AS SELECT … after the options"
                 )));
             }
-            let query = df.parser.parse_query().map_err(syntax)?.to_string();
+            let query = df.parser.parse_query().map_err(syntax)?;
+            check_depth(query.as_ref())?;
+            let query = query.to_string();
             Statement::CreateModel {
                 name,
                 options,
@@ -104,7 +161,9 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
             let name = df.parser.parse_identifier().map_err(syntax)?.value;
             Statement::DropModel { name, if_exists }
         } else {
-            Statement::DataFusion(Box::new(df.parse_statement()?))
+            let statement = df.parse_statement()?;
+            check_statement_depth(&statement)?;
+            Statement::DataFusion(Box::new(statement))
         };
         out.push_back(statement);
         let next = df.parser.peek_token().token;
