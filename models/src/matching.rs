@@ -178,14 +178,26 @@ const LEGAL_FORMS: &[&str] = &[
 /// legal forms dropped, words sorted: the form names are compared in.
 pub fn fold_name(raw: &str) -> String {
     let mut buf = String::new();
-    folded_words(raw, &mut buf).join(" ")
+    folded_words(raw, &mut buf, usize::MAX).join(" ")
 }
 
-/// The words of [`fold_name`], sorted, borrowed from `buf` (which it overwrites).
-fn folded_words<'a>(raw: &str, buf: &'a mut String) -> Vec<&'a str> {
+/// How much of each name [`name_similarity`] compares: the first this many characters
+/// of its folded form (letters, digits, and single spaces between words). Comparing
+/// words is quadratic in their number and Jaro–Winkler in their length; real names are
+/// far shorter, and a 50 MB argument must not run for minutes.
+pub const NAME_SIMILARITY_MAX_CHARS: usize = 200;
+
+/// The words of [`fold_name`], sorted, borrowed from `buf` (which it overwrites),
+/// from the first `limit` characters of the folded text (runs of separators count as
+/// one space; leading ones not at all).
+fn folded_words<'a>(raw: &str, buf: &'a mut String, limit: usize) -> Vec<&'a str> {
     buf.clear();
-    buf.reserve(raw.len());
+    buf.reserve(raw.len().min(limit.saturating_mul(4)));
+    let mut chars = 0usize;
     for c in raw.chars().flat_map(char::to_lowercase) {
+        if chars >= limit {
+            break;
+        }
         let base = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
             'ç' | 'ć' | 'č' => 'c',
@@ -210,9 +222,11 @@ fn folded_words<'a>(raw: &str, buf: &'a mut String) -> Vec<&'a str> {
             | '\u{20D0}'..='\u{20FF}'
             | '\u{FE20}'..='\u{FE2F}' => continue,
             c if c.is_alphanumeric() => c,
+            _ if buf.is_empty() || buf.ends_with(' ') => continue,
             _ => ' ',
         };
         buf.push(base);
+        chars += 1;
     }
     let mut words: Vec<&str> = buf
         .split_whitespace()
@@ -309,10 +323,15 @@ fn jaro_winkler_chars(a: &[char], b: &[char]) -> f64 {
 /// (Jaro–Winkler), and the sum is divided by the larger word count, so a different
 /// first name or an extra word lowers the score. Compared in their folded forms
 /// ([`fold_name`]): case, accents, punctuation, legal forms and word order do not
-/// count. `None` when either holds no letters or digits.
+/// count. Only the first [`NAME_SIMILARITY_MAX_CHARS`] characters of each folded name
+/// are compared. `None` when either holds no letters or digits.
 pub fn name_similarity(a: &str, b: &str) -> Option<f64> {
     let (mut buf_a, mut buf_b) = (String::new(), String::new());
-    let (a, b) = (folded_words(a, &mut buf_a), folded_words(b, &mut buf_b));
+    let limit = NAME_SIMILARITY_MAX_CHARS;
+    let (a, b) = (
+        folded_words(a, &mut buf_a, limit),
+        folded_words(b, &mut buf_b, limit),
+    );
     if a.is_empty() || b.is_empty() {
         return None;
     }
@@ -484,5 +503,31 @@ mod tests {
         );
         assert_eq!(fold_name("A\u{308}ngstro\u{308}m"), "angstrom");
         assert_eq!(fold_name("Ångström"), "angstrom");
+    }
+
+    #[test]
+    fn name_similarity_compares_only_the_first_characters_of_huge_names() {
+        let start = std::time::Instant::now();
+        // 50 MB of words, and one 50 MB word: only the first 200 folded characters count.
+        let words = "ana maria ".repeat(5_000_000);
+        assert_eq!(name_similarity(&words, &words), Some(1.0));
+        let word = "a".repeat(50_000_000);
+        let short = "a".repeat(NAME_SIMILARITY_MAX_CHARS);
+        assert_eq!(name_similarity(&word, &short), Some(1.0));
+        assert!(name_similarity(&word, "Ana").is_some());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        // What follows the first 200 characters (after folding) does not count.
+        let head = format!("{}Smith", "José ".repeat(39));
+        assert_eq!(fold_name(&head).chars().count(), 39 * 5 + 5);
+        let a = format!("{head} Núñez");
+        let b = format!("{head}  ...  Zhang Wei");
+        assert_eq!(name_similarity(&a, &b), Some(1.0));
+        // Separators count once: 300 commas before a name do not hide it.
+        let padded = format!("{}Katherine Smith", ",".repeat(300));
+        assert_eq!(name_similarity(&padded, "katherine smith"), Some(1.0));
     }
 }

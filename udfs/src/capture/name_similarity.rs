@@ -7,7 +7,9 @@
 //! SELECT name_similarity('Núñez, José', 'jose nunez');  -- 1.0
 //! ```
 //!
-//! NULL when either argument is NULL or holds no letters or digits.
+//! Only the first [`NAME_SIMILARITY_MAX_CHARS`](matching::NAME_SIMILARITY_MAX_CHARS)
+//! (200) characters of each folded name are compared. NULL when either argument is NULL
+//! or holds no letters or digits.
 
 use std::sync::{Arc, LazyLock};
 
@@ -38,7 +40,7 @@ pub fn name_similarity_udf() -> Arc<ScalarUDF> {
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         DocSection { include: true, label: "Lead capture", description: None },
-        "Similarity from 0 to 1 of two person or company names: each word of the shorter name paired with its most similar word of the other (Jaro–Winkler), summed and divided by the larger word count; case, common accents, punctuation, legal forms and word order do not count. NULL when either is NULL or has no letters or digits.",
+        "Similarity from 0 to 1 of two person or company names: each word of the shorter name paired with its most similar word of the other (Jaro–Winkler), summed and divided by the larger word count; case, common accents, punctuation, legal forms and word order do not count. Only the first 200 characters of each name after folding (letters, digits, single spaces) are compared, so huge inputs stay fast. NULL when either is NULL or has no letters or digits.",
         "name_similarity(a, b)",
     )
     .with_sql_example("> SELECT name_similarity('Katherine Smith', 'Kathrine Smith');\n0.9639")
