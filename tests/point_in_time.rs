@@ -416,6 +416,48 @@ async fn training_rows_have_the_features_serving_computes_at_their_instant() {
     assert_eq!(training, serving);
 }
 
+#[tokio::test]
+async fn max_rows_keeps_the_same_sample_of_known_snapshots() {
+    let tmp = sample();
+    let ws = Workspace::open(tmp.path()).expect("workspace");
+    let ctx = context(&ws).await;
+    let q = "SELECT count(*) AS n, count(label) AS known, sum(lead_id * 7 + CAST(as_of AS BIGINT) % 1000) AS sig \
+             FROM lead_snapshot_features(NULL, NULL, 30, 90, 3000)";
+    let first = text(&ctx, q).await;
+    assert_eq!(text(&ctx, q).await, first, "the sample is deterministic");
+    let counts = rows(
+        &ctx,
+        "SELECT count(*), count(label) FROM lead_snapshot_features(NULL, NULL, 30, 90, 3000)",
+    )
+    .await;
+    let n = datafusion::arrow::compute::cast(
+        counts[0].column(0),
+        &datafusion::arrow::datatypes::DataType::Int64,
+    )
+    .expect("cast");
+    let n = n
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .expect("ints")
+        .value(0);
+    // 11,842 known snapshots sampled to about 3,000.
+    assert!((2700..=3300).contains(&n), "{n}");
+    assert!(
+        first.contains(&format!("| {n} ")),
+        "every sampled row has a known label: {first}"
+    );
+    let err = ctx
+        .sql("SELECT * FROM lead_snapshot_features(NULL, NULL, 30, 90, 0)")
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("max_rows must be a positive whole number"),
+        "{err}"
+    );
+}
+
 fn leadql(ws: &Path, args: &[&str]) -> String {
     let out = common::leadql_in(ws, args);
     assert!(

@@ -42,3 +42,19 @@ pub fn plan_sql(state: &SessionState, function: &str, text: &str) -> Result<Logi
             .unwrap_or_else(|_| Err(plan_datafusion_err!("{function}: planning panicked")))
     })
 }
+
+/// Counts the rows of `frame` from inside a table function (on a helper thread with
+/// its own executor, as [`plan_sql`]).
+pub fn count_rows(function: &str, frame: DataFrame) -> Result<usize> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| plan_datafusion_err!("{function}: {e}"))?;
+                runtime.block_on(frame.count())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(plan_datafusion_err!("{function}: counting panicked")))
+    })
+}

@@ -4,10 +4,12 @@
 -- (lead_snapshot_features(NULL, NULL, …): the latest instant is the run's as_of minus
 -- the horizon, so every label is known when the run trains). The latest snapshots are
 -- held out, with a 90-day gap before them so no training outcome falls in them.
+-- Past 300,000 snapshots (about 350k leads), a deterministic sample of 300,000 is
+-- trained on (the fifth argument), so training time stays bounded as data grows.
 -- `leadql run` retrains when this recipe, the data or the run's as_of changed.
 CREATE MODEL conversion OPTIONS (
   model_type = 'logistic_reg', label = 'label', horizon_days = 90,
   grade_cutoffs = '40/20/10'
 ) AS
-SELECT * FROM lead_snapshot_features(NULL, NULL, 30, 90)
+SELECT * FROM lead_snapshot_features(NULL, NULL, 30, 90, 300000)
 WHERE label IS NOT NULL

@@ -15,14 +15,25 @@
 //! (interaction counts per type in 7/30/90/365-day windows, recency, age, each rule
 //! model's score, lead and account attributes). Only interactions strictly before
 //! `as_of` are read.
+//!
+//! A fifth argument `max_rows` caps the rows for training at scale: when the snapshots
+//! whose label is known number more, a deterministic pseudo-random share of them
+//! (about `max_rows`, chosen by a hash of lead and instant, the same on every run over
+//! the same data) is kept before any feature is computed; rows with an unknown label
+//! are dropped. At 1M leads, monthly snapshots over two years are about 4M rows.
 
 use std::sync::Arc;
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::Result;
 
-use super::instants::{check_arity, parse};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{ScalarValue, plan_err};
+use datafusion::logical_expr::{Expr, cast, col, lit};
+
+use super::instants::{DAY_US, check_arity, parse};
 use super::plan::{features, snapshots};
+use crate::relation;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 
@@ -44,9 +55,44 @@ impl TableFunctionImpl for LeadSnapshotFeatures {
         const NAME: &str = "lead_snapshot_features";
         let state = state(args.session())?;
         let exprs = args.exprs();
-        check_arity(NAME, exprs, 4, 4, "from, to, every_days, horizon_days")?;
-        let instants = parse(state, NAME, exprs, self.rules.default_as_of(), None)?;
-        let rows = snapshots(state, &instants)?;
+        check_arity(
+            NAME,
+            exprs,
+            4,
+            5,
+            "from, to, every_days, horizon_days [, max_rows]",
+        )?;
+        let instants = parse(state, NAME, &exprs[..4], self.rules.default_as_of(), None)?;
+        let mut rows = snapshots(state, &instants)?;
+        if let Some(e) = exprs.get(4) {
+            let max_rows = match crate::args::constant(state, e)
+                .ok()
+                .and_then(|v| v.cast_to(&DataType::Int64).ok())
+            {
+                Some(ScalarValue::Int64(Some(n))) if n > 0 => n as usize,
+                _ => {
+                    return plan_err!(
+                        "{NAME}: argument max_rows must be a positive whole number of rows, got {e}"
+                    );
+                }
+            };
+            rows = rows.filter(col("label").is_not_null())?;
+            let total = relation::count_rows(NAME, rows.clone())?;
+            if total > max_rows {
+                rows = rows.filter(sample(max_rows as f64 / total as f64))?;
+            }
+        }
         Ok(features(state, &self.rules, rows)?.into_view())
     }
+}
+
+/// Keeps about `share` of the rows, by a multiplicative hash of lead and instant (the
+/// same rows on every run over the same data).
+fn sample(share: f64) -> Expr {
+    const MODULUS: i64 = 1_000_003;
+    let day = cast(col("as_of"), DataType::Int64) / lit(DAY_US);
+    let key = ((col("lead_id") % lit(MODULUS)) * lit(2_654_435_761i64) + day * lit(40_503i64))
+        % lit(MODULUS);
+    let key = (key + lit(MODULUS)) % lit(MODULUS);
+    key.lt(lit((share * MODULUS as f64).ceil() as i64))
 }
