@@ -617,6 +617,12 @@ fn versions_are_named_pinned_and_rolled_back() {
     let summary = leadql(ws, &["run", "--out", &out.to_string_lossy()]);
     assert!(summary.contains("conversion v2"), "{summary}");
     assert!(summary.contains("backtest at "), "{summary}");
+    // Reasons name the recency behind a predictive score.
+    assert!(
+        summary.contains("(A or better), last ")
+            && (summary.contains(" ago") || summary.contains(" today")),
+        "{summary}"
+    );
     let count = |spec: &str| {
         leadql(
             ws,

@@ -22,6 +22,40 @@ pub fn timestamp(micros: i64) -> String {
     format!("TIMESTAMP '{t}'")
 }
 
+/// The lead's most recent key interaction as text ("last pricing visit 3 days ago"),
+/// from the recency features of a point-in-time model's input.
+fn recency() -> String {
+    use crate::snapshots::plan::{NEVER_DAYS, RECENCY_TYPES};
+    let label = |t: &'static str| -> &'static str {
+        match t {
+            "pricing_page_visit" => "pricing visit",
+            "form_submit" => "form",
+            "email_click" => "email click",
+            "web_visit" => "web visit",
+            "webinar_attend" => "webinar",
+            "event_checkin" => "event check-in",
+            other => other,
+        }
+    };
+    let columns: Vec<String> = RECENCY_TYPES
+        .iter()
+        .map(|t| format!("days_since_{t}"))
+        .collect();
+    let least = format!("least({})", columns.join(", "));
+    let which: Vec<String> = RECENCY_TYPES
+        .iter()
+        .zip(&columns)
+        .map(|(t, c)| format!("WHEN {c} = {least} THEN '{}'", label(t)))
+        .collect();
+    format!(
+        "CASE WHEN {least} >= {NEVER_DAYS:?} THEN NULL \
+         WHEN {least} < 1 THEN 'last ' || CASE {w} END || ' today' \
+         ELSE 'last ' || CASE {w} END || ' ' || CAST(CAST(floor({least}) AS BIGINT) AS VARCHAR) || \
+         CASE WHEN floor({least}) = 1 THEN ' day ago' ELSE ' days ago' END END",
+        w = which.join(" ")
+    )
+}
+
 /// The workspace table holding earlier runs' qualifications (written by `leadql run`).
 pub const HISTORY: &str = "qualification_history";
 
@@ -49,19 +83,23 @@ pub fn qualification(
         joins.push(format!("LEFT JOIN r{i} ON r{i}.lead_id = l.lead_id"));
     }
     if let Some(model) = &policy.predictive_model {
-        // A feature relation, or the point-in-time model's own features at `as_of`.
-        let features = match &policy.predictive_features {
-            Some(f) => literal(f),
-            None => t.clone(),
+        // A feature relation, or the point-in-time model's own features at `as_of`
+        // (which carry the recency the reasons name).
+        let (features, recency) = match &policy.predictive_features {
+            Some(f) => (literal(f), "CAST(NULL AS VARCHAR)".to_string()),
+            None => (t.clone(), recency()),
         };
         ctes.push(format!(
-            "p AS (SELECT lead_id, score, grade FROM predict({}, {features}))",
+            "p AS (SELECT lead_id, score, grade, {recency} AS recency FROM predict({}, {features}))",
             literal(model),
         ));
-        columns.push("p.score AS ps, p.grade AS pg".into());
+        columns.push("p.score AS ps, p.grade AS pg, p.recency AS pr".into());
         joins.push("LEFT JOIN p ON p.lead_id = l.lead_id".into());
     } else {
-        columns.push("CAST(NULL AS DOUBLE) AS ps, CAST(NULL AS VARCHAR) AS pg".into());
+        columns.push(
+            "CAST(NULL AS DOUBLE) AS ps, CAST(NULL AS VARCHAR) AS pg, CAST(NULL AS VARCHAR) AS pr"
+                .into(),
+        );
     }
     if history {
         ctes.push(format!(
@@ -137,7 +175,12 @@ pub fn qualification(
                 (
                     condition,
                     format!(
-                        "{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' ({g} or better)'"
+                        "{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' ({g} or better)'{}",
+                        if score == "ps" {
+                            " || coalesce(', ' || pr, '')"
+                        } else {
+                            ""
+                        }
                     ),
                     format!(
                         "{name} || ' ' || {shown} || ', grade ' || coalesce({grade}, 'none') || ' (needs {g})'"
