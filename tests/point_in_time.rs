@@ -5,7 +5,6 @@
 use std::fs;
 use std::path::Path;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 use leadql::catalog::Workspace;
@@ -14,7 +13,7 @@ use leadql::session::{self, SessionOptions};
 
 mod common;
 
-use common::tables::{ids, micros, texts, times, write, write_part};
+use common::tables::{ids, micros, rows, texts, times, write, write_part};
 
 const VISITS: &str = r#"
 sales_ready = 3
@@ -126,15 +125,6 @@ async fn context(ws: &Workspace) -> SessionContext {
     session::open(ws, &SessionOptions::default())
         .await
         .expect("session")
-}
-
-async fn rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 async fn text(ctx: &SessionContext, sql: &str) -> String {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
+    Array, AsArray, BooleanArray, Int32Array, Int64Array, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
@@ -16,7 +16,7 @@ use leadql::session::{self, SessionOptions};
 
 mod common;
 
-use common::tables::{ids, micros, texts, times, write};
+use common::tables::{ids, micros, rows, texts, times, write};
 
 const MODEL: &str = r#"
 sales_ready = 20
@@ -200,15 +200,6 @@ async fn context(dir: &Path) -> SessionContext {
     session::open(&ws, &SessionOptions::default())
         .await
         .expect("session")
-}
-
-async fn rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// `(lead_id, score, grade, sales_ready)` ordered by lead.

@@ -80,3 +80,13 @@ pub fn write_part(
     w.write(&batch).expect("write");
     w.close().expect("close");
 }
+
+/// The batches of `sql` in `ctx`, panicking with the statement on error.
+pub async fn rows(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

@@ -25,36 +25,35 @@ pub fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
 }
 
 /// Plans SQL text in the caller's session from inside a table function.
-///
-/// It runs on a helper thread with its own executor: the call is itself inside SQL
-/// planning (possibly inside `block_on`), and nested table functions block on catalog
-/// lookups themselves.
 pub fn plan_sql(state: &SessionState, function: &str, text: &str) -> Result<LogicalPlan> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .map_err(|e| plan_datafusion_err!("{function}: {e}"))?;
-                runtime.block_on(state.create_logical_plan(text))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(plan_datafusion_err!("{function}: planning panicked")))
-    })
+    on_helper_thread(function, state.create_logical_plan(text))
 }
 
-/// Counts the rows of `frame` from inside a table function (on a helper thread with
-/// its own executor, as [`plan_sql`]).
+/// Counts the rows of `frame` from inside a table function.
 pub fn count_rows(function: &str, frame: DataFrame) -> Result<usize> {
+    on_helper_thread(function, frame.count())
+}
+
+/// Runs `work` to completion on a helper thread with its own executor: a table
+/// function is called inside SQL planning (possibly inside `block_on`), and nested
+/// table functions block on catalog lookups themselves.
+fn on_helper_thread<T: Send>(
+    function: &str,
+    work: impl std::future::Future<Output = Result<T>> + Send,
+) -> Result<T> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .map_err(|e| plan_datafusion_err!("{function}: {e}"))?;
-                runtime.block_on(frame.count())
+                runtime.block_on(work)
             })
             .join()
-            .unwrap_or_else(|_| Err(plan_datafusion_err!("{function}: counting panicked")))
+            .unwrap_or_else(|_| {
+                Err(plan_datafusion_err!(
+                    "{function}: the helper thread panicked"
+                ))
+            })
     })
 }
