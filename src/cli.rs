@@ -62,6 +62,11 @@ pub enum Command {
         /// Print each statement's wall time (planning, execution and output) on stderr.
         #[arg(long)]
         timing: bool,
+        /// CSV: write text cells as they are. By default a cell starting with =, +, -,
+        /// @, a tab or a carriage return (not a plain signed number) gets a leading
+        /// single quote, so spreadsheets do not run it as a formula (OWASP).
+        #[arg(long)]
+        raw: bool,
     },
     /// The main job: train or refresh the policy's predictive model, score, qualify,
     /// create and assign sales activities, export the tables and print a summary.
@@ -93,6 +98,11 @@ pub enum Command {
         /// Write Hive-style partitions by these columns (repeatable or comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
         partition_by: Vec<String>,
+        /// CSV: write text cells as they are. By default a cell starting with =, +, -,
+        /// @, a tab or a carriage return (not a plain signed number) gets a leading
+        /// single quote, so spreadsheets do not run it as a formula (OWASP).
+        #[arg(long)]
+        raw: bool,
     },
     /// Lead lifecycle: qualify, disqualify or reopen leads (appended to
     /// lead_status_events).
@@ -437,8 +447,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             max_rows,
             timing,
+            raw,
         } => {
-            let format: Format = format.parse()?;
+            let format = format.parse::<Format>()?.raw(*raw);
             let mut texts: Vec<(String, String)> = Vec::new();
             if let Some(q) = query {
                 texts.push(("QUERY".into(), q.clone()));
@@ -522,6 +533,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             out,
             format,
             partition_by,
+            raw,
         } => {
             let format: Format = match format {
                 Some(f) => f.parse()?,
@@ -538,7 +550,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let opts = export::ExportOptions {
                 source: source.clone(),
                 out: out.clone(),
-                format,
+                format: format.raw(*raw),
                 partition_by: partition_by.clone(),
             };
             let rows = export::export(&ws, &ctx, &opts).await?;

@@ -13,10 +13,14 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::TableParquetOptions;
+use datafusion::common::{Column, ScalarValue};
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::{ColumnarValue, Expr, Volatility, create_udf};
+use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::atomic;
 use crate::catalog::Workspace;
@@ -136,7 +140,7 @@ pub async fn export(ws: &Workspace, ctx: &SessionContext, opts: &ExportOptions) 
 
 /// Writes a partitioned directory aside, then swaps it in.
 async fn partitioned(
-    frame: datafusion::prelude::DataFrame,
+    frame: DataFrame,
     opts: &ExportOptions,
     metadata: &[(String, String)],
 ) -> Result<u64> {
@@ -158,7 +162,12 @@ async fn partitioned(
                 .collect::<HashMap<_, _>>();
             frame.write_parquet(&path, write, Some(options)).await?
         }
-        Format::Csv => frame.write_csv(&path, write, None).await?,
+        Format::Csv => {
+            neutralised(frame, &opts.partition_by)?
+                .write_csv(&path, write, None)
+                .await?
+        }
+        Format::CsvRaw => frame.write_csv(&path, write, None).await?,
         Format::Ndjson | Format::Json => frame.write_json(&path, write, None).await?,
         other => {
             return Err(Error::Argument {
@@ -179,6 +188,48 @@ async fn partitioned(
     swap_in(&temp, target)?;
     std::mem::forget(guard);
     Ok(rows)
+}
+
+/// `frame` with the formula-like cells of its text columns neutralised
+/// ([`output::neutralise_array`]), except the partition columns, which become directory
+/// names rather than cells.
+fn neutralised(frame: DataFrame, partition_by: &[String]) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = frame
+        .schema()
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+            let text = matches!(
+                field.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            );
+            if !text || partition_by.contains(field.name()) {
+                return column;
+            }
+            let guard = create_udf(
+                "csv_formula_guard",
+                vec![field.data_type().clone()],
+                field.data_type().clone(),
+                Volatility::Immutable,
+                Arc::new(|args: &[ColumnarValue]| match &args[0] {
+                    ColumnarValue::Array(a) => Ok(ColumnarValue::Array(
+                        output::neutralise_array(a.as_ref()).unwrap_or_else(|| a.clone()),
+                    )),
+                    ColumnarValue::Scalar(v) => {
+                        let a = v.to_array()?;
+                        match output::neutralise_array(a.as_ref()) {
+                            Some(safe) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                                &safe, 0,
+                            )?)),
+                            None => Ok(ColumnarValue::Scalar(v.clone())),
+                        }
+                    }
+                }),
+            );
+            guard.call(vec![column]).alias(field.name())
+        })
+        .collect();
+    Ok(frame.select(exprs)?)
 }
 
 /// Moves `new` to `target`, replacing a previous directory or file.

@@ -5,14 +5,20 @@
 //! exporting a large result needs memory for one batch, not the whole result. Output to
 //! a file is atomic ([`crate::atomic`]): the file appears complete or not at all.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, LargeStringArray, StringArray, StringViewArray,
+};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::writer::{
     JsonArray, LineDelimited, WriterBuilder as JsonWriterBuilder,
@@ -35,8 +41,11 @@ pub enum Format {
     /// Aligned text table (for people).
     #[default]
     Table,
-    /// CSV with a header row.
+    /// CSV with a header row; text cells that a spreadsheet would read as a formula
+    /// are neutralised ([`neutralise_formulas`]).
     Csv,
+    /// CSV with a header row, text cells written as they are (`--raw`).
+    CsvRaw,
     /// One JSON array of objects.
     Json,
     /// One JSON object per line.
@@ -83,18 +92,118 @@ impl FromStr for Format {
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = [
-            Format::Table,
-            Format::Csv,
-            Format::Json,
-            Format::Ndjson,
-            Format::Parquet,
-            Format::Arrow,
-        ]
-        .iter()
-        .position(|x| x == self)
-        .unwrap_or(0);
-        f.write_str(Format::NAMES[i])
+        f.write_str(match self {
+            Format::Table => "table",
+            Format::Csv | Format::CsvRaw => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
+        })
+    }
+}
+
+impl Format {
+    /// This format with `--raw` applied: CSV text cells written as they are.
+    pub fn raw(self, raw: bool) -> Format {
+        match self {
+            Format::Csv if raw => Format::CsvRaw,
+            other => other,
+        }
+    }
+}
+
+/// Whether a text cell would be read by a spreadsheet as a formula: it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP's CSV-injection list). A plain
+/// signed number (`-5`, `+442079460958`, `-0.25`) is not: it evaluates to itself.
+pub fn is_formula_like(cell: &str) -> bool {
+    let Some(first) = cell.chars().next() else {
+        return false;
+    };
+    if !matches!(first, '=' | '+' | '-' | '@' | '\t' | '\r') {
+        return false;
+    }
+    if matches!(first, '+' | '-') {
+        let rest = &cell[1..];
+        let (int, frac) = rest.split_once('.').unwrap_or((rest, "0"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(int) && digits(frac) {
+            return false;
+        }
+    }
+    true
+}
+
+fn guard_cell(cell: &str) -> Cow<'_, str> {
+    if is_formula_like(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A text array with formula-like cells ([`is_formula_like`]) prefixed by a single
+/// quote, as OWASP recommends for CSV files opened in spreadsheets; `None` when the
+/// array is not text or no cell needs it. Other types (numbers, dates) are untouched.
+pub fn neutralise_array(array: &dyn Array) -> Option<ArrayRef> {
+    fn any<'a>(mut cells: impl Iterator<Item = Option<&'a str>>) -> bool {
+        cells.any(|c| c.is_some_and(is_formula_like))
+    }
+    match array.data_type() {
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            any(a.iter()).then(|| {
+                Arc::new(a.iter().map(|c| c.map(guard_cell)).collect::<StringArray>()) as ArrayRef
+            })
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            any(a.iter()).then(|| {
+                Arc::new(
+                    a.iter()
+                        .map(|c| c.map(guard_cell))
+                        .collect::<LargeStringArray>(),
+                ) as ArrayRef
+            })
+        }
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            any(a.iter()).then(|| {
+                Arc::new(
+                    a.iter()
+                        .map(|c| c.map(guard_cell))
+                        .collect::<StringViewArray>(),
+                ) as ArrayRef
+            })
+        }
+        DataType::Dictionary(_, value)
+            if matches!(
+                value.as_ref(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
+            let plain = cast(array, value.as_ref()).ok()?;
+            neutralise_array(plain.as_ref())
+                .map(|a| cast(a.as_ref(), array.data_type()).unwrap_or(a))
+        }
+        _ => None,
+    }
+}
+
+/// [`neutralise_array`] on every column of a batch.
+pub fn neutralise_formulas(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let mut columns = batch.columns().to_vec();
+    let mut changed = false;
+    for c in columns.iter_mut() {
+        if let Some(safe) = neutralise_array(c.as_ref()) {
+            *c = safe;
+            changed = true;
+        }
+    }
+    if changed {
+        RecordBatch::try_new(batch.schema(), columns)
+    } else {
+        Ok(batch)
     }
 }
 
@@ -240,11 +349,16 @@ async fn write_into<W: Write + Send>(
             }
             .map_err(|e| Error::io(label, e))?;
         }
-        Format::Csv => {
+        Format::Csv | Format::CsvRaw => {
             let mut w = CsvWriterBuilder::new().with_header(true).build(out);
             let mut any = false;
             while let Some(b) = next_batch(stream).await? {
                 rows += b.num_rows() as u64;
+                let b = if format == Format::Csv {
+                    neutralise_formulas(b).map_err(|e| write_err(label, e))?
+                } else {
+                    b
+                };
                 w.write(&b).map_err(|e| write_err(label, e))?;
                 any = true;
             }
