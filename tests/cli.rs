@@ -573,7 +573,7 @@ fn shell_runs_statements_and_backslash_commands() {
         "\\d: {out}"
     );
     assert!(
-        out.contains("capacity") && out.contains("Maximum number of open items"),
+        out.contains("capacity") && out.contains("Maximum number of open hand-offs"),
         "\\d sellers: {out}"
     );
     assert!(
