@@ -317,17 +317,19 @@ async fn publish_decision(
     new: &leadql_models::predictive::PredictiveModel,
     active: &leadql_models::predictive::PredictiveModel,
 ) -> Result<Publish> {
-    let (Some(from), Some(_)) = (new.trained_through, new.options.horizon_days) else {
+    let Some(instant) = latest_honest_instant(new) else {
         return Ok(Publish::Yes(format!(
             "v{} published (not a point-in-time model: no backtest gate)",
             new.version
         )));
     };
+    // Both versions at the latest instant whose outcome is known: after the new
+    // version's training outcomes, so an out-of-time check for it.
     let mean_auc = |version: u32| {
         format!(
-            "SELECT avg(auc) FROM backtest({}, {}, NULL, 30) WHERE segment = 'all'",
+            "SELECT avg(auc) FROM backtest({}, {t}, {t}, 1) WHERE segment = 'all'",
             literal(&format!("{}@{version}", new.name)),
-            timestamp(from)
+            t = timestamp(instant)
         )
     };
     let new_auc = first_f64(ctx, &mean_auc(new.version)).await?;
@@ -366,22 +368,31 @@ async fn first_f64(ctx: &SessionContext, text: &str) -> Result<Option<f64>> {
     }))
 }
 
+/// The latest instant whose outcome is known at the model's `known_until` (that
+/// minus the horizon), when it is after the model's training outcomes.
+fn latest_honest_instant(model: &leadql_models::predictive::PredictiveModel) -> Option<i64> {
+    let horizon = model.options.horizon_days?;
+    let instant = model
+        .known_until?
+        .checked_sub((horizon * 86_400_000_000.0).round() as i64)?;
+    (instant >= model.trained_through?).then_some(instant)
+}
+
 /// Adds the active version's latest out-of-time backtest to `line`.
 async fn with_backtest(
     ctx: &SessionContext,
     mut line: ModelLine,
     model: &leadql_models::predictive::PredictiveModel,
 ) -> Result<ModelLine> {
-    let Some(from) = model.trained_through else {
+    let Some(instant) = latest_honest_instant(model) else {
         return Ok(line);
     };
     let text = format!(
         "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \
-         FROM backtest({}, {}, NULL, 30) \
-         WHERE segment IN ('all', 'top 5%') AND NOT coalesce(in_training_period, true) \
-         ORDER BY as_of DESC, segment LIMIT 2",
+         FROM backtest({}, {t}, {t}, 1) \
+         WHERE segment IN ('all', 'top 5%') ORDER BY segment LIMIT 2",
         literal(&format!("{}@{}", model.name, model.version)),
-        timestamp(from)
+        t = timestamp(instant)
     );
     let batches = match collect(ctx, &text).await {
         Ok(b) => b,
