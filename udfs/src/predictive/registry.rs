@@ -63,9 +63,7 @@ impl PredictiveModels {
             None => match (self.store.active(spec), self.as_of) {
                 // In a session that knows the workspace up to `t`, versions trained on
                 // later knowledge did not exist yet: the latest earlier one is active.
-                (Ok(m), Some(t)) if m.known_until.is_some_and(|k| k > t) => {
-                    self.known_by(spec, t)
-                }
+                (Ok(m), Some(t)) if m.known_until.is_some_and(|k| k > t) => self.known_by(spec, t),
                 (other, _) => other,
             },
         };

@@ -345,9 +345,7 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
         if let Some(days) = window_days(b) {
             cond = cond.and(match as_of {
                 AsOf::Instant(v) => within(*v, days),
-                AsOf::Snapshots(_) => {
-                    age_us.clone().lt_eq(lit(window_micros(days)))
-                }
+                AsOf::Snapshots(_) => age_us.clone().lt_eq(lit(window_micros(days))),
             });
         }
         if let Some(p) = &b.predicate {
