@@ -723,6 +723,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             if !r.ignored.is_empty() {
                 eprintln!("columns not imported: {}", r.ignored.join(", "));
             }
+            if r.warned > 0 {
+                eprintln!(
+                    "{} rows imported with an invalid optional field stored as NULL (warning rows in the rejects file)",
+                    r.warned
+                );
+            }
             if let Some(p) = &r.rejects_file {
                 eprintln!(
                     "rejected rows, with line, column and reason: {}",

@@ -129,12 +129,19 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
     let err = ok(&leadql(&ws, &args));
     assert!(err.contains("windows-1252, delimiter ';'"), "{err}");
     assert!(
-        err.contains("7 rows") && err.contains("4 imported") && err.contains("3 rejected"),
+        err.contains("7 rows") && err.contains("5 imported") && err.contains("2 rejected"),
+        "{err}"
+    );
+    // An invalid optional field (the email) keeps the lead, with the field NULL and a
+    // warning row in the rejects file.
+    assert!(
+        err.contains("1 rows imported with an invalid optional field stored as NULL"),
         "{err}"
     );
     assert!(err.contains("columns not imported: Notiz"), "{err}");
 
-    // The rejects file names line, column and reason, and keeps the row's cells.
+    // The rejects file names line, column and reason, and keeps the row's cells; the
+    // warning comes in line order.
     let r = std::fs::read_to_string(&rejects).expect("rejects");
     let lines: Vec<&str> = r.lines().collect();
     assert_eq!(lines.len(), 4, "{r}");
@@ -144,7 +151,7 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
     );
     assert!(
         lines[1].starts_with(
-            "4,E-mail,not-an-email,'not-an-email' is not an email address,not-an-email,Carl"
+            "4,E-mail,not-an-email,\"warning: 'not-an-email' is not an email address; E-mail stored as NULL, the lead is imported\",not-an-email,Carl"
         ),
         "{r}"
     );
@@ -164,7 +171,7 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
     );
 
     // Good rows landed, with their values read and linked.
-    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 4);
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 5);
     let imported = csv(
         &ws,
         "SELECT first_name, created_at, source, channel, consent, country, company_size, size_band, job_function, seniority, \
@@ -175,6 +182,7 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
         "first_name,created_at,source,channel,consent,country,company_size,size_band,job_function,seniority,has_account,has_contact\n\
          Jürgen,2026-05-31T10:00:00,event,event,marketing,DE,1200,1001-5000,sales,director,true,true\n\
          Known,2026-06-01T00:00:00,event,event,marketing,FR,50,11-50,finance,c_level,true,true\n\
+         Carl,2026-06-02T00:00:00,event,event,marketing,FR,10,1-10,engineering,c_level,true,false\n\
          Zoé,2026-06-03T00:00:00,event,event,marketing,GB,,51-200,sales,vp,true,true\n\
          ,2026-06-03T00:00:00,event,event,marketing,,,,,,true,false\n"
     );
@@ -207,25 +215,25 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
             &ws,
             "SELECT count(*) FROM interactions WHERE type = 'event_checkin' AND asset = 'Hannover Messe 2026'"
         ),
-        4
+        5
     );
     assert_eq!(
         number(
             &ws,
             "SELECT count(*) FROM lead_status_events e JOIN lead_imports USING (lead_id) WHERE e.reason = 'created'"
         ),
-        4
+        5
     );
 
     // The same file again adds nothing, and says so.
     let before = files(&ws);
     let err = ok(&leadql(&ws, &args));
     assert!(
-        err.contains("0 imported, 4 already imported, 3 rejected"),
+        err.contains("0 imported, 5 already imported, 2 rejected"),
         "{err}"
     );
     assert_eq!(files(&ws), before, "a repeated import writes no file");
-    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 4);
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads_before + 5);
     assert_eq!(number(&ws, "SELECT count(*) FROM imports"), 1);
 }
 
@@ -465,4 +473,104 @@ fn the_bank_marketing_file_imports_with_its_documented_mapping() {
     let err = ok(&leadql(&ws, &args));
     assert!(err.contains("0 imported, 41188 already imported"), "{err}");
     assert_eq!(number(&ws, "SELECT count(*) FROM leads"), 41188);
+}
+
+#[test]
+fn out_of_range_years_are_refused_and_invalid_optional_fields_become_null_with_a_warning() {
+    let (tmp, ws) = sample();
+    let file = tmp.path().join("years.csv");
+    std::fs::write(
+        &file,
+        "Email,Created,Country,Employees\n\
+         y1@x.io,0000-01-01,DE,10\n\
+         y2@x.io,1899-12-31 23:59:59,DE,10\n\
+         y3@x.io,2201-01-01,DE,10\n\
+         y4@x.io,1900-01-01,DE,10\n\
+         y5@x.io,2200-12-31 23:59:59,Atlantis,ten\n",
+    )
+    .expect("write");
+    let rejects = tmp.path().join("rejects.csv");
+    let mapping = tmp.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\nemail = \"Email\"\ncreated_at = \"Created\"\ncountry = \"Country\"\ncompany_size = \"Employees\"\n",
+    )
+    .expect("mapping");
+    let err = ok(&leadql(
+        &ws,
+        &[
+            "import",
+            "csv",
+            file.to_str().expect("utf-8"),
+            "--mapping",
+            mapping.to_str().expect("utf-8"),
+            "--rejects",
+            rejects.to_str().expect("utf-8"),
+            "--at",
+            "2026-06-30 00:00:00",
+        ],
+    ));
+    assert!(
+        err.contains("5 rows") && err.contains("2 imported") && err.contains("3 rejected"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 rows imported with an invalid optional field stored as NULL"),
+        "{err}"
+    );
+    let r = std::fs::read_to_string(&rejects).expect("rejects");
+    let lines: Vec<&str> = r.lines().collect();
+    assert_eq!(lines.len(), 5, "{r}");
+    // Line and column of each out-of-range instant.
+    for (line, value) in [
+        (2, "0000-01-01"),
+        (3, "1899-12-31 23:59:59"),
+        (4, "2201-01-01"),
+    ] {
+        let expected = format!(
+            "{line},Created,{value},'{value}' is outside the years 1900–2200,y{}@x.io",
+            line - 1
+        );
+        assert!(lines[line - 1].starts_with(&expected), "{expected}: {r}");
+    }
+    // The last row is imported with its country and head count NULL, and warned about.
+    assert!(
+        lines[4].starts_with(
+            "6,\"Employees, Country\",\"ten, Atlantis\",\"warning: 'ten' is not a head count"
+        ),
+        "{r}"
+    );
+    assert!(
+        lines[4].contains("Country stored as NULL, the lead is imported"),
+        "{r}"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT email, created_at, country, company_size, size_band FROM leads WHERE email LIKE 'y_@x.io' ORDER BY email"
+        ),
+        "email,created_at,country,company_size,size_band\n\
+         y4@x.io,1900-01-01T00:00:00,DE,10,1-10\n\
+         y5@x.io,2200-12-31T23:59:59,,,\n"
+    );
+}
+
+#[test]
+fn import_linkedin_refuses_a_file_without_linkedins_columns() {
+    let (tmp, ws) = sample();
+    let file = tmp.path().join("not-linkedin.csv");
+    std::fs::write(&file, "Email,First Name,Company\nnl@x.io,Nora,Acme\n").expect("write");
+    let before = files(&ws);
+    let f = file.to_str().expect("utf-8");
+    let o = leadql(&ws, &["import", "linkedin", f]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not a LinkedIn Lead Gen Forms export: it lacks the columns Lead ID, Submitted At (its columns: Email, First Name, Company)"),
+        "{err}"
+    );
+    assert_eq!(files(&ws), before, "nothing written");
+    // The same file through import csv is new, not "already imported".
+    let err = ok(&leadql(&ws, &["import", "csv", f]));
+    assert!(err.contains("1 imported"), "{err}");
 }

@@ -287,6 +287,10 @@ pub struct Mapping {
     /// optional columns depend on the form).
     #[serde(skip)]
     pub optional_columns: bool,
+    /// Columns a file must have to be of this kind (presets: LinkedIn's Lead ID and
+    /// Submitted At); a file without them is refused, naming them.
+    #[serde(skip)]
+    pub required_columns: Vec<String>,
 }
 
 /// Where a mapping came from, for messages and the import log.
@@ -350,6 +354,7 @@ pub fn linkedin() -> Mapping {
             asset_value: None,
         }),
         optional_columns: true,
+        required_columns: vec!["Lead ID".into(), "Submitted At".into()],
         ..Mapping::default()
     }
 }

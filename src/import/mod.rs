@@ -109,7 +109,10 @@ pub struct Imported {
     pub interactions: u64,
     /// Header columns not imported.
     pub ignored: Vec<String>,
-    /// The rejects file, when rows were refused.
+    /// Rows imported with an invalid optional field stored as NULL (each a warning row
+    /// in the rejects file).
+    pub warned: u64,
+    /// The rejects file, when rows were refused or warned about.
     pub rejects_file: Option<PathBuf>,
 }
 
@@ -177,6 +180,7 @@ pub async fn import(
         delimiter: char::from(delimiter),
         rows: read.rows,
         rejected: read.rejects.len() as u64,
+        warned: read.warnings.len() as u64,
         skipped: read.repeated,
         ignored: read.ignored.clone(),
         ..Imported::default()
@@ -199,13 +203,15 @@ pub async fn import(
         .unwrap_or_else(|| "file".into());
 
     // Rejects file first: it is the user's to read whatever happens next.
-    if !read.rejects.is_empty() {
+    if !read.rejects.is_empty() || !read.warnings.is_empty() {
         let path = opts.rejects.clone().unwrap_or_else(|| {
             ws.dir
                 .join("_rejects")
                 .join(format!("import-{stamp}-{import_id}-{stem}.csv"))
         });
-        write_rejects(&path, &read.header, &read.rejects)?;
+        let mut rows: Vec<&Reject> = read.rejects.iter().chain(&read.warnings).collect();
+        rows.sort_by_key(|r| r.line);
+        write_rejects(&path, &read.header, &rows)?;
         report.rejects_file = Some(path);
     }
     if let Some(max) = opts.max_rejects
@@ -326,8 +332,9 @@ fn header_of(text: &str, delimiter: u8) -> Vec<String> {
 }
 
 /// Writes the rejects CSV: line, column, value, reason, then the row's own cells
-/// under the file's header, so it can be fixed and imported again.
-fn write_rejects(path: &Path, header: &[String], rejects: &[Reject]) -> Result<()> {
+/// under the file's header, so it can be fixed and imported again. Rows imported with
+/// an optional field stored as NULL are there too, their reason starting `warning:`.
+fn write_rejects(path: &Path, header: &[String], rejects: &[&Reject]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let bad = |e: csv::Error| Error::Write {
         path: path.to_path_buf(),

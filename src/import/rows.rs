@@ -98,6 +98,9 @@ pub struct Read {
     pub leads: Vec<Lead>,
     /// Refused rows.
     pub rejects: Vec<Reject>,
+    /// Imported rows with an invalid optional field, stored as NULL (written to the
+    /// rejects file as warnings).
+    pub warnings: Vec<Reject>,
     /// Data rows read (blank lines excluded).
     pub rows: u64,
     /// Rows repeating an earlier row's identifier in the same file.
@@ -152,6 +155,27 @@ fn column_index(header: &[String], column: &str, section: &str) -> Result<usize>
 }
 
 fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> Result<Plan> {
+    let missing: Vec<&str> = mapping
+        .required_columns
+        .iter()
+        .filter(|c| column_index(header, c, "").is_err())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Argument {
+            arg: "FILE".into(),
+            reason: format!(
+                "not a {}: it lacks the column{} {} (its columns: {}); import other files with `import csv`",
+                mapping
+                    .description
+                    .as_deref()
+                    .unwrap_or("file of this kind"),
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                header.join(", ")
+            ),
+        });
+    }
     let mut fields = Vec::new();
     for (field, column) in &mapping.columns {
         let f = known_field(field, &format!("[columns] {field}"))?;
@@ -267,6 +291,37 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
         required,
         orders,
     })
+}
+
+/// Whether an invalid value of a field of this kind is stored as NULL with a warning
+/// (unless the field is required) rather than refusing the row. Instants, status,
+/// consent and owner refuse: a wrong one would corrupt the lead's timeline, lifecycle,
+/// contact permission or assignment.
+fn nullable(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::Email
+            | FieldKind::Phone
+            | FieldKind::CompanySize
+            | FieldKind::Country
+            | FieldKind::Seniority
+            | FieldKind::Word
+            | FieldKind::Text
+    )
+}
+
+/// One refused or warned row of the rejects file.
+fn reject_row(line: u64, problems: &[(String, String, String)], cells: Vec<String>) -> Reject {
+    let join = |part: fn(&(String, String, String)) -> &str, sep: &str| {
+        problems.iter().map(part).collect::<Vec<_>>().join(sep)
+    };
+    Reject {
+        line,
+        columns: join(|b| b.0.as_str(), ", "),
+        values: join(|b| b.1.as_str(), ", "),
+        reasons: join(|b| b.2.as_str(), "; "),
+        record: cells,
+    }
 }
 
 fn opt(text: &str) -> Option<String> {
@@ -574,6 +629,8 @@ pub fn read(
             ..Lead::default()
         };
         let mut bad: Vec<(String, String, String)> = Vec::new();
+        // Invalid optional fields: stored as NULL, reported as warnings.
+        let mut warned: Vec<(String, String, String)> = Vec::new();
         // Names first so that full_name only fills what they leave empty.
         let mut ordered: Vec<&(&str, FieldKind, usize)> = plan.fields.iter().collect();
         ordered.sort_by_key(|(f, _, _)| *f == "full_name");
@@ -591,7 +648,11 @@ pub fn read(
                 mapping.date_format.as_deref(),
                 order,
             ) {
-                bad.push((header[*i].clone(), cells[*i].clone(), reason));
+                if nullable(*kind) && !plan.required.contains(field) {
+                    warned.push((header[*i].clone(), cells[*i].clone(), reason));
+                } else {
+                    bad.push((header[*i].clone(), cells[*i].clone(), reason));
+                }
             }
         }
         for (field, kind, value) in &plan.constants {
@@ -619,7 +680,13 @@ pub fn read(
         for (i, _, ty) in &plan.extras {
             match extra(&cells[*i], *ty, mapping.date_format.as_deref()) {
                 Ok(v) => lead.extras.push(v),
-                Err(reason) => bad.push((header[*i].clone(), cells[*i].clone(), reason)),
+                Err(reason) => {
+                    // An extra column is optional: NULL of its type, and a warning.
+                    let null =
+                        ScalarValue::try_from(&ty.data_type()).unwrap_or(ScalarValue::Utf8(None));
+                    lead.extras.push(null);
+                    warned.push((header[*i].clone(), cells[*i].clone(), reason));
+                }
             }
         }
         if let Some(owner) = lead.owner_id.filter(|o| !sellers.contains(o)) {
@@ -637,27 +704,30 @@ pub fn read(
                 "an open lead has no closed_at".into(),
             ));
         }
-        if !bad.is_empty() {
-            out.rejects.push(Reject {
-                line,
-                columns: bad
-                    .iter()
-                    .map(|b| b.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                values: bad
-                    .iter()
-                    .map(|b| b.1.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                reasons: bad
-                    .iter()
-                    .map(|b| b.2.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                record: cells,
-            });
+        // Without its invalid optional values, nothing would identify the lead: a blank
+        // lead is refused, not imported.
+        let anonymous = [
+            &lead.email,
+            &lead.phone,
+            &lead.first_name,
+            &lead.last_name,
+            &lead.company,
+        ]
+        .iter()
+        .all(|v| v.is_none());
+        if !bad.is_empty() || (!warned.is_empty() && anonymous) {
+            bad.extend(warned);
+            out.rejects.push(reject_row(line, &bad, cells));
             continue;
+        }
+        if !warned.is_empty() {
+            for w in &mut warned {
+                w.2 = format!(
+                    "warning: {}; {} stored as NULL, the lead is imported",
+                    w.2, w.0
+                );
+            }
+            out.warnings.push(reject_row(line, &warned, cells.clone()));
         }
         // Derived fields.
         if let Some(title) = &lead.job_title {

@@ -1,7 +1,7 @@
 //! Reading one cell of an import: instants, numbers, company sizes, countries. Each
 //! function returns the reason a value is refused, for the rejects file.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 
 use crate::generate::vocab::COUNTRIES;
 
@@ -22,11 +22,30 @@ const ISO: &[&str] = &[
     "%Y-%m-%dT%H:%M",
 ];
 
+/// Earliest year an imported instant may have.
+pub const MIN_YEAR: i32 = 1900;
+/// Latest year an imported instant may have.
+pub const MAX_YEAR: i32 = 2200;
+
 /// An instant (µs since the epoch, UTC). Without `format`: RFC 3339 (offsets converted
 /// to UTC), ISO 8601 date-times and dates (taken as UTC, a trailing ` UTC` or `Z`
 /// allowed), and slashed dates read in `order`. With `format`: that chrono format,
 /// as a date-time or a date (a date alone also matches the format's date part).
+/// Years outside [`MIN_YEAR`]–[`MAX_YEAR`] are refused: year 0 or ±262,142 parse, but
+/// are typos, and later date arithmetic on them fails.
 pub fn instant(text: &str, format: Option<&str>, order: Option<DayOrder>) -> Result<i64, String> {
+    let v = parse_instant(text, format, order)?;
+    let year = DateTime::from_timestamp_micros(v).map(|d| d.year());
+    match year {
+        Some(y) if (MIN_YEAR..=MAX_YEAR).contains(&y) => Ok(v),
+        _ => Err(format!(
+            "'{}' is outside the years {MIN_YEAR}–{MAX_YEAR}",
+            text.trim()
+        )),
+    }
+}
+
+fn parse_instant(text: &str, format: Option<&str>, order: Option<DayOrder>) -> Result<i64, String> {
     let t = text.trim();
     if let Some(f) = format {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
