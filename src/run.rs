@@ -570,8 +570,8 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
     // The first matching rule and the lead's account columns.
     let mut case = String::from("CASE");
     for (i, r) in handoff.rules.iter().enumerate() {
-        let when = r.when.as_deref().unwrap_or("true");
-        let _ = write!(case, " WHEN coalesce(({when}), false) THEN {i}");
+        let when = checked(policy, r, "when", r.when.as_deref())?;
+        let _ = write!(case, " WHEN coalesce({when}, false) THEN {i}");
     }
     case.push_str(" END");
     let rule_expr = if handoff.rules.is_empty() {
@@ -619,11 +619,11 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
     // Pools.
     let mut pools = Vec::new();
     for r in &handoff.rules {
-        let predicate = r.sellers.as_deref().unwrap_or("true");
+        let predicate = checked(policy, r, "sellers", r.sellers.as_deref())?;
         let b = collect(
             ctx,
             &format!(
-                "SELECT seller_id, territory, segment FROM sellers WHERE active AND coalesce(({predicate}), false) ORDER BY seller_id"
+                "SELECT seller_id, territory, segment FROM sellers WHERE active AND coalesce({predicate}, false) ORDER BY seller_id"
             ),
         )
         .await
@@ -746,6 +746,25 @@ async fn handoff(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<Re
     ];
     RecordBatch::try_new(schema, columns)
         .map_err(|e| Error::Query(format!("sales activities: {e}")))
+}
+
+/// A hand-off rule's predicate as one expression (`(true)` when absent), or an error
+/// naming the policy file, line and rule.
+fn checked(
+    policy: &Policy,
+    rule: &leadql_models::policy::AssignmentRule,
+    what: &str,
+    text: Option<&str>,
+) -> Result<String> {
+    match text {
+        None => Ok("(true)".into()),
+        Some(t) => leadql_udfs::predicate::expression(t).map_err(|e| {
+            Error::Query(format!(
+                "{}:{}: {what} of hand-off rule '{}': {e}",
+                policy.file, rule.line, rule.name
+            ))
+        }),
+    }
 }
 
 /// Columns of `sales_activities`.

@@ -22,6 +22,7 @@ use datafusion::prelude::SessionContext;
 pub mod args;
 pub mod capture;
 pub mod deferred;
+pub mod predicate;
 pub mod predictive;
 pub mod qualification;
 pub mod relation;

@@ -4,7 +4,7 @@
 //! Generated as text so that `EXPLAIN SELECT * FROM qualify_leads('default')` shows a
 //! plan a reader can follow, and so that every piece is an ordinary SQL function.
 
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{Result, plan_datafusion_err, plan_err};
 use leadql_models::domain::ConsentLevel;
 use leadql_models::policy::{Combine, Policy};
 use leadql_models::rules::RuleModel;
@@ -125,7 +125,9 @@ pub fn qualification(
         filters.push(format!("l.consent IN ({})", allowed.join(", ")));
     }
     if let Some(w) = &policy.audience_where {
-        filters.push(format!("({w})"));
+        let w = crate::predicate::expression(w)
+            .map_err(|e| plan_datafusion_err!("{}: [audience] where: {e}", policy.file))?;
+        filters.push(w);
     }
 
     // Criteria: (condition, text when met, text when not met).

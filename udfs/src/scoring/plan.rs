@@ -150,7 +150,15 @@ fn predicate(
             first_line(&e)
         )
     };
-    let expr = frame.parse_sql_expr(&p.value).map_err(invalid)?;
+    let text = crate::predicate::expression(&p.value).map_err(|e| {
+        plan_datafusion_err!(
+            "{}:{}: invalid SQL predicate in {what} ({}): {e}",
+            model.file,
+            p.line,
+            p.value
+        )
+    })?;
+    let expr = frame.parse_sql_expr(&text).map_err(invalid)?;
     let t = expr.get_type(frame.schema()).map_err(invalid)?;
     if t != DataType::Boolean && t != DataType::Null {
         return Err(plan_datafusion_err!(
