@@ -95,7 +95,16 @@ impl Workspace {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_dir() && !is_hidden(&name) && schema::core_table(&name).is_none() {
-                others.push(entry.path());
+                // `leads.bak` would be read as table `bak` of schema `leads` and lock
+                // every command out: only folders named like SQL tables are tables.
+                if is_table_name(&name) {
+                    others.push(entry.path());
+                } else if !parquet_files(&entry.path())?.is_empty() {
+                    eprintln!(
+                        "warning: folder {} ignored: '{name}' is not a table name (letters, digits and _)",
+                        entry.path().display()
+                    );
+                }
             }
         }
         others.sort();
@@ -165,7 +174,10 @@ impl Workspace {
                     .with_schema(t.schema.clone());
                 Arc::new(ListingTable::try_new(config)?)
             };
-            ctx.register_table(t.name.as_str(), provider)?;
+            ctx.register_table(
+                datafusion::common::TableReference::bare(t.name.as_str()),
+                provider,
+            )?;
         }
         if let Some(t) = self.known_at {
             crate::known_at::register(ctx, t)?;
@@ -276,6 +288,13 @@ fn load_views(dir: &Path) -> Result<Vec<(String, PathBuf, String)>> {
         views.push((name, file, text));
     }
     Ok(views)
+}
+
+fn is_table_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_hidden(name: &str) -> bool {

@@ -71,3 +71,25 @@ fn a_handoff_rule_cannot_inject_sql() {
     let e = failure(ws, &["run", "--out", &out.path().to_string_lossy()]);
     assert!(e.contains("when of hand-off rule 'by territory'"), "{e}");
 }
+
+#[test]
+fn a_folder_not_named_like_a_table_is_ignored_with_a_warning() {
+    let tmp = sample();
+    let ws = tmp.path();
+    let backup = ws.join("leads.bak");
+    fs::create_dir_all(&backup).expect("mkdir");
+    for f in common::walk(&ws.join("leads")) {
+        fs::copy(&f, backup.join(f.file_name().expect("name"))).expect("copy");
+    }
+    let out = common::leadql_in(
+        ws,
+        &["sql", "--format", "csv", "SELECT count(*) FROM leads"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "count(*)\n5000\n");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("leads.bak ignored: 'leads.bak' is not a table name"),
+        "{e}"
+    );
+}
