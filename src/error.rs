@@ -103,6 +103,35 @@ impl Error {
         }
     }
 
+    /// The process exit code for this error: 2 for invalid usage (an option value
+    /// that is malformed whatever the data: a format name, an instant, a size, a
+    /// reason), 1 for everything else, including arguments the workspace or a file
+    /// rejects (README, "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        const USAGE: &[&str] = &[
+            "--format",
+            "--memory-limit",
+            "--as-of",
+            "--at",
+            "--reason",
+            "--create",
+            "--days",
+            "--end",
+            "--duplicates",
+            "--interactions-per-lead",
+            "--leads-per-part",
+            "--delimiter",
+            "--encoding",
+            "--data",
+            "VERSION",
+            "QUERY",
+        ];
+        match self {
+            Error::Argument { arg, .. } if USAGE.contains(&arg.as_str()) => 2,
+            _ => 1,
+        }
+    }
+
     /// Whether this error is a closed pipe on output (`leadql sql … | head`), which is
     /// not a failure.
     pub fn is_broken_pipe(&self) -> bool {

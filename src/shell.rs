@@ -76,19 +76,22 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
     }
     let mut timing = false;
     let mut buffer = String::new();
+    let mut failed = 0usize;
     loop {
         let prompt = if buffer.is_empty() {
             "leadql> "
         } else {
             "   ...> "
         };
-        let line = match editor.readline(prompt) {
-            Ok(line) => line,
+        // At the end of input, a last statement without `;` still runs.
+        let (line, at_end) = match editor.readline(prompt) {
+            Ok(line) => (line, false),
             Err(ReadlineError::Interrupted) => {
                 buffer.clear();
                 continue;
             }
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) if buffer.trim().is_empty() => break,
+            Err(ReadlineError::Eof) => (String::new(), true),
             Err(e) => return Err(Error::Query(format!("reading input: {e}"))),
         };
         let trimmed = line.trim();
@@ -106,7 +109,7 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
         }
         buffer.push_str(&line);
         buffer.push('\n');
-        if !trimmed.ends_with(';') {
+        if !trimmed.ends_with(';') && !at_end {
             continue;
         }
         let text = std::mem::take(&mut buffer);
@@ -129,10 +132,16 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
         match outcome {
             Ok(()) => {}
             Err(e) if e.is_broken_pipe() => break,
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
         }
         if timing {
             eprintln!("Time: {:.3} s", started.elapsed().as_secs_f64());
+        }
+        if at_end {
+            break;
         }
     }
     if let Some(h) = &history {
@@ -140,6 +149,13 @@ pub async fn run(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
             let _ = std::fs::create_dir_all(dir);
         }
         let _ = editor.save_history(h);
+    }
+    // A script piped in fails when one of its statements did (the errors are above).
+    if failed > 0 && !io::stdin().is_terminal() {
+        return Err(Error::Query(format!(
+            "{failed} statement{} failed",
+            if failed == 1 { "" } else { "s" }
+        )));
     }
     Ok(())
 }

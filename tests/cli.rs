@@ -51,8 +51,17 @@ fn sql(args: &[&str]) -> String {
 
 /// Asserts a clean failure: exit code 1, one `error:` line naming `needle`, no panic.
 fn assert_clean_error(o: &Output, needle: &str) {
+    assert_failure(o, 1, needle);
+}
+
+/// Asserts a clean usage error: exit code 2, one `error:` line naming `needle`.
+fn assert_usage_error(o: &Output, needle: &str) {
+    assert_failure(o, 2, needle);
+}
+
+fn assert_failure(o: &Output, code: i32, needle: &str) {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
     assert!(!err.contains("panicked"), "panic: {err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {err}");
@@ -486,7 +495,7 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
         "xml",
         "SELECT 1",
     ]);
-    assert_clean_error(&o, "unknown format 'xml'");
+    assert_usage_error(&o, "unknown format 'xml'");
     let o = run(&[
         "--data",
         data.path().to_str().expect("utf-8"),
@@ -495,9 +504,9 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
         "sql",
         "SELECT 1",
     ]);
-    assert_clean_error(&o, "invalid --memory-limit");
+    assert_usage_error(&o, "invalid --memory-limit");
     let o = run(&["generate", "--leads", "10"]);
-    assert_clean_error(&o, "generate needs --data DIR");
+    assert_usage_error(&o, "generate needs --data DIR");
 }
 
 #[test]
@@ -562,11 +571,17 @@ fn shell_runs_statements_and_backslash_commands() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(b"SELECT count(*) AS n\n  FROM leads;\nSELECT nope FROM leads;\n\\d\n\\d sellers\n\\q\n")
+        .write_all(b"SELECT count(*) AS n\n  FROM leads;\nSELECT nope FROM leads;\n\\d\n\\d sellers\nSELECT 41 + 1 AS last_without_semicolon")
         .expect("type");
     let o = child.wait_with_output().expect("shell ends");
     let out = stdout(&o);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // A piped script with a failing statement goes on, then exits 1.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 statement failed"), "{}", stderr(&o));
+    assert!(
+        out.contains("| 42 "),
+        "the last statement runs without ';': {out}"
+    );
     assert!(out.contains("| 5000 |"), "multi-line statement: {out}");
     assert!(
         out.contains("interactions") && out.contains("core table"),
@@ -580,6 +595,17 @@ fn shell_runs_statements_and_backslash_commands() {
         stderr(&o).contains("error: "),
         "the bad statement reports an error and the shell goes on"
     );
+}
+
+#[test]
+fn invalid_usage_exits_2_and_errors_exit_1() {
+    let data = sample();
+    let ws = data.path();
+    let bad_format = common::leadql_in(ws, &["sql", "--format", "nope", "SELECT 1"]);
+    assert_eq!(bad_format.status.code(), Some(2), "{bad_format:?}");
+    assert!(stderr(&bad_format).contains("invalid --format"));
+    let bad_query = common::leadql_in(ws, &["sql", "SELECT nope"]);
+    assert_eq!(bad_query.status.code(), Some(1), "{bad_query:?}");
 }
 
 #[test]

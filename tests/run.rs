@@ -221,7 +221,7 @@ fn bad_run_and_export_input_gets_clear_errors() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("'nope' is not a column of the result"), "{e}");
     let o = leadql(&ws, &["run", "--as-of", "yesterday"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "invalid usage");
     assert!(String::from_utf8_lossy(&o.stderr).contains("--as-of"));
 }
 
@@ -402,7 +402,7 @@ fn lifecycle_changes_are_appended_checked_and_all_or_nothing() {
         "lead_id\n17\n"
     );
     let o = leadql(&ws, &["lead", "disqualify", "17", "--reason", "bored"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "invalid usage");
     assert!(String::from_utf8_lossy(&o.stderr).contains("'bored' (expected lost, cannot_contact"));
 }
 
