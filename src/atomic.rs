@@ -63,6 +63,7 @@ impl AtomicFile {
         drop(file);
         fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         sync_parent(&self.target);
+        crate::commit::file_operation("file written");
         Ok(())
     }
 }
@@ -132,26 +133,6 @@ pub fn sync_parent(path: &Path) {
     {
         let _ = dir.sync_all();
     }
-}
-
-/// Renames staged files (`(staged, target)` pairs) into place in order, for changes
-/// that span several files. A failed rename removes the targets already renamed and
-/// every staged file, so the change lands whole or not at all (short of a crash between
-/// two renames).
-pub fn rename_all(staged: &[(PathBuf, PathBuf)]) -> Result<()> {
-    for (i, (stage, target)) in staged.iter().enumerate() {
-        if let Err(e) = fs::rename(stage, target) {
-            for (_, done) in &staged[..i] {
-                let _ = fs::remove_file(done);
-            }
-            for (rest, _) in &staged[i..] {
-                let _ = fs::remove_file(rest);
-            }
-            return Err(Error::io(target, e));
-        }
-        sync_parent(target);
-    }
-    Ok(())
 }
 
 /// Writes `contents` to `target` atomically.

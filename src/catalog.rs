@@ -68,6 +68,7 @@ pub struct Workspace {
 impl Workspace {
     /// Opens and validates the workspace in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        let _recovered = crate::commit::recover(dir)?;
         let meta = fs::metadata(dir).map_err(|e| Error::Workspace {
             dir: dir.to_path_buf(),
             reason: format!("cannot open the directory ({e})"),

@@ -35,6 +35,10 @@ pub struct Cli {
     /// scoring, training and backtests default to this instant.
     #[arg(long, global = true, value_name = "INSTANT")]
     pub as_of: Option<String>,
+    /// A command that writes to the workspace fails at once when another leadql
+    /// command is writing to it, instead of waiting for it to finish.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -312,7 +316,12 @@ pub enum LeadAction {
 /// without `--force`, and where an import creates a new workspace).
 fn new_or_empty(dir: &std::path::Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
+        // The lock file of the writer checking (generate locks first) does not count.
+        Ok(mut entries) => Ok(!entries.any(|e| {
+            e.map_or(true, |e| {
+                e.file_name().to_string_lossy() != crate::lock::LOCK_FILE
+            })
+        })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(e) => Err(Error::io(dir, e)),
     }
@@ -333,6 +342,28 @@ fn as_of(cli: &Cli) -> Result<Option<i64>> {
         .as_deref()
         .map(|t| instant("--as-of", t))
         .transpose()
+}
+
+/// The write lock of the workspace `dir` when it exists (otherwise opening it reports
+/// the error).
+fn existing_workspace_lock(dir: &std::path::Path) -> Result<Option<crate::lock::WriteLock>> {
+    if dir.join(schema::LEADS.name).is_dir() {
+        crate::lock::write_lock(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The write lock of the workspace `dir` when `path` is inside it.
+fn write_lock_if_inside(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+) -> Result<Option<crate::lock::WriteLock>> {
+    if dir.join(schema::LEADS.name).is_dir() && crate::lock::is_inside(path, dir) {
+        crate::lock::write_lock(dir).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The workspace for reading commands, as known at `--as-of` when given.
@@ -386,6 +417,7 @@ fn session_options(cli: &Cli) -> Result<SessionOptions> {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    crate::lock::set_no_wait(cli.no_wait);
     match &cli.command {
         Command::Schema => {
             print!("{}", schema::markdown());
@@ -407,6 +439,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 arg: "--data".into(),
                 reason: "generate needs --data DIR: the workspace to write".into(),
             })?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let _lock = crate::lock::write_lock(&dir)?;
             if !force && !new_or_empty(&dir)? {
                 return Err(Error::Workspace {
                     dir,
@@ -464,6 +498,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                     reason: "give a query or -f FILE".into(),
                 });
             }
+            let _lock = match output {
+                Some(p) => write_lock_if_inside(&data_dir(&cli), p)?,
+                None => None,
+            };
             let ws = reading_workspace(&cli)?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let destination = match output {
@@ -512,6 +550,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             top,
         } => {
             let as_of = as_of(&cli)?;
+            let _lock = existing_workspace_lock(&data_dir(&cli))?;
             // The run sees the workspace as it was known at its instant.
             let ws = Workspace::open(&data_dir(&cli))?;
             let ws = match as_of.or(ws.rule_models.default_as_of()) {
@@ -545,6 +584,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     _ => Format::Parquet,
                 },
             };
+            let _lock = write_lock_if_inside(&data_dir(&cli), out)?;
             let ws = reading_workspace(&cli)?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let opts = export::ExportOptions {
@@ -602,6 +642,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(t) => instant("--at", t)?,
                 None => chrono::Utc::now().timestamp() * 1_000_000,
             };
+            let _lock = existing_workspace_lock(&data_dir(&cli))?;
             let ws = Workspace::open(&data_dir(&cli))?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let opts = lifecycle::LifecycleOptions {
@@ -684,6 +725,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(t) => instant("--at", t)?,
                 None => chrono::Utc::now().timestamp() * 1_000_000,
             };
+            let _lock = if common.dry_run {
+                None
+            } else {
+                let dir = data_dir(&cli);
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                Some(crate::lock::write_lock(&dir)?)
+            };
             let ws = import_workspace(&data_dir(&cli))?;
             let ctx = session::open(&ws, &session_options(&cli)?).await?;
             let opts = import::ImportOptions {
@@ -741,6 +789,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             action: ModelAction::Activate { name, version },
         } => {
             refuse_as_of(&cli, "model activate")?;
+            let _lock = existing_workspace_lock(&data_dir(&cli))?;
             let ws = Workspace::open(&data_dir(&cli))?;
             let store = ws.predictive_models.store();
             let pin = match version.as_str() {

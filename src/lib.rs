@@ -10,12 +10,14 @@
 pub mod atomic;
 pub mod catalog;
 pub mod cli;
+pub mod commit;
 pub mod error;
 pub mod export;
 pub mod generate;
 pub mod import;
 pub mod known_at;
 pub mod lifecycle;
+pub mod lock;
 pub mod output;
 pub mod run;
 pub mod schema;

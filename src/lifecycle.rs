@@ -7,9 +7,9 @@
 //! are reopened, and a lead with an open opportunity cannot be disqualified. A batch is
 //! all or nothing: every lead is checked first, and one illegal change refuses the
 //! whole batch. Qualifying can create the account and the contact (for leads without
-//! them) and an open opportunity. New rows go to new Parquet files written aside and
-//! renamed into place, the status events last, so an interrupted command never records
-//! a status change without its records.
+//! them) and an open opportunity. New rows go to new Parquet files written as one
+//! change of the workspace ([`crate::commit`]), so an interrupted command records the
+//! status changes with all their records, or nothing.
 
 use std::path::PathBuf;
 
@@ -17,7 +17,6 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::SessionContext;
 
-use crate::atomic;
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
 use crate::generate::vocab::COUNTRIES;
@@ -315,10 +314,10 @@ pub async fn apply(
         ws.dir.join("lead_status_events").join(&file),
     ));
 
-    // Write every file aside, then rename them into place, the events last.
-    let mut staged = Vec::new();
+    // Every file is one change of the workspace: all land, or none.
+    let mut change = crate::commit::Transaction::begin(&ws.dir)?;
     for (sql, target) in &pending {
-        let stage = atomic::temp_path(target);
+        let stage = change.stage(target)?;
         let stream = ctx
             .sql(sql)
             .await
@@ -343,8 +342,7 @@ pub async fn apply(
             "opportunities" => recorded.opportunities = rows as usize,
             _ => {}
         }
-        staged.push((stage, target.clone()));
     }
-    atomic::rename_all(&staged)?;
+    change.commit()?;
     Ok(recorded)
 }

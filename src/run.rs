@@ -130,19 +130,22 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         .unwrap_or_default();
     let file_name = format!("{}-{stamp}.parquet", policy.name);
     let metadata = run_metadata(&policy, &t, model_line.as_ref());
+    // The history and the activities are one change: both land, or neither.
+    let mut change = crate::commit::Transaction::begin(&ws.dir)?;
     write(
         sorted(qualification.clone(), &["lead_id"])?,
-        &ws.dir.join(HISTORY).join(&file_name),
+        &change.stage(&ws.dir.join(HISTORY).join(&file_name))?,
         &metadata,
     )
     .await?;
     let activities_frame = ctx.read_batch(activities.clone())?;
     write(
         activities_frame.clone(),
-        &ws.dir.join(ACTIVITIES).join(&file_name),
+        &change.stage(&ws.dir.join(ACTIVITIES).join(&file_name))?,
         &metadata,
     )
     .await?;
+    change.commit()?;
     let out = &opts.out;
     let mut written = Vec::new();
     for (name, frame, keys) in [

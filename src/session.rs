@@ -96,6 +96,11 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
 /// A session over the workspace `ws`: its tables, functions and views.
 pub async fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContext> {
     let ctx = context(opts)?;
+    // Statements that write (CREATE MODEL, DROP MODEL) take this workspace's lock.
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::new(crate::lock::WorkspaceDir(ws.dir.clone())));
     ws.register(&ctx)?;
     // The current status of every lead, derived from the append-only lifecycle log.
     ctx.sql(

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
@@ -207,9 +208,48 @@ fn rewrite(statement: &Statement) -> Option<String> {
     }
 }
 
+/// Whether a statement trains or drops a model (`CREATE MODEL`, `DROP MODEL`, or a
+/// query calling `train_model`/`drop_model`), which writes to the workspace.
+fn writes_models(statement: &Statement) -> bool {
+    match statement {
+        Statement::CreateModel { .. } | Statement::DropModel { .. } => true,
+        Statement::ShowModels => false,
+        Statement::DataFusion(s) => {
+            let text = s.to_string().to_ascii_lowercase();
+            text.contains("train_model") || text.contains("drop_model")
+        }
+    }
+}
+
 /// Plans one statement and returns it as a DataFrame (DDL such as `CREATE VIEW` takes
 /// effect here).
 pub async fn plan(ctx: &SessionContext, statement: Statement) -> Result<DataFrame> {
+    if writes_models(&statement) {
+        // Trained or dropped under the workspace's write lock, so run now and hand
+        // back the (small) result.
+        let _lock = crate::lock::session_write_lock(ctx)?;
+        let frame = match rewrite(&statement) {
+            Some(sql) => ctx.sql(&sql).await,
+            None => match statement {
+                Statement::DataFusion(s) => {
+                    ctx.execute_logical_plan(
+                        ctx.state()
+                            .statement_to_plan(*s)
+                            .await
+                            .map_err(|e| explain(ctx, e))?,
+                    )
+                    .await
+                }
+                _ => return Err(Error::Query("internal: unrouted statement".into())),
+            },
+        }
+        .map_err(|e| explain(ctx, e))?;
+        let schema = frame.schema().as_arrow().clone();
+        let batches = frame.collect().await.map_err(|e| explain(ctx, e))?;
+        let batch = datafusion::arrow::compute::concat_batches(&Arc::new(schema), &batches)
+            .map_err(|e| Error::Query(e.to_string()))?;
+        return ctx.read_batch(batch).map_err(|e| explain(ctx, e));
+    }
     let statement = match rewrite(&statement) {
         Some(sql) => return ctx.sql(&sql).await.map_err(|e| explain(ctx, e)),
         None => match statement {

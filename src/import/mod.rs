@@ -6,9 +6,9 @@
 //! missing ones ([`link`]). Rows are identified by their source id or content
 //! (`lead_imports.row_key`), so rows imported before are skipped: importing the same
 //! file twice adds nothing. Refused rows go to a rejects CSV with their line, column and
-//! reason. New rows are written to new Parquet files aside and renamed into place
-//! together, the import log last; a failure before the renames leaves the workspace as
-//! it was.
+//! reason. New rows are written to new Parquet files as one change of the workspace
+//! ([`crate::commit`]): after a failure or a kill at any point, the import is there
+//! entirely or not at all.
 
 pub mod decode;
 pub mod link;
@@ -303,7 +303,7 @@ pub async fn import(
         report: &report,
     };
     pending.push((log.batch()?, target(&schema::IMPORTS)));
-    write_all(ctx, &pending).await?;
+    write_all(&ws.dir, ctx, &pending).await?;
     report.import_id = import_id;
     Ok(report)
 }
@@ -360,33 +360,20 @@ fn write_rejects(path: &Path, header: &[String], rejects: &[&Reject]) -> Result<
     atomic::write(path, &bytes)
 }
 
-/// Writes every batch aside, then renames them into place in order
-/// ([`atomic::rename_all`]).
-async fn write_all(ctx: &SessionContext, pending: &[(RecordBatch, PathBuf)]) -> Result<()> {
-    let mut staged = Vec::new();
+/// Writes every batch as one change of the workspace ([`crate::commit`]): all the
+/// files land, or none.
+async fn write_all(
+    workspace: &Path,
+    ctx: &SessionContext,
+    pending: &[(RecordBatch, PathBuf)],
+) -> Result<()> {
+    let mut change = crate::commit::Transaction::begin(workspace)?;
     for (batch, target) in pending {
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let stage = atomic::temp_path(target);
+        let stage = change.stage(target)?;
         let stream = ctx.read_batch(batch.clone())?.execute_stream().await?;
-        let written = output::write(
-            stream,
-            Format::Parquet,
-            &Destination::File(stage.clone()),
-            0,
-        )
-        .await;
-        if let Err(e) = written {
-            for (s, _) in &staged {
-                let _ = std::fs::remove_file(s);
-            }
-            let _ = std::fs::remove_file(&stage);
-            return Err(e);
-        }
-        staged.push((stage, target.clone()));
+        output::write(stream, Format::Parquet, &Destination::File(stage), 0).await?;
     }
-    atomic::rename_all(&staged)
+    change.commit()
 }
 
 fn text<'a>(rows: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
