@@ -116,32 +116,32 @@ pub async fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContex
 }
 
 /// Creates the workspace's views (`views/NAME.sql`). A view may use another: views
-/// are created in passes until none is left, and the first error of a view that still
-/// fails is reported with its file.
+/// are created in passes until none is left. A view that still fails (a typo, a model
+/// not trained yet) is left out with a warning naming its file, so that the commands
+/// that do not need it, `leadql run` among them, still work; a query using it then
+/// reports an unknown table.
 async fn create_views(ctx: &SessionContext, ws: &Workspace) -> Result<()> {
     let mut pending: Vec<&(String, std::path::PathBuf, String)> = ws.views.iter().collect();
     while !pending.is_empty() {
         let mut failed = Vec::new();
-        let mut first_error = None;
+        let mut errors = Vec::new();
         for view in &pending {
             let (name, file, text) = view;
             let statement = format!("CREATE VIEW \"{name}\" AS {text}");
-            match ctx.sql(&statement).await {
-                Ok(_) => {}
-                Err(e) => {
-                    first_error.get_or_insert_with(|| {
-                        Error::Query(format!(
-                            "{}: view '{name}': {}",
-                            file.display(),
-                            e.strip_backtrace()
-                        ))
-                    });
-                    failed.push(*view);
-                }
+            if let Err(e) = ctx.sql(&statement).await {
+                errors.push(format!(
+                    "warning: {}: view '{name}' left out: {}",
+                    file.display(),
+                    e.strip_backtrace().lines().next().unwrap_or_default()
+                ));
+                failed.push(*view);
             }
         }
         if failed.len() == pending.len() {
-            return Err(first_error.unwrap_or_else(|| Error::Query("views failed".into())));
+            for e in errors {
+                eprintln!("{e}");
+            }
+            break;
         }
         pending = failed;
     }

@@ -93,3 +93,27 @@ fn a_folder_not_named_like_a_table_is_ignored_with_a_warning() {
         "{e}"
     );
 }
+
+#[test]
+fn a_broken_view_is_left_out_with_a_warning_and_other_commands_work() {
+    let tmp = sample();
+    let ws = tmp.path();
+    fs::write(
+        ws.join("views/needs_model.sql"),
+        "SELECT * FROM predict('not_trained_yet', 'lead_features')",
+    )
+    .expect("view");
+    let out = common::leadql_in(
+        ws,
+        &["sql", "--format", "csv", "SELECT count(*) FROM leads"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "count(*)\n5000\n");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("needs_model.sql: view 'needs_model' left out"),
+        "{e}"
+    );
+    let using = common::leadql_in(ws, &["sql", "SELECT * FROM needs_model"]);
+    assert_eq!(using.status.code(), Some(1));
+}
