@@ -76,8 +76,13 @@ pub struct Recorded {
 
 async fn ints(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<Option<i64>>>> {
     let batches: Vec<RecordBatch> = ctx.sql(sql).await?.collect().await?;
+    int_rows(&batches)
+}
+
+/// The rows of `batches` with every column as an integer.
+fn int_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<i64>>>> {
     let mut rows = Vec::new();
-    for b in &batches {
+    for b in batches {
         let columns: Vec<_> = b
             .columns()
             .iter()
@@ -101,6 +106,12 @@ async fn ints(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<Option<i64>>>> 
     Ok(rows)
 }
 
+fn instant_text(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| micros.to_string())
+}
+
 fn ts(micros: i64) -> String {
     leadql_udfs::qualification::sql::timestamp(micros)
 }
@@ -118,22 +129,30 @@ pub async fn apply(
             .sql(q)
             .await
             .map_err(|e| Error::Query(format!("--query: {e}")))?;
-        if frame
+        let field = frame
             .schema()
             .field_with_unqualified_name("lead_id")
-            .is_err()
-        {
-            return Err(Error::Argument {
+            .map_err(|_| Error::Argument {
                 arg: "--query".into(),
                 reason: "the query must return a lead_id column".into(),
+            })?;
+        if !field.data_type().is_integer() {
+            return Err(Error::Argument {
+                arg: "--query".into(),
+                reason: format!(
+                    "the query's lead_id column is {}, but lead ids are whole numbers",
+                    field.data_type()
+                ),
             });
         }
-        let rows = ints(
-            ctx,
-            &format!("SELECT DISTINCT lead_id FROM ({q}) t WHERE lead_id IS NOT NULL"),
-        )
-        .await?;
-        ids.extend(rows.into_iter().filter_map(|r| r[0]));
+        // The query's own plan, not its text pasted into another statement (a
+        // trailing `;` or `-- comment` would break that).
+        let batches = frame
+            .select(vec![datafusion::prelude::col("lead_id")])?
+            .distinct()?
+            .collect()
+            .await?;
+        ids.extend(int_rows(&batches)?.into_iter().filter_map(|r| r[0]));
     }
     ids.sort_unstable();
     ids.dedup();
@@ -154,13 +173,14 @@ pub async fn apply(
     let state = ints(
         ctx,
         &format!(
-            "WITH cur AS (SELECT lead_id, last_value(status ORDER BY occurred_at, event_id) AS status \
+            "WITH cur AS (SELECT lead_id, last_value(status ORDER BY occurred_at, event_id) AS status, \
+               CAST(max(occurred_at) AS BIGINT) AS changed \
                FROM lead_status_events GROUP BY lead_id), \
              opp AS (SELECT lead_id, min(opportunity_id) AS opportunity_id FROM opportunities WHERE status = 'open' GROUP BY lead_id) \
              SELECT t.lead_id, CASE WHEN l.lead_id IS NULL THEN -1 \
                       WHEN coalesce(cur.status, l.status) = 'open' THEN 0 \
                       WHEN coalesce(cur.status, l.status) = 'qualified' THEN 1 ELSE 2 END, \
-                    opp.opportunity_id \
+                    opp.opportunity_id, greatest(cur.changed, CAST(l.created_at AS BIGINT)) \
              FROM {targets} LEFT JOIN leads l ON l.lead_id = t.lead_id \
              LEFT JOIN cur ON cur.lead_id = t.lead_id LEFT JOIN opp ON opp.lead_id = t.lead_id ORDER BY t.lead_id"
         ),
@@ -169,6 +189,16 @@ pub async fn apply(
     let mut refused = Vec::new();
     for row in &state {
         let (id, status, opp) = (row[0].unwrap_or(0), row[1].unwrap_or(-1), row[2]);
+        // A change is appended after the lead's history: one dated before its latest
+        // change (or its creation) would be recorded and yet change nothing.
+        if let Some(latest) = row[3].filter(|l| status >= 0 && opts.at < *l) {
+            refused.push(format!(
+                "lead {id}'s latest change (or creation) is at {}, after --at {}",
+                instant_text(latest),
+                instant_text(opts.at)
+            ));
+            continue;
+        }
         let name = ["open", "qualified", "disqualified"]
             .get(status as usize)
             .copied()

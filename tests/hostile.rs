@@ -1,0 +1,81 @@
+//! Lifecycle input that used to be accepted and do the wrong thing: a change dated
+//! before the lead's history, a fractional lead id, a query with a trailing `;`.
+
+mod common;
+
+fn sample() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    common::copy_sample(tmp.path());
+    tmp
+}
+
+fn events(ws: &std::path::Path) -> String {
+    let o = common::leadql_in(
+        ws,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) FROM lead_status_events",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_change_dated_before_the_leads_history_is_refused() {
+    let tmp = sample();
+    let ws = tmp.path();
+    let before = events(ws);
+    let o = common::leadql_in(
+        ws,
+        &["lead", "qualify", "23", "--at", "1990-01-01 00:00:00"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("lead 23's latest change (or creation) is at"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was recorded"), "{e}");
+    assert_eq!(events(ws), before);
+}
+
+#[test]
+fn a_query_must_return_whole_lead_ids_and_may_end_with_a_semicolon() {
+    let tmp = sample();
+    let ws = tmp.path();
+    let before = events(ws);
+    let o = common::leadql_in(
+        ws,
+        &[
+            "lead",
+            "qualify",
+            "--query",
+            "SELECT 11.7 AS lead_id",
+            "--at",
+            "2026-07-01 00:00:00",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("lead ids are whole numbers"), "{e}");
+    assert_eq!(events(ws), before);
+    // A trailing `;` and comment no longer break the query.
+    let o = common::leadql_in(
+        ws,
+        &[
+            "lead",
+            "disqualify",
+            "--reason",
+            "lost",
+            "--query",
+            "SELECT lead_id FROM lead_status WHERE status = 'open' ORDER BY lead_id LIMIT 2; -- two leads",
+            "--at",
+            "2026-07-01 00:00:00",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_ne!(events(ws), before);
+}
