@@ -299,20 +299,33 @@ const COUNTRY_NAMES: &[(&str, &str)] = &[
     ("vietnam", "VN"),
 ];
 
-/// An ISO 3166-1 alpha-2 code from a code (any case) or a country name.
+/// An ISO 3166-1 alpha-2 code from a code (alpha-2 or alpha-3, any case) or a
+/// country's name or common alias in English (the `celes` crate's ISO 3166-1 list),
+/// or one of a few names in other languages.
 pub fn country(text: &str) -> Result<String, String> {
+    use std::str::FromStr;
     let t = text.trim();
-    if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) {
-        let code = t.to_ascii_uppercase();
-        return Ok(if code == "UK" { "GB".into() } else { code });
+    if t.eq_ignore_ascii_case("uk") {
+        return Ok("GB".into());
     }
     let lower = t.to_lowercase();
+    let squeezed: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    let snake = lower.split_whitespace().collect::<Vec<_>>().join("_");
+    let found = celes::Country::from_alpha2(t)
+        .or_else(|_| celes::Country::from_alpha3(t))
+        .or_else(|_| celes::Country::from_str(&squeezed))
+        .or_else(|_| celes::Country::from_str(&snake))
+        .or_else(|_| celes::Country::from_alias(&squeezed))
+        .or_else(|_| celes::Country::from_alias(&snake));
+    if let Ok(c) = found {
+        return Ok(c.alpha2.to_string());
+    }
     COUNTRY_NAMES
         .iter()
         .find(|(n, _)| *n == lower)
         .map(|(_, c)| c.to_string())
         .ok_or_else(|| {
-            format!("unknown country '{t}' (give an ISO 3166-1 alpha-2 code such as DE)")
+            format!("unknown country '{t}' (give an ISO 3166-1 code such as DE or DEU, or an English name)")
         })
 }
 
@@ -400,5 +413,22 @@ mod tests {
         assert_eq!(country("UK"), Ok("GB".into()));
         assert_eq!(country("Deutschland"), Ok("DE".into()));
         assert!(country("Atlantis").is_err());
+        assert!(country("XX").is_err(), "not an ISO 3166-1 code");
+        // X Education's countries the generator's vocabulary lacked.
+        for (name, code) in [
+            ("Russia", "RU"),
+            ("Kuwait", "KW"),
+            ("Oman", "OM"),
+            ("Qatar", "QA"),
+            ("Bahrain", "BH"),
+            ("Uganda", "UG"),
+            ("Ghana", "GH"),
+            ("Bangladesh", "BD"),
+            ("Tanzania", "TZ"),
+            ("United Arab Emirates", "AE"),
+            ("DEU", "DE"),
+        ] {
+            assert_eq!(country(name).as_deref(), Ok(code), "{name}");
+        }
     }
 }
