@@ -83,6 +83,30 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
         + 1
 }
 
+/// Whether `bytes` hold at least one well-formed multi-byte UTF-8 character (a lead
+/// byte followed by its continuation bytes, forming a valid scalar).
+fn has_utf8_multibyte(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = match bytes[i] {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if let Some(chunk) = bytes.get(i..i + len)
+            && std::str::from_utf8(chunk).is_ok()
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// The content of a gzip-compressed file (recognised by its magic bytes `1f 8b`, so a
 /// `.csv.gz` imports like the `.csv` it holds), or `bytes` unchanged.
 pub fn gunzip(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -111,6 +135,17 @@ pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<(String, Encodin
             Encoding::Utf16Be
         }
         None if std::str::from_utf8(bytes).is_ok() => Encoding::Utf8,
+        // Valid UTF-8 characters beside invalid bytes: decoding the whole file as
+        // Windows-1252 would garble every valid row (José → JosÃ©), so refuse it.
+        None if has_utf8_multibyte(bytes) => {
+            let at = std::str::from_utf8(bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            return Err(format!(
+                "line {}: not valid UTF-8, although other lines are: the file mixes encodings; re-save it as UTF-8, or give --encoding windows-1252 if it really is one",
+                line_of(bytes, at)
+            ));
+        }
         None => Encoding::Windows1252,
     };
     let text = match encoding {
@@ -193,6 +228,22 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_bad_byte_in_a_utf8_file_is_refused_with_its_line() {
+        let mixed = "name\nJosé\nMu\u{f1}oz\n".as_bytes().to_vec();
+        let mut mixed = mixed;
+        // Line 4 in Windows-1252: "Peña" with ñ as the single byte 0xF1.
+        mixed.extend_from_slice(b"Pe\xF1a\n");
+        let e = decode(&mixed, None).expect_err("mixed encodings");
+        assert!(e.starts_with("line 4: not valid UTF-8"), "{e}");
+        // A file that is Windows-1252 throughout still decodes as such.
+        let (text, enc) = decode(b"name\nPe\xF1a\nJos\xE9\n", None).expect("cp1252");
+        assert_eq!(enc, Encoding::Windows1252);
+        assert_eq!(text, "name\nPeña\nJosé\n");
+        // And it can be forced.
+        assert!(decode(&mixed, Some(Encoding::Windows1252)).is_ok());
+    }
 
     #[test]
     fn gzip_files_are_read_through_and_others_kept() {
