@@ -264,8 +264,10 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
     let own = format!("{}-", std::process::id());
     let leftovers = workspace.join(STAGING).is_dir();
     let temporaries = stale_temporaries(&workspace);
+    // A lock file left by a killed writer is removed when its lock is released.
+    let stale_lock = workspace.join(lock::LOCK_FILE).exists();
     // The write lock is taken only when there is something to clean, and only if free.
-    if (leftovers || !temporaries.is_empty())
+    if (leftovers || stale_lock || !temporaries.is_empty())
         && let Some(_lock) = lock::try_write_lock(&workspace)
     {
         if leftovers {

@@ -1,0 +1,231 @@
+//! Crash consistency: a writing command is killed after each of its file operations in
+//! turn (`LEADQL_FAIL_AFTER_OP=N`, honoured by debug builds), and the workspace, opened
+//! again, must show the change entirely or not at all, hold no staging or temporary
+//! files, and accept the command again to reach the complete state exactly once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+
+/// Exit code of an injected failure (`leadql::commit::INJECTED_EXIT`).
+const INJECTED: i32 = 86;
+
+fn leadql_failing(ws: &Path, fail_after: Option<u64>, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leadql"));
+    c.env_remove("LEADQL_DATA")
+        .env_remove("LEADQL_FAIL_AFTER_OP")
+        .arg("--data")
+        .arg(ws)
+        .args(args);
+    if let Some(n) = fail_after {
+        c.env("LEADQL_FAIL_AFTER_OP", n.to_string());
+    }
+    c.output().expect("runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The state a query shows (a reader: opening the workspace recovers it).
+fn state(ws: &Path, sql: &str) -> String {
+    ok(&common::leadql_in(ws, &["sql", "--format", "csv", sql]))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in common::walk(from) {
+        let target = to.join(entry.strip_prefix(from).expect("inside"));
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &target).expect("copy");
+    }
+}
+
+/// Staging folders or temporary files left in the workspace.
+fn leftovers(ws: &Path) -> Vec<PathBuf> {
+    common::walk(ws)
+        .into_iter()
+        .filter(|p| {
+            let s = p.to_string_lossy();
+            s.contains(".leadql-staging") || s.ends_with(".tmp") || s.ends_with(".leadql.lock")
+        })
+        .collect()
+}
+
+/// Kills `args` on copies of `template` after file operation 1, 2, … until it
+/// completes (or until the kill after the operation named `last`). After each kill the workspace must show `before` or `after` (through
+/// `observe`), with nothing left behind; the command run again (when `before` was
+/// shown, or always when `idempotent`) must then reach `after`. Returns the number
+/// of kills that showed before and after.
+fn kill_at_every_operation(
+    template: &Path,
+    args: &[&str],
+    idempotent: bool,
+    last: Option<&str>,
+    observe: &dyn Fn(&Path) -> String,
+) -> (usize, usize) {
+    let before = observe(template);
+    let reference = tempfile::tempdir().expect("tmp");
+    copy_dir(template, reference.path());
+    ok(&leadql_failing(reference.path(), None, args));
+    let after = observe(reference.path());
+    assert_ne!(before, after, "the command changes the workspace");
+    let (mut saw_before, mut saw_after) = (0, 0);
+    for n in 1.. {
+        assert!(n < 200, "the command never completed");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let ws = tmp.path();
+        copy_dir(template, ws);
+        let o = leadql_failing(ws, Some(n), args);
+        if o.status.success() {
+            assert_eq!(observe(ws), after, "completed without a failure at {n}");
+            break;
+        }
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(INJECTED), "killed at {n}: {err}");
+        let shown = observe(ws);
+        assert!(
+            leftovers(ws).is_empty(),
+            "killed after operation {n}, left behind: {:?}",
+            leftovers(ws)
+        );
+        if shown == before {
+            saw_before += 1;
+        } else if shown == after {
+            saw_after += 1;
+        } else {
+            panic!(
+                "killed after operation {n} ({err}): neither before nor after:\n{shown}\nbefore:\n{before}\nafter:\n{after}"
+            );
+        }
+        if shown == before || idempotent {
+            ok(&leadql_failing(ws, None, args));
+            assert_eq!(observe(ws), after, "run again after the kill at {n}");
+        }
+        if last.is_some_and(|l| err.contains(&format!("({l})"))) {
+            break;
+        }
+    }
+    assert!(
+        saw_before > 0 && saw_after > 0,
+        "kills showed both states (before {saw_before}, after {saw_after})"
+    );
+    (saw_before, saw_after)
+}
+
+fn sample() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    common::copy_sample(&tmp.path().join("ws"));
+    tmp
+}
+
+#[test]
+fn a_killed_import_lands_entirely_or_not_at_all() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    let file = tmp.path().join("new.csv");
+    std::fs::write(
+        &file,
+        "Email,First Name,Last Name,Company,Country\n\
+         crash1@acme-crash.io,Ana,Lopez,Acme Crash,ES\n\
+         crash2@beta-crash.io,Bo,Ng,Beta Crash,DE\n\
+         crash3@acme-crash.io,Cy,Ortiz,Acme Crash,ES\n",
+    )
+    .expect("write");
+    let f = file.to_str().expect("utf-8");
+    let observe = |ws: &Path| {
+        state(
+            ws,
+            "SELECT (SELECT count(*) FROM leads) AS leads, (SELECT count(DISTINCT lead_id) FROM leads) AS ids, \
+             (SELECT count(*) FROM lead_imports) AS lead_imports, (SELECT count(*) FROM imports) AS imports, \
+             (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM accounts) AS accounts, \
+             (SELECT count(*) FROM interactions) AS interactions, \
+             (SELECT count(*) FROM leads l LEFT JOIN lead_imports i ON i.lead_id = l.lead_id \
+                WHERE l.email LIKE '%crash%' AND i.lead_id IS NULL) AS unlogged",
+        )
+    };
+    let (b, a) = kill_at_every_operation(
+        &ws,
+        &["import", "csv", f, "--at", "2026-06-30 00:00:00"],
+        true,
+        None,
+        &observe,
+    );
+    eprintln!("import: {b} kills showed the workspace before, {a} after");
+}
+
+#[test]
+fn a_killed_lifecycle_change_lands_entirely_or_not_at_all() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    // Leads 11 (open, with an account) and 111 (open, without one).
+    let observe = |ws: &Path| {
+        state(
+            ws,
+            "SELECT (SELECT count(*) FROM lead_status_events) AS events, (SELECT count(*) FROM accounts) AS accounts, \
+             (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM opportunities) AS opportunities, \
+             (SELECT string_agg(status, ' ' ORDER BY lead_id) FROM lead_status WHERE lead_id IN (11, 111)) AS statuses",
+        )
+    };
+    kill_at_every_operation(
+        &ws,
+        &[
+            "lead",
+            "qualify",
+            "11",
+            "111",
+            "--create",
+            "account,contact,opportunity",
+            "--at",
+            "2026-07-01 09:00:00",
+        ],
+        false,
+        None,
+        &observe,
+    );
+}
+
+#[test]
+fn a_killed_run_records_history_and_activities_together_or_neither() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    let out = tmp.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    // Train the model once, then start from a workspace without run history (the
+    // model is reused, so each attempt is quick).
+    ok(&leadql_failing(&ws, None, &["run", "--out", out]));
+    for folder in ["qualification_history", "sales_activities"] {
+        std::fs::remove_dir_all(ws.join(folder)).expect("rm");
+    }
+    let observe = |ws: &Path| {
+        // Opened first (recovering it), then looked at.
+        state(ws, "SELECT 1");
+        let has = |folder: &str| {
+            std::fs::read_dir(ws.join(folder)).is_ok_and(|mut d| {
+                d.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.')))
+            })
+        };
+        match (has("qualification_history"), has("sales_activities")) {
+            (false, false) => "no run recorded".to_string(),
+            (true, true) => state(
+                ws,
+                "SELECT (SELECT count(*) FROM qualification_history) AS history, \
+                 (SELECT count(*) FROM sales_activities) AS activities",
+            ),
+            (h, a) => format!("history recorded: {h}, activities recorded: {a}"),
+        }
+    };
+    // The exports that follow the recorded change write outside the workspace.
+    kill_at_every_operation(
+        &ws,
+        &["run", "--out", out],
+        false,
+        Some("staging removed"),
+        &observe,
+    );
+}
