@@ -231,8 +231,53 @@ fn a_second_writer_waits_or_fails_fast_and_readers_never_wait() {
         err.contains("another leadql command is writing to it") && err.contains("--no-wait"),
         "{err}"
     );
-    let o = common::leadql_in(&ws, &["--no-wait", "lead", "qualify", "11"]);
-    assert_eq!(o.status.code(), Some(1));
+    // Every other writer fails fast too; the same commands writing elsewhere run.
+    let inside = ws.join("exported.csv");
+    let outside = tmp.path().join("exported.csv");
+    for args in [
+        vec!["lead", "qualify", "11"],
+        vec![
+            "run",
+            "--out",
+            tmp.path().join("out").to_str().expect("utf-8"),
+        ],
+        vec!["sql", "DROP MODEL IF EXISTS nothing"],
+        vec!["sql", "SELECT * FROM drop_model('nothing', true)"],
+        vec!["model", "activate", "conversion", "latest"],
+        vec![
+            "export",
+            "sellers",
+            "--out",
+            inside.to_str().expect("utf-8"),
+        ],
+        vec!["sql", "SELECT 1", "-o", inside.to_str().expect("utf-8")],
+        vec!["generate", "--leads", "10", "--force", "--quiet"],
+    ] {
+        let mut with = vec!["--no-wait"];
+        with.extend(args.iter().copied());
+        let o = common::leadql_in(&ws, &with);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("another leadql command is writing to it"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!inside.exists());
+    ok(&common::leadql_in(
+        &ws,
+        &[
+            "--no-wait",
+            "export",
+            "sellers",
+            "--out",
+            outside.to_str().expect("utf-8"),
+        ],
+    ));
+    ok(&common::leadql_in(
+        &ws,
+        &["--no-wait", "sql", "SHOW MODELS"],
+    ));
 
     // Readers are not blocked.
     let started = Instant::now();
