@@ -5,7 +5,7 @@
 //! history and sales activities) is one [`Transaction`]:
 //!
 //! 1. every new file is written under a hidden staging folder of the workspace,
-//!    `.leadql-staging/PID-N/` (catalogs ignore hidden folders);
+//!    `.leadql-staging/PID-START-N/` (catalogs ignore hidden folders);
 //! 2. a journal listing the renames (staged file → final path) is written beside them,
 //!    synced, and renamed into place as `journal`: **this is the commit point**;
 //! 3. the renames are applied, then the journal and the staging folder removed.
@@ -41,6 +41,19 @@ const JOURNAL_VERSION: &str = "leadql-journal 1";
 pub const INJECTED_EXIT: i32 = 86;
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// The start of this process's staging folder names: its id and the instant it first
+/// staged, so a later process reusing the id never mistakes a dead one's folder for
+/// its own.
+fn own_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{}-{nanos}-", std::process::id())
+    })
+}
 
 /// Marks the end of one file operation; in debug builds, exits the process without any
 /// clean-up (as a kill would) when it is the N-th and `LEADQL_FAIL_AFTER_OP=N`.
@@ -82,9 +95,7 @@ impl Transaction {
         let lock = lock::write_lock(dir)?;
         let workspace = lock::canonical(dir);
         let n = SEQUENCE.fetch_add(1, Ordering::SeqCst);
-        let stage = workspace
-            .join(STAGING)
-            .join(format!("{}-{n}", std::process::id()));
+        let stage = workspace.join(STAGING).join(format!("{}{n}", own_prefix()));
         if stage.exists() {
             fs::remove_dir_all(&stage).map_err(|e| Error::io(&stage, e))?;
         }
@@ -261,7 +272,7 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
     }
     let workspace = lock::canonical(dir);
     let staging = workspace.join(STAGING);
-    let own = format!("{}-", std::process::id());
+    let own = own_prefix();
     let leftovers = workspace.join(STAGING).is_dir();
     let temporaries = stale_temporaries(&workspace);
     // A lock file left by a killed writer is removed when its lock is released.
@@ -274,7 +285,7 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
             let mut stages: Vec<PathBuf> = fs::read_dir(&staging)
                 .map_err(|e| Error::io(&staging, e))?
                 .flatten()
-                .filter(|e| !e.file_name().to_string_lossy().starts_with(&own))
+                .filter(|e| !e.file_name().to_string_lossy().starts_with(own))
                 .map(|e| e.path())
                 .collect();
             stages.sort();
