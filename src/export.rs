@@ -99,6 +99,7 @@ pub async fn export(ws: &Workspace, ctx: &SessionContext, opts: &ExportOptions) 
             reason: "export writes files: parquet, csv, json, ndjson or arrow".into(),
         });
     }
+    check_target(ws, &opts.out, !opts.partition_by.is_empty())?;
     let query = source_sql(ctx, &opts.source);
     let mut statements = sql::parse(&query)?;
     if statements.len() != 1 {
@@ -136,6 +137,56 @@ pub async fn export(ws: &Workspace, ctx: &SessionContext, opts: &ExportOptions) 
         }
     }
     partitioned(frame, opts, &metadata).await
+}
+
+/// The file in a partitioned export's directory that marks it as one: only such a
+/// directory is ever replaced by another export.
+pub const EXPORT_MARKER: &str = ".leadql-export";
+
+/// Refuses targets an export must never replace: `/` or a path without a file name,
+/// the workspace or a directory containing it, a directory that is not an earlier
+/// partitioned export, and a directory where a file is to be written.
+fn check_target(ws: &Workspace, out: &Path, partitioned: bool) -> Result<()> {
+    let refuse = |reason: String| Error::Argument {
+        arg: "--out".into(),
+        reason: format!("{}: {reason}", out.display()),
+    };
+    let Some(name) = out.file_name() else {
+        return Err(refuse("names no file".into()));
+    };
+    // The absolute target: its parent resolved (it may not exist yet), then its name.
+    let parent = match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let absolute = match fs::canonicalize(&parent) {
+        Ok(p) => p.join(name),
+        Err(_) => out.to_path_buf(),
+    };
+    let resolved = fs::canonicalize(&absolute).unwrap_or(absolute);
+    if ws.dir.starts_with(&resolved) {
+        return Err(refuse(format!(
+            "is the workspace {} or contains it; export elsewhere",
+            ws.dir.display()
+        )));
+    }
+    if resolved.is_dir() {
+        if !partitioned {
+            return Err(refuse(
+                "is a directory; give a file name (or --partition-by to write a directory)".into(),
+            ));
+        }
+        if !resolved.join(EXPORT_MARKER).is_file() {
+            return Err(refuse(format!(
+                "exists and is not an earlier leadql export (no {EXPORT_MARKER} in it): remove it or choose another --out"
+            )));
+        }
+    } else if partitioned && resolved.exists() {
+        return Err(refuse(
+            "is a file, and a partitioned export writes a directory".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a partitioned directory aside, then swaps it in.
@@ -185,6 +236,11 @@ async fn partitioned(
                 .map(|a| a.iter().flatten().sum::<u64>())
         })
         .sum();
+    fs::write(
+        temp.join(EXPORT_MARKER),
+        format!("written by leadql {}\n", env!("CARGO_PKG_VERSION")),
+    )
+    .map_err(|e| Error::io(&temp.join(EXPORT_MARKER), e))?;
     swap_in(&temp, target)?;
     std::mem::forget(guard);
     Ok(rows)

@@ -79,3 +79,50 @@ fn a_query_must_return_whole_lead_ids_and_may_end_with_a_semicolon() {
     assert!(o.status.success(), "{o:?}");
     assert_ne!(events(ws), before);
 }
+
+#[test]
+fn export_replaces_only_its_own_earlier_exports() {
+    let tmp = sample();
+    let ws = tmp.path();
+    let out = tempfile::tempdir().expect("out");
+    let refused = |target: &str, extra: &[&str]| {
+        let mut args = vec!["export", "leads", "--out", target];
+        args.extend_from_slice(extra);
+        let o = common::leadql_in(ws, &args);
+        assert_eq!(o.status.code(), Some(1), "{target}: {o:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    // The workspace, a directory holding it, and the root.
+    let e = refused(&ws.to_string_lossy(), &["--partition-by", "country"]);
+    assert!(e.contains("is the workspace"), "{e}");
+    let parent = ws.parent().expect("parent").to_string_lossy().into_owned();
+    assert!(refused(&parent, &["--partition-by", "country"]).contains("is the workspace"));
+    assert!(refused("/", &[]).contains("names no file"));
+    // A directory that is not an earlier export keeps its content.
+    let precious = out.path().join("precious");
+    std::fs::create_dir_all(&precious).expect("mkdir");
+    std::fs::write(precious.join("notes.txt"), "keep me").expect("write");
+    let e = refused(&precious.to_string_lossy(), &["--partition-by", "country"]);
+    assert!(e.contains("is not an earlier leadql export"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(precious.join("notes.txt")).expect("kept"),
+        "keep me"
+    );
+    // An earlier partitioned export is replaced.
+    let by_country = out.path().join("by_country");
+    for _ in 0..2 {
+        let o = common::leadql_in(
+            ws,
+            &[
+                "export",
+                "leads",
+                "--out",
+                &by_country.to_string_lossy(),
+                "--partition-by",
+                "country",
+            ],
+        );
+        assert!(o.status.success(), "{o:?}");
+    }
+    assert!(by_country.join(".leadql-export").is_file());
+}
