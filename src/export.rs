@@ -240,7 +240,7 @@ async fn partitioned(
         temp.join(EXPORT_MARKER),
         format!("written by leadql {}\n", env!("CARGO_PKG_VERSION")),
     )
-    .map_err(|e| Error::io(&temp.join(EXPORT_MARKER), e))?;
+    .map_err(|e| Error::io(temp.join(EXPORT_MARKER), e))?;
     swap_in(&temp, target)?;
     std::mem::forget(guard);
     Ok(rows)
