@@ -3,12 +3,6 @@
 
 mod common;
 
-fn sample() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    common::copy_sample(tmp.path());
-    tmp
-}
-
 fn events(ws: &std::path::Path) -> String {
     let o = common::leadql_in(
         ws,
@@ -25,7 +19,7 @@ fn events(ws: &std::path::Path) -> String {
 
 #[test]
 fn a_change_dated_before_the_leads_history_is_refused() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     let before = events(ws);
     let o = common::leadql_in(
@@ -44,7 +38,7 @@ fn a_change_dated_before_the_leads_history_is_refused() {
 
 #[test]
 fn a_query_must_return_whole_lead_ids_and_may_end_with_a_semicolon() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     let before = events(ws);
     let o = common::leadql_in(
@@ -82,7 +76,7 @@ fn a_query_must_return_whole_lead_ids_and_may_end_with_a_semicolon() {
 
 #[test]
 fn export_replaces_only_its_own_earlier_exports() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     let out = tempfile::tempdir().expect("out");
     let refused = |target: &str, extra: &[&str]| {

@@ -359,16 +359,9 @@ async fn evaluate_scoring_pools_snapshots_scored_at_their_instant() {
     assert_eq!(t, expected);
 }
 
-/// A copy of the bundled sample without the state a local `leadql run` records there.
-fn sample() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    common::copy_sample(tmp.path());
-    tmp
-}
-
 #[tokio::test]
 async fn training_rows_have_the_features_serving_computes_at_their_instant() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     // Training at the workspace's as_of (2026-06-30): its latest snapshot instant is
     // the as_of minus the 90-day horizon.
     let tk = "2026-04-01 00:00:00";
@@ -408,7 +401,7 @@ async fn training_rows_have_the_features_serving_computes_at_their_instant() {
 
 #[tokio::test]
 async fn max_rows_keeps_the_same_sample_of_known_snapshots() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = Workspace::open(tmp.path()).expect("workspace");
     let ctx = context(&ws).await;
     let q = "SELECT count(*) AS n, count(label) AS known, sum(lead_id * 7 + CAST(as_of AS BIGINT) % 1000) AS sig \
@@ -504,8 +497,8 @@ fn run_outputs(ws: &Path, t: &str) -> Vec<String> {
 #[test]
 fn a_run_as_of_t_ignores_leads_interactions_and_outcomes_from_t_on() {
     let t = "2025-12-31 00:00:00";
-    let plain = sample();
-    let planted = sample();
+    let plain = common::sample_copy();
+    let planted = common::sample_copy();
     let p = planted.path();
     // From T on: a new lead, interactions of open leads, and qualifications.
     write_part(
@@ -538,16 +531,14 @@ fn a_run_as_of_t_ignores_leads_interactions_and_outcomes_from_t_on() {
         .collect();
     assert_eq!(open.len(), 40);
     let n = open.len();
+    let planted_ids = ids(&(0..n as i64).map(|i| 900_000 + i).collect::<Vec<_>>());
     write_part(
         p,
         &schema::INTERACTIONS,
         "planted.parquet",
         n,
         vec![
-            (
-                "interaction_id",
-                ids(&(0..n as i64).map(|i| 900_000 + i).collect::<Vec<_>>()),
-            ),
+            ("interaction_id", planted_ids.clone()),
             ("lead_id", ids(&open)),
             ("occurred_at", times(&vec!["2025-12-31 00:00:00"; n])),
             ("type", texts(&vec!["pricing_page_visit"; n])),
@@ -560,10 +551,7 @@ fn a_run_as_of_t_ignores_leads_interactions_and_outcomes_from_t_on() {
         "planted.parquet",
         n,
         vec![
-            (
-                "event_id",
-                ids(&(0..n as i64).map(|i| 900_000 + i).collect::<Vec<_>>()),
-            ),
+            ("event_id", planted_ids),
             ("lead_id", ids(&open)),
             ("occurred_at", times(&vec!["2026-01-02 00:00:00"; n])),
             ("status", texts(&vec!["qualified"; n])),
@@ -590,7 +578,7 @@ fn a_run_as_of_t_ignores_leads_interactions_and_outcomes_from_t_on() {
 
 #[test]
 fn versions_are_named_pinned_and_rolled_back() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     let out_dir = tempfile::tempdir().expect("tempdir");
     let out = out_dir.path().to_path_buf();

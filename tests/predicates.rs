@@ -7,12 +7,6 @@ use std::path::Path;
 
 mod common;
 
-fn sample() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    common::copy_sample(tmp.path());
-    tmp
-}
-
 fn failure(ws: &Path, args: &[&str]) -> String {
     let out = common::leadql_in(ws, args);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -27,7 +21,7 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn a_policy_audience_cannot_escape_its_parentheses() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     edit(
         &ws.join("policies/default.toml"),
@@ -46,7 +40,7 @@ fn a_policy_audience_cannot_escape_its_parentheses() {
 
 #[test]
 fn a_rule_predicate_calling_its_own_model_is_refused_not_recursed() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     edit(
         &ws.join("scoring/fit.toml"),
@@ -60,7 +54,7 @@ fn a_rule_predicate_calling_its_own_model_is_refused_not_recursed() {
 
 #[test]
 fn a_handoff_rule_cannot_inject_sql() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     edit(
         &ws.join("policies/default.toml"),
@@ -74,7 +68,7 @@ fn a_handoff_rule_cannot_inject_sql() {
 
 #[test]
 fn a_folder_not_named_like_a_table_is_ignored_with_a_warning() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     let backup = ws.join("leads.bak");
     fs::create_dir_all(&backup).expect("mkdir");
@@ -96,7 +90,7 @@ fn a_folder_not_named_like_a_table_is_ignored_with_a_warning() {
 
 #[test]
 fn a_broken_view_is_left_out_with_a_warning_and_other_commands_work() {
-    let tmp = sample();
+    let tmp = common::sample_copy();
     let ws = tmp.path();
     fs::write(
         ws.join("views/needs_model.sql"),

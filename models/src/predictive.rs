@@ -978,37 +978,28 @@ mod tests {
     fn snapshot_split_holds_out_whole_instants_after_a_horizon_gap() {
         // 10 monthly instants (30 days apart) of 100 rows each.
         let day = 86_400_000_000i64;
-        let mut d = data(1000);
-        d.time = Some(
-            (0..1000)
-                .map(|i| Some((i as i64 / 100) * 30 * day))
-                .collect(),
-        );
-        let mut o = TrainOptions::new(ModelType::LogisticReg, "y");
-        o.split = Split::Time {
-            test_fraction: 0.15,
-            column: "as_of".into(),
+        let fit = |horizon_days: f64| {
+            let mut d = data(1000);
+            d.time = Some(
+                (0..1000)
+                    .map(|i| Some((i as i64 / 100) * 30 * day))
+                    .collect(),
+            );
+            let mut o = TrainOptions::new(ModelType::LogisticReg, "y");
+            o.split = Split::Time {
+                test_fraction: 0.15,
+                column: "as_of".into(),
+            };
+            o.horizon_days = Some(horizon_days);
+            train("m", "q", d, o, "t".into())
         };
-        o.horizon_days = Some(45.0);
-        let m = train("m", "q", d, o, "t".into()).expect("trains");
+        let m = fit(45.0).expect("trains");
         // 15% of the rows is 150: the last two whole instants (day 240 and 270) are
         // held out; training ends 45 days before day 240, so at day 180 (7 instants).
         assert_eq!((m.training_rows, m.evaluation.rows), (700, 200));
         assert_eq!(m.trained_through, Some((180 + 45) * day));
         // A horizon longer than the history leaves nothing to train on.
-        let mut d = data(1000);
-        d.time = Some(
-            (0..1000)
-                .map(|i| Some((i as i64 / 100) * 30 * day))
-                .collect(),
-        );
-        let mut o = TrainOptions::new(ModelType::LogisticReg, "y");
-        o.split = Split::Time {
-            test_fraction: 0.15,
-            column: "as_of".into(),
-        };
-        o.horizon_days = Some(400.0);
-        let e = train("m", "q", d, o, "t".into()).expect_err("no training rows");
+        let e = fit(400.0).expect_err("no training rows");
         assert!(e.0.contains("at least 400 days"), "{e}");
     }
 

@@ -44,6 +44,13 @@ pub fn copy_sample(target: &Path) {
     }
 }
 
+/// A fresh copy of the bundled sample (see [`copy_sample`]).
+pub fn sample_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_sample(tmp.path());
+    tmp
+}
+
 /// The numbers of the first data row of a CSV result (header skipped).
 pub fn first_row_numbers(csv: &str) -> Vec<u64> {
     csv.lines()
