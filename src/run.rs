@@ -77,6 +77,7 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     };
     let t = timestamp(as_of);
     let mut report = String::new();
+    let mut stages = Stages::new();
 
     // 1. The predictive model.
     let mut warnings = Vec::new();
@@ -104,6 +105,7 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         },
         None => None,
     };
+    stages.done("predictive model");
 
     // 2. Qualification (kept in memory: it is written twice and read by the rest).
     let qualification = ctx
@@ -115,14 +117,18 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         .cache()
         .await?;
     ctx.register_table("run_qualification", qualification.clone().into_view())?;
+    stages.done("qualification");
 
     // 3. Rule scores of every lead and the grading table.
     let scores = rule_scores(ctx, &policy, &t).await?;
     ctx.register_table("run_scores", scores.clone().into_view())?;
+    stages.done("rule scores");
     let grades = grading(ctx, &policy, &t).await?;
+    stages.done("grading");
 
     // 4. Hand-off.
     let activities = handoff(ctx, &policy, as_of).await?;
+    stages.done("hand-off");
 
     // 5. Record the run in the workspace, then export.
     let stamp = chrono::DateTime::from_timestamp_micros(as_of)
@@ -160,6 +166,7 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         let rows = write(frame, &path, &metadata).await?;
         written.push(format!("{} ({rows} rows)", path.display()));
     }
+    stages.done("record and export");
 
     // 6. Summary.
     summary(
@@ -172,6 +179,8 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         opts.top,
     )
     .await?;
+    stages.done("summary");
+    stages.report();
     for w in &warnings {
         let _ = writeln!(report, "warning: {w}");
     }
@@ -183,6 +192,37 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     );
     print!("{report}");
     Ok(())
+}
+
+/// Wall time per stage of a run, printed to stderr when `LEADQL_TIMINGS` is set (for
+/// benchmarks; the report itself prints only the total).
+struct Stages {
+    last: std::time::Instant,
+    times: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn new() -> Self {
+        Stages {
+            last: std::time::Instant::now(),
+            times: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.times
+            .push((stage, now.duration_since(self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    fn report(&self) {
+        if std::env::var_os("LEADQL_TIMINGS").is_some() {
+            for (stage, secs) in &self.times {
+                eprintln!("timing: {stage:<20} {secs:>7.2} s");
+            }
+        }
+    }
 }
 
 /// The predictive model a run scores with, and what the run learnt about it.
@@ -271,6 +311,7 @@ async fn refresh_model(
         Error::SqlSyntax(m) => Error::SqlSyntax(format!("{}: {m}", recipe.display())),
         other => other,
     })?;
+    let training = std::time::Instant::now();
     for statement in statements {
         sql::plan(ctx, statement)
             .await
@@ -285,6 +326,8 @@ async fn refresh_model(
         .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
     let mut line = ModelLine::of(&trained, true);
     let mut active = trained.clone();
+    timing("  training", training);
+    let gate = std::time::Instant::now();
     if let Some(previous) = current.as_ref().filter(|p| p.version != trained.version) {
         match publish_decision(ctx, &trained, previous).await? {
             Publish::Yes(why) => {
@@ -305,7 +348,17 @@ async fn refresh_model(
         &stamp_file,
         format!("{fingerprint} v{}\n", active.version).as_bytes(),
     )?;
+    timing("  publish gate", gate);
     with_backtest(ctx, line, &active).await
+}
+
+fn timing(stage: &str, since: std::time::Instant) {
+    if std::env::var_os("LEADQL_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {stage:<20} {:>7.2} s",
+            since.elapsed().as_secs_f64()
+        );
+    }
 }
 
 enum Publish {

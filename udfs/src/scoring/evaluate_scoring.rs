@@ -41,8 +41,8 @@ use super::plan::{self, AsOf};
 use super::registry::RuleModels;
 use crate::args;
 use crate::deferred::DeferredTable;
+use crate::snapshots::backtest::known;
 use crate::snapshots::instants::{self, Instants};
-use crate::snapshots::plan::snapshots;
 
 /// The `evaluate_scoring` table function.
 #[derive(Debug)]
@@ -88,7 +88,7 @@ impl TableFunctionImpl for EvaluateScoring {
         };
         let evaluation = Arc::new(Evaluation { model, instants });
         // Plan now, so that errors surface at planning time.
-        evaluation.scored(state)?;
+        evaluation.scored(state, known(state, &evaluation.instants)?)?;
         Ok(DeferredTable::new(
             schema(),
             Box::new(move |state| {
@@ -191,8 +191,7 @@ impl Evaluation {
 
 impl Evaluation {
     /// `score, grade, positive` of every snapshot whose outcome is known.
-    fn scored(&self, state: &SessionState) -> Result<DataFrame> {
-        let rows = snapshots(state, &self.instants)?.filter(col("label").is_not_null())?;
+    fn scored(&self, state: &SessionState, rows: DataFrame) -> Result<DataFrame> {
         let pairs = rows.clone().select(vec![col("lead_id"), col("as_of")])?;
         let outcomes = rows.select(vec![
             col("lead_id").alias("__lead_id"),
@@ -212,7 +211,9 @@ impl Evaluation {
 
     /// Scores every snapshot at its instant and computes the metrics.
     async fn compute(&self, state: &SessionState) -> Result<RecordBatch> {
-        let batches = self.scored(state)?.collect().await?;
+        // The pairs once: the scoring plan reads them twice.
+        let rows = known(state, &self.instants)?.cache().await?;
+        let batches = self.scored(state, rows)?.collect().await?;
         let (mut scores, mut grades, mut positive) = (Vec::new(), Vec::new(), Vec::new());
         for b in &batches {
             let s = b.column(0).as_primitive::<Float64Type>();

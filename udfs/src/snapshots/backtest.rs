@@ -141,7 +141,13 @@ impl TableFunctionImpl for Backtest {
             Some(default_horizon),
         )?;
         // Plan now so that errors surface at planning time.
-        scored(state, &self.rules, &self.predictive, &subject, &instants)?;
+        scored(
+            state,
+            &self.rules,
+            &self.predictive,
+            &subject,
+            known(state, &instants)?,
+        )?;
         let (rules, predictive) = (self.rules.clone(), self.predictive.clone());
         Ok(DeferredTable::new(
             schema(),
@@ -153,7 +159,9 @@ impl TableFunctionImpl for Backtest {
                     instants.clone(),
                 );
                 Box::pin(async move {
-                    let batches = scored(state, &rules, &predictive, &subject, &instants)?
+                    // The pairs once: the scoring plan reads them several times.
+                    let rows = known(state, &instants)?.cache().await?;
+                    let batches = scored(state, &rules, &predictive, &subject, rows)?
                         .collect()
                         .await?;
                     backtest_batch(&subject, &batches)
@@ -163,16 +171,20 @@ impl TableFunctionImpl for Backtest {
     }
 }
 
-/// `lead_id, as_of, label, score`: the open leads of every instant whose outcome is
-/// known, scored as of that instant.
+/// `lead_id, as_of, label`: the open leads of every instant whose outcome is known.
+pub fn known(state: &SessionState, instants: &Instants) -> Result<DataFrame> {
+    snapshots(state, instants)?.filter(col("label").is_not_null())
+}
+
+/// `lead_id, as_of, label, score`: the snapshots `rows` (from [`known`]) scored as of
+/// their instants.
 pub fn scored(
     state: &SessionState,
     rules: &RuleModels,
     predictive: &Arc<PredictiveModels>,
     subject: &Subject,
-    instants: &Instants,
+    rows: DataFrame,
 ) -> Result<DataFrame> {
-    let rows = snapshots(state, instants)?.filter(col("label").is_not_null())?;
     match subject {
         Subject::Rule(model) => {
             let pairs = rows.clone().select(vec![col("lead_id"), col("as_of")])?;

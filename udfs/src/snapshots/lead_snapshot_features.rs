@@ -63,6 +63,7 @@ impl TableFunctionImpl for LeadSnapshotFeatures {
             "from, to, every_days, horizon_days [, max_rows]",
         )?;
         let instants = parse(state, NAME, &exprs[..4], self.rules.default_as_of(), None)?;
+        // The pairs are computed once here: the feature plan reads them several times.
         let mut rows = snapshots(state, &instants)?;
         if let Some(e) = exprs.get(4) {
             let max_rows = match crate::args::constant(state, e)
@@ -76,12 +77,13 @@ impl TableFunctionImpl for LeadSnapshotFeatures {
                     );
                 }
             };
-            rows = rows.filter(col("label").is_not_null())?;
+            rows = relation::materialize(NAME, rows.filter(col("label").is_not_null())?)?;
             let total = relation::count_rows(NAME, rows.clone())?;
             if total > max_rows {
                 rows = rows.filter(sample(max_rows as f64 / total as f64))?;
             }
         }
+        let rows = relation::materialize(NAME, rows)?;
         Ok(features(state, &self.rules, rows)?.into_view())
     }
 }
