@@ -33,6 +33,14 @@ pub struct Instants {
 }
 
 impl Instants {
+    /// The spacing of the instants in µs (they are evenly spaced; 0 for one instant).
+    pub fn step_us(&self) -> i64 {
+        match self.instants.as_slice() {
+            [a, b, ..] => b - a,
+            _ => 0,
+        }
+    }
+
     /// The horizon in µs.
     pub fn horizon_us(&self) -> i64 {
         (self.horizon_days * DAY_US as f64).round() as i64

@@ -22,13 +22,14 @@
 //! Nothing at or after `as_of` is read, so adding later interactions changes no feature.
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::{JoinType, Result, ScalarValue};
+use datafusion::common::{JoinType, Result};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions::core::expr_fn::{coalesce, least};
 use datafusion::functions_aggregate::expr_fn::{count, min};
+use datafusion::functions_nested::expr_fn::range;
 use datafusion::functions_window::expr_fn::lead;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlanBuilder, cast, col, lit, when};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit, when};
 use leadql_models::domain::InteractionType;
 
 use super::instants::{DAY_US, Instants};
@@ -64,31 +65,28 @@ fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, None)
 }
 
-fn ts(v: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(v), None))
-}
-
 fn micros(e: Expr) -> Expr {
     cast(e, DataType::Int64)
 }
 
-/// The instants as a relation: `__as_of`, `__horizon_end`, `__label_known`.
-fn instants_frame(state: &SessionState, inst: &Instants) -> Result<DataFrame> {
-    let h = inst.horizon_us();
-    let rows: Vec<Vec<Expr>> = inst
-        .instants
-        .iter()
-        .map(|&t| {
-            let end = t.saturating_add(h);
-            vec![ts(t), ts(end), lit(end <= inst.known_until)]
-        })
-        .collect();
-    let plan = LogicalPlanBuilder::values(rows)?.build()?;
-    DataFrame::new(state.clone(), plan).select(vec![
-        col("column1").alias("__as_of"),
-        col("column2").alias("__horizon_end"),
-        col("column3").alias("__label_known"),
-    ])
+/// The instants' positions `k` (`instants[k] = first + k * step`) in the open interval
+/// `(from, to]` of a lead (`to` NULL: still open), as a range: `from < t` and
+/// `(to IS NULL OR to >= t)`. Computed arithmetically, so each interval yields its
+/// snapshots directly instead of being compared with every instant.
+fn instant_range(inst: &Instants, from: Expr, to: Expr) -> Result<Expr> {
+    let n = inst.instants.len() as i64;
+    let first = inst.instants.first().copied().unwrap_or(0);
+    let step = inst.step_us().max(1);
+    let (from_us, to_us) = (micros(from), micros(to.clone()));
+    let lo = when(from_us.clone().lt(lit(first)), lit(0i64))
+        .otherwise((from_us - lit(first)) / lit(step) + lit(1i64))?;
+    let hi = when(to.is_null(), lit(n))
+        .when(to_us.clone().lt(lit(first)), lit(0i64))
+        .otherwise(least(vec![
+            (to_us - lit(first)) / lit(step) + lit(1i64),
+            lit(n),
+        ]))?;
+    Ok(range(lo, hi, lit(1i64)))
 }
 
 /// `lead_id, as_of, label`: every lead open at each instant, with its outcome.
@@ -99,37 +97,48 @@ pub fn snapshots(state: &SessionState, inst: &Instants) -> Result<DataFrame> {
         col("status"),
         col("event_id"),
     ])?;
-    let next = lead(col("occurred_at"), Some(1), None)
-        .partition_by(vec![col("lead_id")])
-        .order_by(vec![
-            col("occurred_at").sort(true, false),
-            col("event_id").sort(true, false),
-        ])
+    // The next event of the same lead. One window over all events in (lead, time)
+    // order: a window partitioned by lead pays per partition, and there are as many
+    // partitions as leads.
+    let order = vec![
+        col("lead_id").sort(true, false),
+        col("occurred_at").sort(true, false),
+        col("event_id").sort(true, false),
+    ];
+    let next_at = lead(col("occurred_at"), Some(1), None)
+        .order_by(order.clone())
         .build()?
-        .alias("__next");
+        .alias("__next_at");
+    let next_lead = lead(col("lead_id"), Some(1), None)
+        .order_by(order)
+        .build()?
+        .alias("__next_lead");
     let open = events
         .clone()
-        .window(vec![next])?
+        .window(vec![next_at, next_lead])?
         .filter(col("status").eq(lit("open")))?
         .select(vec![
             col("lead_id").alias("__open_lead"),
             col("occurred_at").alias("__from"),
-            col("__next").alias("__to"),
+            when(col("__next_lead").eq(col("lead_id")), col("__next_at"))
+                .end()?
+                .alias("__to"),
         ])?;
+    let first = inst.instants.first().copied().unwrap_or(0);
+    let at_us = lit(first) + col("__k") * lit(inst.step_us().max(1));
     let pairs = open
-        .join_on(
-            instants_frame(state, inst)?,
-            JoinType::Inner,
-            vec![
-                col("__from").lt(col("__as_of")),
-                col("__to").is_null().or(col("__to").gt_eq(col("__as_of"))),
-            ],
-        )?
+        .select(vec![
+            col("__open_lead"),
+            instant_range(inst, col("__from"), col("__to"))?.alias("__k"),
+        ])?
+        .unnest_columns(&["__k"])?
         .select(vec![
             col("__open_lead").alias("lead_id"),
-            col("__as_of").alias("as_of"),
-            col("__horizon_end"),
-            col("__label_known"),
+            cast(at_us.clone(), ts_type()).alias("as_of"),
+            cast(at_us.clone() + lit(inst.horizon_us()), ts_type()).alias("__horizon_end"),
+            (at_us + lit(inst.horizon_us()))
+                .lt_eq(lit(inst.known_until))
+                .alias("__label_known"),
         ])?;
     let qualified = events
         .filter(col("status").eq(lit("qualified")))?
