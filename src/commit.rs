@@ -13,7 +13,9 @@
 //! After a kill at any instant, [`recover`] (run when a workspace is opened) finishes a
 //! change whose journal exists (roll forward: renames are idempotent), and removes a
 //! staging folder without one (roll back: nothing of it was visible), together with the
-//! `.NAME.PID.tmp` files of [`crate::atomic`] left by killed writers. It does so only
+//! `.NAME.PID.tmp` files of [`crate::atomic`] left by killed writers and what a killed
+//! `CREATE MODEL`, `DROP MODEL` or `model activate` left in `models/`
+//! ([`leadql_models::store::ModelStore::remove_leftovers`]). It does so only
 //! under the workspace's write lock ([`crate::lock`]), so never under a live writer. A
 //! reader that opens the workspace while a writer applies its renames waits the few
 //! milliseconds that takes (a shared `flock` on the workspace directory itself, which
@@ -38,7 +40,7 @@ const JOURNAL: &str = "journal";
 const JOURNAL_VERSION: &str = "leadql-journal 1";
 
 /// Exit code of an injected failure.
-pub const INJECTED_EXIT: i32 = 86;
+pub const INJECTED_EXIT: i32 = leadql_models::fault::INJECTED_EXIT;
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
@@ -56,25 +58,10 @@ fn own_prefix() -> &'static str {
 }
 
 /// Marks the end of one file operation; in debug builds, exits the process without any
-/// clean-up (as a kill would) when it is the N-th and `LEADQL_FAIL_AFTER_OP=N`.
+/// clean-up (as a kill would) when it is the N-th and `LEADQL_FAIL_AFTER_OP=N`. One
+/// count for the whole process, model files included ([`leadql_models::fault`]).
 pub fn file_operation(what: &str) {
-    #[cfg(debug_assertions)]
-    {
-        static COUNT: AtomicU64 = AtomicU64::new(0);
-        static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-        let limit = LIMIT.get_or_init(|| {
-            std::env::var("LEADQL_FAIL_AFTER_OP")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        });
-        let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
-        if *limit == Some(n) {
-            eprintln!("injected failure after file operation {n} ({what})");
-            std::process::exit(INJECTED_EXIT);
-        }
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = what;
+    leadql_models::fault::file_operation(what);
 }
 
 /// A multi-file change being staged; nothing is visible until [`Transaction::commit`].
@@ -275,10 +262,12 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
     let own = own_prefix();
     let leftovers = workspace.join(STAGING).is_dir();
     let temporaries = stale_temporaries(&workspace);
+    let models = leadql_models::store::ModelStore::new(workspace.join("models"));
+    let model_leftovers = !models.leftovers().is_empty();
     // A lock file left by a killed writer is removed when its lock is released.
     let stale_lock = workspace.join(lock::LOCK_FILE).exists();
     // The write lock is taken only when there is something to clean, and only if free.
-    if (leftovers || stale_lock || !temporaries.is_empty())
+    if (leftovers || stale_lock || model_leftovers || !temporaries.is_empty())
         && let Some(_lock) = lock::try_write_lock(&workspace)
     {
         if leftovers {
@@ -311,6 +300,7 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
         for file in stale_temporaries(&workspace) {
             let _ = fs::remove_file(file);
         }
+        models.remove_leftovers().map_err(|e| Error::Query(e.0))?;
     }
     Ok(Recovered {
         _shared: commit_lock(&workspace, false),

@@ -52,7 +52,10 @@ fn leftovers(ws: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| {
             let s = p.to_string_lossy();
-            s.contains(".leadql-staging") || s.ends_with(".tmp") || s.ends_with(".leadql.lock")
+            s.contains(".leadql-staging")
+                || s.ends_with(".tmp")
+                || s.ends_with(".leadql.lock")
+                || s.contains(".dropped")
         })
         .collect()
 }
@@ -61,8 +64,25 @@ fn leftovers(ws: &Path) -> Vec<PathBuf> {
 /// completes (or until the kill after the operation named `last`). After each kill the workspace must show `before` or `after` (through
 /// `observe`), with nothing left behind; the command run again (when `before` was
 /// shown, or always when `idempotent`) must then reach `after`. Returns the number
-/// of kills that showed before and after.
+/// of kills that showed before and after; both must be some.
 fn kill_at_every_operation(
+    template: &Path,
+    args: &[&str],
+    idempotent: bool,
+    last: Option<&str>,
+    observe: &dyn Fn(&Path) -> String,
+) -> (usize, usize) {
+    let (saw_before, saw_after) = kills(template, args, idempotent, last, observe);
+    assert!(
+        saw_before > 0 && saw_after > 0,
+        "kills showed both states (before {saw_before}, after {saw_after})"
+    );
+    (saw_before, saw_after)
+}
+
+/// [`kill_at_every_operation`] without requiring both states to be seen (a change
+/// made by one rename shows only its after state once the rename is done).
+fn kills(
     template: &Path,
     args: &[&str],
     idempotent: bool,
@@ -111,10 +131,6 @@ fn kill_at_every_operation(
             break;
         }
     }
-    assert!(
-        saw_before > 0 && saw_after > 0,
-        "kills showed both states (before {saw_before}, after {saw_after})"
-    );
     (saw_before, saw_after)
 }
 
@@ -228,4 +244,100 @@ fn a_killed_run_records_history_and_activities_together_or_neither() {
         Some("staging removed"),
         &observe,
     );
+}
+
+const TRAIN_M: &str = "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', label = 'y', seed = 1) \
+     AS SELECT CAST(lead_id % 7 AS DOUBLE) AS x, lead_id % 3 = 0 AS y FROM leads";
+
+/// The predictive models as `SHOW MODELS` lists them (which loads every version, so a
+/// half-written file fails it), and what each model's `ACTIVE` file pins, which must
+/// be a version that exists.
+fn models_state(ws: &Path) -> String {
+    let shown = state(
+        ws,
+        "SHOW MODELS; SELECT model, version, active FROM show_models() ORDER BY model, version",
+    );
+    let mut pins = String::new();
+    for folder in std::fs::read_dir(ws.join("models"))
+        .expect("models")
+        .flatten()
+    {
+        let active = folder.path().join("ACTIVE");
+        if let Ok(text) = std::fs::read_to_string(&active) {
+            let version = folder.path().join(format!("v{}.json", text.trim()));
+            assert!(
+                version.is_file(),
+                "{} pins a missing version: {text}",
+                active.display()
+            );
+            pins.push_str(&format!("{:?} pins {}", folder.file_name(), text.trim()));
+        }
+    }
+    let listed = shown
+        .rsplit_once("model,version,active\n")
+        .map_or(shown.as_str(), |(_, rows)| rows);
+    format!("{listed}{pins}")
+}
+
+#[test]
+fn a_killed_create_model_leaves_no_half_written_version() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    // The first version of a new model (its folder created too).
+    let (b, a) = kill_at_every_operation(&ws, &["sql", TRAIN_M], false, None, &models_state);
+    eprintln!("CREATE MODEL (first version): {b} kills showed before, {a} after");
+    // A second version while the first is pinned: the pin still names v1 after it.
+    ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
+    ok(&leadql_failing(&ws, None, &["model", "activate", "m", "1"]));
+    let (b, a) = kill_at_every_operation(&ws, &["sql", TRAIN_M], false, None, &models_state);
+    eprintln!("CREATE MODEL (next version, pinned): {b} kills showed before, {a} after");
+    assert!(models_state(&ws).contains("pins 1"));
+}
+
+#[test]
+fn a_killed_drop_model_removes_the_model_entirely_or_not_at_all() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
+    ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
+    ok(&leadql_failing(&ws, None, &["model", "activate", "m", "1"]));
+    let before = models_state(&ws);
+    assert!(
+        before.contains("m,2,false") && before.contains("pins 1"),
+        "{before}"
+    );
+    // One rename makes the model disappear: every kill shows it dropped.
+    let (b, a) = kills(&ws, &["sql", "DROP MODEL m"], false, None, &models_state);
+    assert_eq!(b, 0, "a kill showed the model still there");
+    assert!(
+        a >= 2,
+        "a kill after the move aside and after the removal ({a})"
+    );
+}
+
+#[test]
+fn stray_model_files_of_a_killed_writer_are_removed_when_the_workspace_opens() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
+    let m = ws.join("models/m");
+    let strays = [
+        m.join(".v2.json.4190001.tmp"),
+        m.join(".ACTIVE.4190001.tmp"),
+        ws.join("models/.old.4190001.dropped/v1.json"),
+    ];
+    for stray in &strays {
+        std::fs::create_dir_all(stray.parent().expect("parent")).expect("mkdir");
+        std::fs::write(stray, "{\"format_version\": 1, \"half").expect("write");
+    }
+    let shown = models_state(&ws);
+    assert!(shown.contains("m,1,true"), "{shown}");
+    assert!(!shown.contains("old"), "{shown}");
+    for stray in &strays {
+        assert!(!stray.exists(), "{} left", stray.display());
+    }
+    assert!(!ws.join("models/.old.4190001.dropped").exists());
+    // The model itself is untouched and the next version is 2.
+    ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
+    assert!(m.join("v2.json").is_file());
 }

@@ -8,6 +8,7 @@
 
 pub mod assignment;
 pub mod domain;
+pub mod fault;
 pub mod features;
 pub mod matching;
 pub mod metrics;
