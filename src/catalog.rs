@@ -1,9 +1,11 @@
 //! The workspace catalog: finds table folders, validates their Parquet files and
 //! registers each folder as a SQL table.
 //!
-//! Every file is checked before any query runs: a file that is not valid Parquet, or
-//! whose columns do not match the core table it belongs to, is an error naming the file
-//! and the column. Core tables missing from the workspace are registered empty (with
+//! Every file is checked before any query runs: a file whose columns do not match the
+//! core table it belongs to is an error naming the file and the column. A file whose
+//! footer cannot be read (truncated, overwritten) makes only its table unreadable: the
+//! workspace opens with a warning, commands that do not read that table work, and any
+//! query that reads it fails naming the file. Core tables missing from the workspace are registered empty (with
 //! their schema), so queries and scoring work on a workspace with zero rows; other
 //! folders of Parquet files become tables with the schema their files declare.
 
@@ -23,6 +25,7 @@ use datafusion::prelude::SessionContext;
 use leadql_models::RuleModel;
 use leadql_models::policy::Policy;
 use leadql_models::store::ModelStore;
+use leadql_udfs::deferred::DeferredTable;
 use leadql_udfs::predictive::PredictiveModels;
 use leadql_udfs::qualification::Policies;
 use leadql_udfs::scoring::RuleModels;
@@ -43,6 +46,9 @@ pub struct TableEntry {
     pub schema: SchemaRef,
     /// Whether it is one of the core tables of [`schema::CORE_TABLES`].
     pub core: bool,
+    /// Its files whose footer cannot be read, with the decoder's explanation: reading
+    /// the table is an error naming the first.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// A validated workspace.
@@ -120,6 +126,15 @@ impl Workspace {
                 .unwrap_or_default();
             tables.push(other_entry(name, files)?);
         }
+        for t in tables.iter().filter(|t| !t.unreadable.is_empty()) {
+            for (file, reason) in &t.unreadable {
+                eprintln!(
+                    "warning: table {}: {} is not a readable Parquet file ({reason}); queries that read the table fail",
+                    t.name,
+                    file.display()
+                );
+            }
+        }
         let default_as_of = read_default_as_of(&dir)?;
         let rule_models = Arc::new(load_rule_models(&dir, default_as_of)?);
         let predictive_models = Arc::new(PredictiveModels::with_as_of(
@@ -160,21 +175,24 @@ impl Workspace {
     /// Registers every table in `ctx`.
     pub fn register(&self, ctx: &SessionContext) -> Result<()> {
         for t in &self.tables {
-            let provider: Arc<dyn datafusion::catalog::TableProvider> = if t.files.is_empty() {
-                Arc::new(MemTable::try_new(t.schema.clone(), vec![vec![]])?)
-            } else {
-                let urls = t
-                    .files
-                    .iter()
-                    .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
-                    .collect::<datafusion::error::Result<Vec<_>>>()?;
-                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                    .with_file_extension(".parquet");
-                let config = ListingTableConfig::new_with_multi_paths(urls)
-                    .with_listing_options(options)
-                    .with_schema(t.schema.clone());
-                Arc::new(ListingTable::try_new(config)?)
-            };
+            let provider: Arc<dyn datafusion::catalog::TableProvider> =
+                if let Some((file, reason)) = t.unreadable.first() {
+                    unreadable_table(t.schema.clone(), file.clone(), reason.clone())
+                } else if t.files.is_empty() {
+                    Arc::new(MemTable::try_new(t.schema.clone(), vec![vec![]])?)
+                } else {
+                    let urls = t
+                        .files
+                        .iter()
+                        .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+                        .collect::<datafusion::error::Result<Vec<_>>>()?;
+                    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                        .with_file_extension(".parquet");
+                    let config = ListingTableConfig::new_with_multi_paths(urls)
+                        .with_listing_options(options)
+                        .with_schema(t.schema.clone());
+                    Arc::new(ListingTable::try_new(config)?)
+                };
             ctx.register_table(
                 datafusion::common::TableReference::bare(t.name.as_str()),
                 provider,
@@ -193,6 +211,25 @@ impl Workspace {
         );
         Ok(())
     }
+}
+
+/// A table that fails when read, naming its unreadable file (planning, and so views
+/// over it, still work).
+fn unreadable_table(
+    schema: SchemaRef,
+    file: PathBuf,
+    reason: String,
+) -> Arc<dyn datafusion::catalog::TableProvider> {
+    DeferredTable::new(
+        schema,
+        Box::new(move |_state| {
+            let error = Error::UnreadableParquet {
+                file: file.clone(),
+                reason: reason.clone(),
+            };
+            Box::pin(async move { Err(error.into()) })
+        }),
+    )
 }
 
 /// The `[workspace] as_of` instant of `workspace.toml` (µs since the epoch), if set.
@@ -332,11 +369,29 @@ pub fn read_footer(file: &Path) -> Result<(SchemaRef, u64)> {
     Ok((meta.schema().clone(), rows))
 }
 
+/// The footer of `file`, or `None` (recorded in `unreadable`) when it cannot be read.
+fn readable_footer(
+    file: &Path,
+    unreadable: &mut Vec<(PathBuf, String)>,
+) -> Result<Option<(SchemaRef, u64)>> {
+    match read_footer(file) {
+        Ok(footer) => Ok(Some(footer)),
+        Err(Error::UnreadableParquet { file, reason }) => {
+            unreadable.push((file, reason));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> {
     let mut rows = 0;
     let mut extras: Vec<Field> = Vec::new();
+    let mut unreadable = Vec::new();
     for file in &files {
-        let (found, n) = read_footer(file)?;
+        let Some((found, n)) = readable_footer(file, &mut unreadable)? else {
+            continue;
+        };
         rows += n;
         for column in table.columns {
             let field = found
@@ -373,14 +428,18 @@ fn core_entry(table: &'static Table, files: Vec<PathBuf>) -> Result<TableEntry> 
         rows,
         schema: Arc::new(Schema::new(fields)),
         core: true,
+        unreadable,
     })
 }
 
 fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
     let mut rows = 0;
     let mut merged: Option<Schema> = None;
+    let mut unreadable = Vec::new();
     for file in &files {
-        let (found, n) = read_footer(file)?;
+        let Some((found, n)) = readable_footer(file, &mut unreadable)? else {
+            continue;
+        };
         rows += n;
         let found = Schema::new(found.fields().clone());
         merged = Some(match merged {
@@ -401,5 +460,6 @@ fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
         rows,
         schema,
         core: false,
+        unreadable,
     })
 }

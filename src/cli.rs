@@ -415,8 +415,16 @@ fn session_options(cli: &Cli) -> Result<SessionOptions> {
     })
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A Parquet decoding error that names no file gets
+/// the damaged workspace file named ([`crate::damaged`]).
 pub async fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli);
+    run_command(cli)
+        .await
+        .map_err(|e| crate::damaged::name_damaged_file(e, &dir))
+}
+
+async fn run_command(cli: Cli) -> Result<()> {
     crate::lock::set_no_wait(cli.no_wait);
     match &cli.command {
         Command::Schema => {

@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod catalog;
 pub mod cli;
 pub mod commit;
+pub mod damaged;
 pub mod error;
 pub mod export;
 pub mod generate;

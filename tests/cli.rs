@@ -384,22 +384,85 @@ fn broken_workspace() -> tempfile::TempDir {
     tmp
 }
 
+/// Runs `sql QUERY` on `ws` and returns the output.
+fn query(ws: &Path, sql: &str) -> Output {
+    common::leadql_in(ws, &["sql", "--format", "csv", sql])
+}
+
+/// Asserts a failure (exit 1, no panic) whose `error:` line names `file`.
+fn assert_names_file(o: &Output, file: &Path) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(
+        line.contains(&file.display().to_string()) && line.contains("not a readable Parquet file"),
+        "the error does not name {}: {err}",
+        file.display()
+    );
+}
+
 #[test]
-fn truncated_parquet_file_is_a_clear_error() {
-    let ws = broken_workspace();
+fn truncated_parquet_file_fails_the_queries_that_read_its_table_naming_it() {
+    let ws = common::sample_copy();
     let file = ws.path().join("interactions/part-00000.parquet");
     let bytes = fs::read(&file).expect("read");
     fs::write(&file, &bytes[..bytes.len() / 2]).expect("truncate");
-    let o = run(&[
-        "--data",
-        ws.path().to_str().expect("utf-8"),
-        "sql",
-        "SELECT 1",
-    ]);
-    assert_clean_error(
-        &o,
-        "interactions/part-00000.parquet: not a readable Parquet file",
+    for sql in [
+        "SELECT count(*) FROM interactions",
+        "SELECT type, count(*) FROM interactions GROUP BY type",
+        "SELECT count(*) FROM leads l JOIN interactions i USING (lead_id)",
+    ] {
+        assert_names_file(&query(ws.path(), sql), &file);
+    }
+    // Commands that do not read the table still work, with a warning naming the file.
+    let o = query(ws.path(), "SELECT count(*) FROM leads");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "count(*)\n5000\n");
+    assert!(
+        stderr(&o).contains("warning: table interactions:")
+            && stderr(&o).contains("part-00000.parquet"),
+        "{}",
+        stderr(&o)
     );
+    let o = run(&["--data", ws.path().to_str().expect("utf-8"), "schema"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A command that reads it through a function fails the same way.
+    assert_names_file(
+        &query(
+            ws.path(),
+            "SELECT sum(score) FROM score_leads('engagement')",
+        ),
+        &file,
+    );
+}
+
+#[test]
+fn garbled_parquet_pages_fail_with_the_file_named() {
+    let ws = common::sample_copy();
+    let file = ws.path().join("interactions/part-00000.parquet");
+    let mut bytes = fs::read(&file).expect("read");
+    // Keep the footer (its length is the 4 bytes before the closing magic), garble
+    // every page before it.
+    let n = bytes.len();
+    let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+    for (i, b) in bytes[4..n - 8 - footer].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    fs::write(&file, &bytes).expect("garble");
+    // The footer still opens; decoding the pages fails and names the file.
+    for sql in [
+        "SELECT type, count(*) FROM interactions GROUP BY type",
+        "SELECT * FROM interactions ORDER BY interaction_id LIMIT 3",
+    ] {
+        assert_names_file(&query(ws.path(), sql), &file);
+    }
+    let o = query(ws.path(), "SELECT count(*) FROM leads");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "count(*)\n5000\n");
 }
 
 #[test]
