@@ -8,7 +8,7 @@
 //! run at a later instant sees the earlier ones (sticky sales-readiness, trends,
 //! sellers' open items).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -292,7 +292,9 @@ async fn refresh_model(
     let Some(text) = text else {
         // No recipe: use the trained model as it is.
         return match current {
-            Some(m) => with_backtest(ctx, ModelLine::of(&m, false), &m).await,
+            Some(m) => {
+                with_backtest(ctx, &mut Backtests::default(), ModelLine::of(&m, false), &m).await
+            }
             None => Err(Error::Query(format!(
                 "the policy uses predictive model '{name}', which is not trained and has no recipe {} (a CREATE MODEL statement)",
                 recipe.display()
@@ -305,7 +307,7 @@ async fn refresh_model(
         && !retrain
         && recorded.trim() == format!("{fingerprint} v{}", m.version)
     {
-        return with_backtest(ctx, ModelLine::of(m, false), m).await;
+        return with_backtest(ctx, &mut Backtests::default(), ModelLine::of(m, false), m).await;
     }
     let statements = sql::parse(&text).map_err(|e| match e {
         Error::SqlSyntax(m) => Error::SqlSyntax(format!("{}: {m}", recipe.display())),
@@ -326,10 +328,11 @@ async fn refresh_model(
         .map_err(|e| Error::Query(format!("{}: {e}", recipe.display())))?;
     let mut line = ModelLine::of(&trained, true);
     let mut active = trained.clone();
+    let mut backtests = Backtests::default();
     timing("  training", training);
     let gate = std::time::Instant::now();
     if let Some(previous) = current.as_ref().filter(|p| p.version != trained.version) {
-        match publish_decision(ctx, &trained, previous).await? {
+        match publish_decision(ctx, &mut backtests, &trained, previous).await? {
             Publish::Yes(why) => {
                 store.activate(name, None).map_err(|e| Error::Query(e.0))?;
                 line.publish = Some(why);
@@ -349,7 +352,7 @@ async fn refresh_model(
         format!("{fingerprint} v{}\n", active.version).as_bytes(),
     )?;
     timing("  publish gate", gate);
-    with_backtest(ctx, line, &active).await
+    with_backtest(ctx, &mut backtests, line, &active).await
 }
 
 fn timing(stage: &str, since: std::time::Instant) {
@@ -370,6 +373,7 @@ enum Publish {
 /// out-of-time instants: those after the new version's training outcomes.
 async fn publish_decision(
     ctx: &SessionContext,
+    backtests: &mut Backtests,
     new: &leadql_models::predictive::PredictiveModel,
     active: &leadql_models::predictive::PredictiveModel,
 ) -> Result<Publish> {
@@ -381,19 +385,17 @@ async fn publish_decision(
     };
     // Both versions at the latest instant whose outcome is known: after the new
     // version's training outcomes, so an out-of-time check for it.
-    let mean_auc = |version: u32| {
-        format!(
-            "SELECT avg(auc) FROM backtest({}, {t}, {t}, 1) WHERE segment = 'all'",
-            literal(&format!("{}@{version}", new.name)),
-            t = timestamp(instant)
-        )
-    };
-    let new_auc = first_f64(ctx, &mean_auc(new.version)).await?;
+    let new_auc = backtests
+        .at(ctx, &new.name, new.version, instant)
+        .await?
+        .and_then(|b| b.auc);
     let old_auc = if active.options.horizon_days.is_some() {
-        first_f64(ctx, &mean_auc(active.version))
+        backtests
+            .at(ctx, &active.name, active.version, instant)
             .await
             .ok()
             .flatten()
+            .and_then(|b| b.auc)
     } else {
         // A model of the old kind cannot be scored at past instants: nothing to keep.
         None
@@ -415,15 +417,6 @@ async fn publish_decision(
     })
 }
 
-async fn first_f64(ctx: &SessionContext, text: &str) -> Result<Option<f64>> {
-    let batches = collect(ctx, text).await?;
-    Ok(batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
-        let c = datafusion::arrow::compute::cast(b.column(0), &DataType::Float64).ok()?;
-        let a = c.as_primitive::<Float64Type>();
-        (!a.is_null(0)).then(|| a.value(0))
-    }))
-}
-
 /// The latest instant whose outcome is known at the model's `known_until` (that
 /// minus the horizon), when it is after the model's training outcomes.
 fn latest_honest_instant(model: &leadql_models::predictive::PredictiveModel) -> Option<i64> {
@@ -437,48 +430,71 @@ fn latest_honest_instant(model: &leadql_models::predictive::PredictiveModel) -> 
 /// Adds the active version's latest out-of-time backtest to `line`.
 async fn with_backtest(
     ctx: &SessionContext,
+    backtests: &mut Backtests,
     mut line: ModelLine,
     model: &leadql_models::predictive::PredictiveModel,
 ) -> Result<ModelLine> {
-    let Some(instant) = latest_honest_instant(model) else {
-        return Ok(line);
-    };
-    let text = format!(
-        "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \
-         FROM backtest({}, {t}, {t}, 1) \
-         WHERE segment IN ('all', 'top 5%') ORDER BY segment LIMIT 2",
-        literal(&format!("{}@{}", model.name, model.version)),
-        t = timestamp(instant)
-    );
-    let batches = match collect(ctx, &text).await {
-        Ok(b) => b,
+    if let Some(instant) = latest_honest_instant(model) {
         // The workspace's as_of may leave no instant with a known outcome yet.
-        Err(_) => return Ok(line),
-    };
-    let Some(b) = batches.iter().find(|b| b.num_rows() == 2) else {
-        return Ok(line);
-    };
-    let as_of = strings(b, 0);
-    let f = |c: usize| {
-        datafusion::arrow::compute::cast(b.column(c), &DataType::Float64)
+        line.backtest = backtests
+            .at(ctx, &model.name, model.version, instant)
+            .await
             .ok()
-            .map(|a| {
-                let a = a.as_primitive::<Float64Type>().clone();
-                (0..a.len())
-                    .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
-    let (auc, leads, predicted, actual) = (f(1), f(2), f(3), f(4));
-    line.backtest = Some(BacktestFigures {
-        as_of: as_of[0].clone().unwrap_or_default(),
-        auc: auc.first().copied().flatten(),
-        leads: leads.first().copied().flatten().unwrap_or(0.0) as i64,
-        top5_predicted: predicted.get(1).copied().flatten(),
-        top5_actual: actual.get(1).copied().flatten(),
-    });
+            .flatten();
+    }
     Ok(line)
+}
+
+/// The backtests a run computed, by model version and instant: the publish gate and
+/// the summary look at the same instant, and each backtest scores every open lead.
+#[derive(Default)]
+struct Backtests(HashMap<(String, u32, i64), Option<BacktestFigures>>);
+
+impl Backtests {
+    /// `backtest('NAME@VERSION', t, t, 1)`: the figures of all open leads and the top 5%.
+    async fn at(
+        &mut self,
+        ctx: &SessionContext,
+        name: &str,
+        version: u32,
+        instant: i64,
+    ) -> Result<Option<BacktestFigures>> {
+        let key = (name.to_string(), version, instant);
+        if let Some(known) = self.0.get(&key) {
+            return Ok(known.clone());
+        }
+        let text = format!(
+            "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \
+             FROM backtest({}, {t}, {t}, 1) \
+             WHERE segment IN ('all', 'top 5%') ORDER BY segment LIMIT 2",
+            literal(&format!("{name}@{version}")),
+            t = timestamp(instant)
+        );
+        let batches = collect(ctx, &text).await?;
+        let figures = batches.iter().find(|b| b.num_rows() == 2).map(|b| {
+            let f = |c: usize| {
+                datafusion::arrow::compute::cast(b.column(c), &DataType::Float64)
+                    .ok()
+                    .map(|a| {
+                        let a = a.as_primitive::<Float64Type>().clone();
+                        (0..a.len())
+                            .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
+            let (auc, leads, predicted, actual) = (f(1), f(2), f(3), f(4));
+            BacktestFigures {
+                as_of: strings(b, 0)[0].clone().unwrap_or_default(),
+                auc: auc.first().copied().flatten(),
+                leads: leads.first().copied().flatten().unwrap_or(0.0) as i64,
+                top5_predicted: predicted.get(1).copied().flatten(),
+                top5_actual: actual.get(1).copied().flatten(),
+            }
+        });
+        self.0.insert(key, figures.clone());
+        Ok(figures)
+    }
 }
 
 /// FNV-1a over the recipe, the run's instant, the workspace's views and every table
