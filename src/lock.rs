@@ -153,6 +153,17 @@ pub fn write_lock(dir: &Path) -> Result<WriteLock> {
     Ok(WriteLock { dir })
 }
 
+/// Replaces the lock file this process holds for `dir` by `file`, already locked, which
+/// is now `dir`'s lock file: after `generate` swaps a new workspace in, the old lock
+/// file (in the old workspace, about to be removed) is released and the new one held
+/// until the last holder drops its [`WriteLock`].
+pub fn hand_over(dir: &Path, file: File) {
+    let dir = canonical(dir);
+    if let Some((held_file, _)) = held().as_mut().and_then(|m| m.get_mut(&dir)) {
+        *held_file = file;
+    }
+}
+
 /// Takes the write lock of `dir` only if no process holds it; `None` when another
 /// process does (or the lock file cannot be created, as in a read-only workspace).
 pub fn try_write_lock(dir: &Path) -> Option<WriteLock> {

@@ -341,3 +341,93 @@ fn stray_model_files_of_a_killed_writer_are_removed_when_the_workspace_opens() {
     ok(&leadql_failing(&ws, None, &["sql", TRAIN_M]));
     assert!(m.join("v2.json").is_file());
 }
+
+#[test]
+fn a_killed_generate_force_leaves_the_old_workspace_or_the_new_one() {
+    let template = tempfile::tempdir().expect("tmp");
+    let old = template.path().join("ws");
+    let generate = |ws: &Path, fail_after: Option<u64>, leads: &str| {
+        let mut args = vec!["generate", "--leads", leads, "--seed", "2", "--quiet"];
+        if ws.exists() {
+            args.push("--force");
+        }
+        leadql_failing(ws, fail_after, &args)
+    };
+    ok(&generate(&old, None, "40"));
+    // The analyst's own files survive a regeneration; trained models and run state
+    // belong to the old data and do not.
+    std::fs::write(old.join("scoring/notes.md"), "mine").expect("write");
+    std::fs::create_dir_all(old.join("models/m")).expect("mkdir");
+    std::fs::write(old.join("models/m/v1.json"), "{}").expect("write");
+    std::fs::create_dir_all(old.join("sales_activities")).expect("mkdir");
+    let observe = |ws: &Path| {
+        assert_eq!(
+            std::fs::read_to_string(ws.join("scoring/notes.md")).expect("notes kept"),
+            "mine"
+        );
+        state(
+            ws,
+            "SELECT (SELECT count(*) FROM leads) AS leads, (SELECT count(*) FROM interactions) AS interactions, \
+             (SELECT count(*) FROM sellers) AS sellers",
+        )
+    };
+    let before = observe(&old);
+    let reference = tempfile::tempdir().expect("tmp");
+    copy_dir(&old, &reference.path().join("ws"));
+    ok(&generate(&reference.path().join("ws"), None, "10"));
+    let after = observe(&reference.path().join("ws"));
+    assert_ne!(before, after);
+    let (mut saw_before, mut saw_after) = (0, 0);
+    for n in 1.. {
+        assert!(n < 50, "generate never completed");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let ws = tmp.path().join("ws");
+        copy_dir(&old, &ws);
+        std::fs::create_dir_all(ws.join("sales_activities")).expect("mkdir");
+        let o = generate(&ws, Some(n), "10");
+        let shown = observe(&ws);
+        assert!(
+            leftovers(&ws).is_empty(),
+            "killed after operation {n}, left behind: {:?}",
+            leftovers(&ws)
+        );
+        if o.status.success() {
+            assert_eq!(shown, after, "completed at {n}");
+            assert!(!ws.join("models/m").exists() && !ws.join("sales_activities").exists());
+            assert!(ws.join("models/conversion.sql").is_file());
+            let names: Vec<_> = std::fs::read_dir(tmp.path())
+                .expect("ls")
+                .flatten()
+                .collect();
+            assert_eq!(names.len(), 1, "only the workspace is left: {names:?}");
+            break;
+        }
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(INJECTED), "killed at {n}: {err}");
+        if shown == before {
+            saw_before += 1;
+            assert!(
+                ws.join("models/m/v1.json").is_file(),
+                "old workspace intact"
+            );
+        } else {
+            assert_eq!(
+                shown, after,
+                "killed after operation {n}: neither old nor new"
+            );
+            saw_after += 1;
+        }
+        // The next generate completes and removes what the killed one left beside it.
+        ok(&generate(&ws, None, "10"));
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("ls")
+            .flatten()
+            .collect();
+        assert_eq!(names.len(), 1, "killed at {n}, then left beside: {names:?}");
+    }
+    assert!(
+        saw_before > 0 && saw_after > 0,
+        "kills showed both states (before {saw_before}, after {saw_after})"
+    );
+    eprintln!("generate --force: {saw_before} kills showed the old workspace, {saw_after} the new");
+}

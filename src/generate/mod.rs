@@ -10,12 +10,13 @@
 //! number of leads: accounts and sellers are derived from their ids ([`firms`]) rather
 //! than held in memory. Same seed and options ⇒ byte-identical files.
 //!
-//! Files are written into a staging folder inside the workspace; each table folder is
-//! swapped into place only once all its files are complete, so a reader never sees a
-//! half-written table and an interrupted run leaves the previous tables untouched.
+//! The whole workspace is written into a staging folder beside it and swapped into
+//! place in one step ([`replace`]), so a reader never sees a half-written table and an
+//! interrupted run leaves the previous workspace untouched.
 
 mod firms;
 mod lead;
+mod replace;
 mod rng;
 mod tables;
 pub mod vocab;
@@ -288,21 +289,31 @@ pub fn generate(opts: &GenerateOptions) -> Result<Summary> {
     };
 
     fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
-    clean_stale_staging(&opts.dir);
-    let staging = opts
-        .dir
-        .join(format!(".leadql-generate-{}", std::process::id()));
+    let dir = fs::canonicalize(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
+    replace::remove_stale_staging(&dir);
+    let staging = replace::staging_for(&dir)?;
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    }
     fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    let result = write_all(&plan, opts, &staging).and_then(|summary| {
-        swap_into_place(&staging, &opts.dir)?;
-        write_workspace_file(opts, &plan)?;
-        write_default_models(&opts.dir)?;
+    // Everything is written beside the workspace, then swapped in at once: a failure or
+    // a kill before the swap leaves the old workspace as it was.
+    let staged = write_all(&plan, opts, &staging).and_then(|summary| {
+        replace::carry_over(&dir, &staging)?;
+        write_workspace_file(opts, &plan, &staging)?;
+        write_default_models(&staging)?;
+        crate::commit::file_operation("generated workspace staged");
+        replace::exchange(&staging, &dir)?;
+        crate::commit::file_operation("generated workspace swapped in");
         Ok(summary)
     });
+    // After the swap, the staging folder holds the old workspace.
     let _ = fs::remove_dir_all(&staging);
-    result.map(|mut s| {
-        s.seconds = started.elapsed().as_secs_f64();
-        s
+    let summary = staged?;
+    crate::commit::file_operation("replaced workspace removed");
+    Ok(Summary {
+        seconds: started.elapsed().as_secs_f64(),
+        ..summary
     })
 }
 
@@ -438,41 +449,6 @@ fn write_all(plan: &Plan, opts: &GenerateOptions, staging: &Path) -> Result<Summ
     })
 }
 
-/// Removes staging folders left by killed runs.
-fn clean_stale_staging(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name()
-                .to_string_lossy()
-                .starts_with(".leadql-generate-")
-            {
-                let _ = fs::remove_dir_all(e.path());
-            }
-        }
-    }
-}
-
-/// Replaces each table folder of `dir` by the staged one.
-fn swap_into_place(staging: &Path, dir: &Path) -> Result<()> {
-    for table in schema::CORE_TABLES
-        .iter()
-        .chain([&schema::PLANTED_DUPLICATES])
-    {
-        let new = staging.join(table.name);
-        let target = dir.join(table.name);
-        let old = staging.join(format!("{}.old", table.name));
-        if target.exists() {
-            fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
-        }
-        // Tables the generator does not write (the import log) start empty.
-        if new.exists() {
-            fs::rename(&new, &target).map_err(|e| Error::io(&target, e))?;
-        }
-    }
-    atomic::sync_parent(&dir.join("leads"));
-    Ok(())
-}
-
 /// The files every generated workspace starts with: rule models, the `default`
 /// qualification policy, the `lead_features` view and the `conversion` model's recipe.
 pub const DEFAULT_FILES: &[(&str, &str)] = &[
@@ -507,7 +483,7 @@ fn write_default_models(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
+fn write_workspace_file(opts: &GenerateOptions, plan: &Plan, dir: &Path) -> Result<()> {
     let text = format!(
         "# leadql workspace, written by `leadql generate`.\n\
          # The generator's parameters, so that the data can be made again.\n\
@@ -534,7 +510,7 @@ fn write_workspace_file(opts: &GenerateOptions, plan: &Plan) -> Result<()> {
         },
         opts.end
     );
-    atomic::write(opts.dir.join("workspace.toml"), text.as_bytes())
+    atomic::write(dir.join("workspace.toml"), text.as_bytes())
 }
 
 #[cfg(test)]
