@@ -377,7 +377,7 @@ async fn publish_decision(
     new: &leadql_models::predictive::PredictiveModel,
     active: &leadql_models::predictive::PredictiveModel,
 ) -> Result<Publish> {
-    let Some(instant) = latest_honest_instant(new) else {
+    let Some(instant) = new.honest_instant() else {
         return Ok(Publish::Yes(format!(
             "v{} published (not a point-in-time model: no backtest gate)",
             new.version
@@ -385,13 +385,10 @@ async fn publish_decision(
     };
     // Both versions at the latest instant whose outcome is known: after the new
     // version's training outcomes, so an out-of-time check for it.
-    let new_auc = backtests
-        .at(ctx, &new.name, new.version, instant)
-        .await?
-        .and_then(|b| b.auc);
+    let new_auc = backtests.at(ctx, new, instant).await?.and_then(|b| b.auc);
     let old_auc = if active.options.horizon_days.is_some() {
         backtests
-            .at(ctx, &active.name, active.version, instant)
+            .at(ctx, active, instant)
             .await
             .ok()
             .flatten()
@@ -417,16 +414,6 @@ async fn publish_decision(
     })
 }
 
-/// The latest instant whose outcome is known at the model's `known_until` (that
-/// minus the horizon), when it is after the model's training outcomes.
-fn latest_honest_instant(model: &leadql_models::predictive::PredictiveModel) -> Option<i64> {
-    let horizon = model.options.horizon_days?;
-    let instant = model
-        .known_until?
-        .checked_sub((horizon * 86_400_000_000.0).round() as i64)?;
-    (instant >= model.trained_through?).then_some(instant)
-}
-
 /// Adds the active version's latest out-of-time backtest to `line`.
 async fn with_backtest(
     ctx: &SessionContext,
@@ -434,13 +421,9 @@ async fn with_backtest(
     mut line: ModelLine,
     model: &leadql_models::predictive::PredictiveModel,
 ) -> Result<ModelLine> {
-    if let Some(instant) = latest_honest_instant(model) {
+    if let Some(instant) = model.honest_instant() {
         // The workspace's as_of may leave no instant with a known outcome yet.
-        line.backtest = backtests
-            .at(ctx, &model.name, model.version, instant)
-            .await
-            .ok()
-            .flatten();
+        line.backtest = backtests.at(ctx, model, instant).await.ok().flatten();
     }
     Ok(line)
 }
@@ -451,17 +434,34 @@ async fn with_backtest(
 struct Backtests(HashMap<(String, u32, i64), Option<BacktestFigures>>);
 
 impl Backtests {
-    /// `backtest('NAME@VERSION', t, t, 1)`: the figures of all open leads and the top 5%.
+    /// `backtest('NAME@VERSION', t, t, 1)`: the figures of all open leads and the top
+    /// 5%, from the backtest stored with the version when it was taken at `instant`.
     async fn at(
         &mut self,
         ctx: &SessionContext,
-        name: &str,
-        version: u32,
+        model: &leadql_models::predictive::PredictiveModel,
         instant: i64,
     ) -> Result<Option<BacktestFigures>> {
+        let (name, version) = (model.name.as_str(), model.version);
         let key = (name.to_string(), version, instant);
         if let Some(known) = self.0.get(&key) {
             return Ok(known.clone());
+        }
+        if let (Some(all), Some(top)) = (
+            model.stored_backtest(instant, "all"),
+            model.stored_backtest(instant, "top 5%"),
+        ) {
+            let figures = BacktestFigures {
+                as_of: chrono::DateTime::from_timestamp_micros(instant)
+                    .map(|d| d.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                auc: all.auc,
+                leads: all.leads,
+                top5_predicted: top.mean_predicted,
+                top5_actual: top.conversion_rate,
+            };
+            self.0.insert(key, Some(figures.clone()));
+            return Ok(Some(figures));
         }
         let text = format!(
             "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \

@@ -202,7 +202,7 @@ fn rewrite(statement: &Statement) -> Option<String> {
             ))
         }
         Statement::ShowModels => {
-            Some("SELECT model, version, active, model_type, label, horizon_days, training_rows, auc, known_until, created_at FROM show_models() ORDER BY model, version".into())
+            Some("SELECT model, version, active, model_type, label, horizon_days, training_rows, auc, backtest_auc, known_until, created_at FROM show_models() ORDER BY model, version".into())
         }
         Statement::DropModel { name, if_exists } => Some(format!("SELECT * FROM drop_model({}, {if_exists})", quote(name))),
     }

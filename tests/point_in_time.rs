@@ -613,6 +613,31 @@ fn versions_are_named_pinned_and_rolled_back() {
         )
     };
     assert_eq!(count("conversion@1"), count("conversion@2"));
+    // Each version keeps the backtest it took when trained: at its training as_of minus
+    // the horizon, equal to a fresh backtest of that version there.
+    let csv = |query: &str| leadql(ws, &["sql", "--format", "csv", query]);
+    for (version, instant) in [(1, "2025-10-02 00:00:00"), (2, "2026-04-01 00:00:00")] {
+        let stored = csv(&format!(
+            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) \
+             FROM model_backtest('conversion@{version}') ORDER BY segment"
+        ));
+        let fresh = csv(&format!(
+            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) \
+             FROM backtest('conversion@{version}', TIMESTAMP '{instant}', TIMESTAMP '{instant}', 1) \
+             ORDER BY segment"
+        ));
+        assert_eq!(stored.lines().count(), 18, "{stored}");
+        assert_eq!(stored, fresh, "version {version}");
+        assert!(stored.contains(",false,all,"), "{stored}");
+    }
+    let listed = csv("SELECT version, round(backtest_auc, 6) FROM show_models() ORDER BY version");
+    let all_auc =
+        csv("SELECT round(auc, 6) FROM model_backtest('conversion@2') WHERE segment = 'all'");
+    assert_eq!(
+        listed.lines().nth(2).and_then(|l| l.split(',').nth(1)),
+        all_auc.lines().nth(1),
+        "{listed}"
+    );
     let pinned = leadql(ws, &["model", "activate", "conversion", "1"]);
     assert!(pinned.contains("version 1 is active (pinned)"), "{pinned}");
     let active = leadql(

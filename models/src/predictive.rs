@@ -286,6 +286,33 @@ pub struct PredictiveModel {
     /// the epoch). Instants from it on were never training outcomes.
     #[serde(default)]
     pub trained_through: Option<i64>,
+    /// Point-in-time models: the backtest taken when the version was trained, at its
+    /// [`PredictiveModel::honest_instant`] (one row per segment, as `backtest()`
+    /// returns them). Kept with the version, so every version's out-of-time quality
+    /// stays on record after later versions replace it.
+    #[serde(default)]
+    pub backtest: Vec<BacktestRow>,
+}
+
+/// One segment of a backtest at one instant (see the `backtest` SQL function).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestRow {
+    /// The instant, µs since the epoch.
+    pub as_of: i64,
+    /// Whether the instant is before the end of the version's training outcomes.
+    pub in_training_period: Option<bool>,
+    /// `all`, `top 5%`, `top 10%`, `grade X` or `decile N`.
+    pub segment: String,
+    /// Open leads in the segment.
+    pub leads: i64,
+    /// Of which qualified within the horizon.
+    pub converted: i64,
+    /// `converted / leads`.
+    pub conversion_rate: Option<f64>,
+    /// Mean predicted probability (0–1).
+    pub mean_predicted: Option<f64>,
+    /// AUC (segment `all` only).
+    pub auc: Option<f64>,
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -293,6 +320,24 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 impl PredictiveModel {
+    /// The latest instant whose outcome was known when the version was trained (its
+    /// `known_until` minus the horizon), when that is after its training outcomes: the
+    /// instant of its out-of-time backtest. `None` for models not trained on snapshots.
+    pub fn honest_instant(&self) -> Option<i64> {
+        let horizon = self.options.horizon_days?;
+        let instant = self
+            .known_until?
+            .checked_sub((horizon * 86_400_000_000.0).round() as i64)?;
+        (instant >= self.trained_through?).then_some(instant)
+    }
+
+    /// The stored backtest's row for `segment`, when it was taken at `instant`.
+    pub fn stored_backtest(&self, instant: i64, segment: &str) -> Option<&BacktestRow> {
+        self.backtest
+            .iter()
+            .find(|r| r.as_of == instant && r.segment == segment)
+    }
+
     /// Probability of the positive label for each row of a transformed matrix.
     pub fn probabilities(&self, matrix: &[f64]) -> Vec<f64> {
         match &self.estimator {
@@ -753,6 +798,7 @@ pub fn train(
         known_until: None,
         features: None,
         trained_through: None,
+        backtest: Vec::new(),
     };
     if let (Some(h), Some(times)) = (model.options.horizon_days, data.time.as_ref()) {
         model.trained_through = train_rows

@@ -145,6 +145,7 @@ mod tests {
             known_until: None,
             features: None,
             trained_through: None,
+            backtest: Vec::new(),
         }
     }
 

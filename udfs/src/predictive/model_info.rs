@@ -155,6 +155,7 @@ fn models(
         Field::new("features", DataType::Utf8, false),
         Field::new("training_rows", DataType::Int64, false),
         Field::new("auc", DataType::Float64, true),
+        Field::new("backtest_auc", DataType::Float64, true),
         Field::new("created_at", DataType::Utf8, false),
         Field::new("query", DataType::Utf8, false),
     ]));
@@ -209,6 +210,17 @@ fn models(
             )),
             Arc::new(Float64Array::from(
                 all.iter().map(|m| m.evaluation.auc).collect::<Vec<_>>(),
+            )),
+            // The AUC of the backtest the version stored when it was trained.
+            Arc::new(Float64Array::from(
+                all.iter()
+                    .map(|m| {
+                        m.backtest
+                            .iter()
+                            .find(|r| r.segment == "all")
+                            .and_then(|r| r.auc)
+                    })
+                    .collect::<Vec<_>>(),
             )),
             Arc::new(StringArray::from(
                 all.iter().map(|m| m.created_at.clone()).collect::<Vec<_>>(),

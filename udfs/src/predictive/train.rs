@@ -149,6 +149,16 @@ pub async fn train_from_query(
     if model.options.horizon_days.is_some() {
         model.features = Some(FEATURES_VERSION.to_string());
     }
+    // The version keeps its out-of-time backtest, taken now on every lead open at the
+    // latest instant whose outcome is known.
+    if let Some(instant) = model.honest_instant() {
+        match crate::snapshots::backtest::of_unsaved(state, &model, instant).await {
+            Ok(rows) => model.backtest = rows,
+            Err(e) => model
+                .warnings
+                .push(format!("no backtest stored: {}", e.strip_backtrace())),
+        }
+    }
     let saved = models.save(model)?;
     if std::io::stderr().is_terminal() {
         eprintln!(

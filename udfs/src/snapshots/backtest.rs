@@ -39,19 +39,20 @@ use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{JoinType, Result};
+use datafusion::common::{JoinType, Result, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{Expr, col, ident, lit};
 use leadql_models::RuleModel;
 use leadql_models::metrics::auc;
-use leadql_models::predictive::PredictiveModel;
+use leadql_models::predictive::{BacktestRow, PredictiveModel};
 
 use super::instants::{Instants, check_arity, parse};
 use super::plan::{features, snapshots};
 use crate::args;
 use crate::deferred::DeferredTable;
 use crate::predictive::PredictiveModels;
+use crate::predictive::columns::raw_column;
 use crate::predictive::predict_score::predict_score_udf;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
@@ -229,43 +230,29 @@ struct Instant {
     rows: Vec<(f64, i64, bool)>,
 }
 
-#[derive(Default)]
-struct Out {
-    as_of: Vec<i64>,
-    in_training: Vec<Option<bool>>,
-    segment: Vec<String>,
-    leads: Vec<i64>,
-    converted: Vec<i64>,
-    rate: Vec<Option<f64>>,
-    mean: Vec<Option<f64>>,
-    auc: Vec<Option<f64>>,
-}
-
-impl Out {
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        as_of: i64,
-        in_training: Option<bool>,
-        segment: String,
-        rows: &[(f64, i64, bool)],
-        probabilities: bool,
-        auc: Option<f64>,
-    ) {
-        let n = rows.len();
-        let converted = rows.iter().filter(|r| r.2).count();
-        self.as_of.push(as_of);
-        self.in_training.push(in_training);
-        self.segment.push(segment);
-        self.leads.push(n as i64);
-        self.converted.push(converted as i64);
-        self.rate.push((n > 0).then(|| converted as f64 / n as f64));
-        self.mean.push(
-            (probabilities && n > 0)
-                .then(|| rows.iter().map(|r| r.0 / 100.0).sum::<f64>() / n as f64),
-        );
-        self.auc.push(auc);
-    }
+/// Adds the row of one segment: `rows` are `(score, lead, converted)`.
+fn push(
+    out: &mut Vec<BacktestRow>,
+    as_of: i64,
+    in_training_period: Option<bool>,
+    segment: String,
+    rows: &[(f64, i64, bool)],
+    probabilities: bool,
+    auc: Option<f64>,
+) {
+    let n = rows.len();
+    let converted = rows.iter().filter(|r| r.2).count();
+    out.push(BacktestRow {
+        as_of,
+        in_training_period,
+        segment,
+        leads: n as i64,
+        converted: converted as i64,
+        conversion_rate: (n > 0).then(|| converted as f64 / n as f64),
+        mean_predicted: (probabilities && n > 0)
+            .then(|| rows.iter().map(|r| r.0 / 100.0).sum::<f64>() / n as f64),
+        auc,
+    });
 }
 
 fn grade_of(subject: &Subject, score: f64) -> Option<String> {
@@ -292,7 +279,18 @@ fn grade_names(subject: &Subject) -> Vec<String> {
 }
 
 /// The backtest table from the scored rows of every instant.
+/// The backtest table of `subject` from its scored snapshots (`lead_id, as_of, label,
+/// score` batches).
 pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let (name, version) = match subject {
+        Subject::Rule(m) => (m.name.clone(), None),
+        Subject::Predictive(spec, m) => (spec.clone(), Some(i64::from(m.version))),
+    };
+    batch(&name, version, &segments(subject, batches))
+}
+
+/// One row per instant and segment from scored snapshots.
+pub fn segments(subject: &Subject, batches: &[RecordBatch]) -> Vec<BacktestRow> {
     let mut by_instant: std::collections::BTreeMap<i64, Instant> = Default::default();
     for b in batches {
         let ids = b.column(0).as_primitive::<Int64Type>();
@@ -315,17 +313,12 @@ pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<Reco
                 .push((s, ids.value(i), label.value(i)));
         }
     }
-    let (model_name, version, known_until, probabilities) = match subject {
-        Subject::Rule(m) => (m.name.clone(), None, None, false),
-        Subject::Predictive(spec, m) => (
-            spec.clone(),
-            Some(i64::from(m.version)),
-            m.trained_through.or(m.known_until),
-            true,
-        ),
+    let (known_until, probabilities) = match subject {
+        Subject::Rule(_) => (None, false),
+        Subject::Predictive(_, m) => (m.trained_through.or(m.known_until), true),
     };
     let grades = grade_names(subject);
-    let mut out = Out::default();
+    let mut out = Vec::new();
     for (as_of, mut instant) in by_instant {
         let rows = &mut instant.rows;
         // Best first; ties in a stable order.
@@ -340,11 +333,20 @@ pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<Reco
             .collect();
         let truth: Vec<bool> = rows.iter().map(|r| r.2).collect();
         let area = auc(&scores, &truth);
-        out.push(as_of, in_training, "all".into(), rows, probabilities, area);
+        push(
+            &mut out,
+            as_of,
+            in_training,
+            "all".into(),
+            rows,
+            probabilities,
+            area,
+        );
         let n = rows.len();
         for (label, share) in [("top 5%", 0.05), ("top 10%", 0.10)] {
             let k = ((n as f64) * share).ceil().max(1.0).min(n as f64) as usize;
-            out.push(
+            push(
+                &mut out,
                 as_of,
                 in_training,
                 label.into(),
@@ -359,7 +361,8 @@ pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<Reco
                 .filter(|r| grade_of(subject, r.0).as_deref() == Some(g.as_str()))
                 .copied()
                 .collect();
-            out.push(
+            push(
+                &mut out,
                 as_of,
                 in_training,
                 format!("grade {g}"),
@@ -370,7 +373,8 @@ pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<Reco
         }
         for d in 0..10 {
             let (lo, hi) = (n * d / 10, n * (d + 1) / 10);
-            out.push(
+            push(
+                &mut out,
                 as_of,
                 in_training,
                 format!("decile {}", d + 1),
@@ -380,20 +384,96 @@ pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<Reco
             );
         }
     }
-    let len = out.as_of.len();
+    out
+}
+
+/// The backtest table's batch of `rows` for model `name` (`version` for predictive
+/// models).
+pub fn batch(name: &str, version: Option<i64>, rows: &[BacktestRow]) -> Result<RecordBatch> {
+    let len = rows.len();
     Ok(RecordBatch::try_new(
         schema(),
         vec![
-            Arc::new(StringArray::from(vec![model_name; len])),
+            Arc::new(StringArray::from(vec![name; len])),
             Arc::new(Int64Array::from(vec![version; len])),
-            Arc::new(TimestampMicrosecondArray::from(out.as_of)),
-            Arc::new(BooleanArray::from(out.in_training)),
-            Arc::new(StringArray::from(out.segment)),
-            Arc::new(Int64Array::from(out.leads)),
-            Arc::new(Int64Array::from(out.converted)),
-            Arc::new(Float64Array::from(out.rate)),
-            Arc::new(Float64Array::from(out.mean)),
-            Arc::new(Float64Array::from(out.auc)),
+            Arc::new(TimestampMicrosecondArray::from(
+                rows.iter().map(|r| r.as_of).collect::<Vec<_>>(),
+            )),
+            Arc::new(BooleanArray::from(
+                rows.iter()
+                    .map(|r| r.in_training_period)
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.leads).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.converted).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.conversion_rate).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.mean_predicted).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.auc).collect::<Vec<_>>(),
+            )),
         ],
     )?)
+}
+
+/// The backtest of a point-in-time `model` that is not saved yet, at `instant`: the
+/// leads open then, on the features `lead_snapshot_features` computes at that instant,
+/// scored by the model itself. Training stores it with the version.
+pub async fn of_unsaved(
+    state: &SessionState,
+    model: &PredictiveModel,
+    instant: i64,
+) -> Result<Vec<BacktestRow>> {
+    let Some(horizon) = model.options.horizon_days else {
+        return Ok(Vec::new());
+    };
+    let t = crate::qualification::sql::timestamp(instant);
+    let plan = state
+        .create_logical_plan(&format!(
+            "SELECT * FROM lead_snapshot_features({t}, {t}, 1, {horizon:?}) WHERE label IS NOT NULL"
+        ))
+        .await?;
+    let features = DataFrame::new(state.clone(), plan).collect().await?;
+    let mut scored = Vec::new();
+    for b in &features {
+        let mut columns = Vec::new();
+        for f in &model.pipeline.features {
+            let array = b.column_by_name(&f.name).ok_or_else(|| {
+                plan_datafusion_err!("backtest: the features have no column '{}'", f.name)
+            })?;
+            columns.push(raw_column(&f.name, std::slice::from_ref(array))?);
+        }
+        let matrix = model
+            .pipeline
+            .transform(&columns)
+            .map_err(|e| plan_datafusion_err!("backtest: {e}"))?;
+        let score: Float64Array = model
+            .probabilities(&matrix)
+            .into_iter()
+            .map(|p| Some(p * 100.0))
+            .collect();
+        let column = |name: &str| {
+            b.column_by_name(name).cloned().ok_or_else(|| {
+                plan_datafusion_err!("backtest: the features have no column '{name}'")
+            })
+        };
+        scored.push(RecordBatch::try_from_iter(vec![
+            ("lead_id", column("lead_id")?),
+            ("as_of", column("as_of")?),
+            ("label", column("label")?),
+            ("score", Arc::new(score) as _),
+        ])?);
+    }
+    let subject = Subject::Predictive(model.name.clone(), Arc::new(model.clone()));
+    Ok(segments(&subject, &scored))
 }

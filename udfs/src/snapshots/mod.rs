@@ -12,6 +12,8 @@
 //! - [`lead_snapshot_features`]: the same rows with the point-in-time features
 //! - [`backtest`]: `backtest(model, from, to, every_days [, horizon_days])` for rule and
 //!   predictive models
+//! - [`model_backtest`]: `model_backtest(model)`, the backtest a version stored when it
+//!   was trained
 
 use std::sync::Arc;
 
@@ -24,10 +26,16 @@ pub mod backtest;
 pub mod instants;
 pub mod lead_snapshot_features;
 pub mod lead_snapshots;
+pub mod model_backtest;
 pub mod plan;
 
 /// Names of the table functions registered by [`register`].
-pub const TABLE_FUNCTIONS: &[&str] = &["lead_snapshots", "lead_snapshot_features", "backtest"];
+pub const TABLE_FUNCTIONS: &[&str] = &[
+    "lead_snapshots",
+    "lead_snapshot_features",
+    "backtest",
+    "model_backtest",
+];
 
 /// Version of the feature definition of [`plan::features`], stored with every model
 /// trained on it. Bump it when the definition changes.
@@ -47,6 +55,10 @@ pub fn register(ctx: &SessionContext, rules: Arc<RuleModels>, predictive: Arc<Pr
     );
     ctx.register_udtf(
         "backtest",
-        Arc::new(backtest::Backtest::new(rules, predictive)),
+        Arc::new(backtest::Backtest::new(rules, predictive.clone())),
+    );
+    ctx.register_udtf(
+        "model_backtest",
+        Arc::new(model_backtest::ModelBacktest::new(predictive)),
     );
 }
