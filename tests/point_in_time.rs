@@ -618,11 +618,11 @@ fn versions_are_named_pinned_and_rolled_back() {
     let csv = |query: &str| leadql(ws, &["sql", "--format", "csv", query]);
     for (version, instant) in [(1, "2025-10-02 00:00:00"), (2, "2026-04-01 00:00:00")] {
         let stored = csv(&format!(
-            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) \
+            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) AS auc \
              FROM model_backtest('conversion@{version}') ORDER BY segment"
         ));
         let fresh = csv(&format!(
-            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) \
+            "SELECT as_of, in_training_period, segment, leads, converted, round(auc, 6) AS auc \
              FROM backtest('conversion@{version}', TIMESTAMP '{instant}', TIMESTAMP '{instant}', 1) \
              ORDER BY segment"
         ));
