@@ -207,7 +207,8 @@ pub struct ImportArgs {
     /// Field delimiter (default: detected among , ; tab |).
     #[arg(long)]
     delimiter: Option<String>,
-    /// utf-8, utf-16le, utf-16be, windows-1252 or latin1 (default: detected).
+    /// An encoding label: utf-8, utf-16le, utf-16be, windows-1252, latin1, iso-8859-15, …
+    /// (default: detected).
     #[arg(long)]
     encoding: Option<String>,
     /// chrono format of dates that are not ISO 8601, e.g. "%d/%m/%Y %H:%M".

@@ -574,3 +574,72 @@ fn import_linkedin_refuses_a_file_without_linkedins_columns() {
     let err = ok(&leadql(&ws, &["import", "csv", f]));
     assert!(err.contains("1 imported"), "{err}");
 }
+
+/// Imports `bytes` as a CSV into `ws`; returns the command's output.
+fn import_bytes(ws: &Path, name: &str, bytes: &[u8]) -> Output {
+    let file = ws.parent().expect("parent").join(name);
+    std::fs::write(&file, bytes).expect("write");
+    leadql(
+        ws,
+        &[
+            "import",
+            "csv",
+            file.to_str().expect("utf-8"),
+            "--at",
+            "2026-06-30 00:00:00",
+        ],
+    )
+}
+
+#[test]
+fn windows_1252_and_utf8_bom_files_import_with_correct_names_and_mixed_ones_are_refused() {
+    let (_tmp, ws) = sample();
+    // Windows-1252 throughout, bytes written by hand: ü = FC, é = E9, è = E8, ç = E7.
+    let cp1252: &[u8] = b"Email,First Name,Last Name,Company,Country\r\n\
+        hans.mueller@mueller-enc.de,Hans,M\xFCller,M\xFCller Maschinenbau,DE\r\n\
+        f.lefevre@sg-enc.fr,Fran\xE7ois,Lef\xE8vre,Soci\xE9t\xE9 G\xE9n\xE9rale,FR\r\n";
+    let err = ok(&import_bytes(&ws, "cp1252.csv", cp1252));
+    assert!(
+        err.contains("windows-1252") && err.contains("2 imported"),
+        "{err}"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT last_name, company FROM leads WHERE email LIKE '%-enc.%' ORDER BY email"
+        ),
+        "last_name,company\nLefèvre,Société Générale\nMüller,Müller Maschinenbau\n"
+    );
+    // UTF-8 with a byte-order mark: the first header is still `Email`.
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(
+        "Email,First Name,Last Name,Company,Country\n\
+         zoe@zoe-bom.io,Zoë,Ødegård,Œuvre Ltd,NO\n"
+            .as_bytes(),
+    );
+    let err = ok(&import_bytes(&ws, "bom.csv", &bom));
+    assert!(err.contains("utf-8") && err.contains("1 imported"), "{err}");
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT email, first_name, last_name, company FROM leads WHERE email LIKE '%-bom.%'"
+        ),
+        "email,first_name,last_name,company\nzoe@zoe-bom.io,Zoë,Ødegård,Œuvre Ltd\n"
+    );
+    // UTF-8 with one Windows-1252 line: refused, naming the line, nothing imported.
+    let mut mixed = "Email,First Name,Last Name,Company,Country\n\
+                     jose@mixed-enc.es,José,García,Acme,ES\n"
+        .as_bytes()
+        .to_vec();
+    mixed.extend_from_slice(b"pena@mixed-enc.es,Pe\xF1a,Ruiz,Acme,ES\n");
+    let leads = number(&ws, "SELECT count(*) FROM leads");
+    let o = import_bytes(&ws, "mixed.csv", &mixed);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 3: not valid UTF-8") && err.contains("mixes encodings"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads);
+}

@@ -2,85 +2,101 @@
 //!
 //! Exports come from spreadsheets and CRMs in whatever encoding the machine used: UTF-8
 //! with or without a byte-order mark, UTF-16 (Excel's "Unicode text"), or Windows-1252
-//! (Excel on Windows, most European CRMs). The encoding is detected from the BOM or from
-//! whether the bytes are valid UTF-8; the delimiter from the header and first lines.
+//! (Excel on Windows, most European CRMs), or another legacy code page. The encoding is
+//! detected from the BOM, from whether the bytes are valid UTF-8, and otherwise guessed
+//! by `chardetng`; `encoding_rs` decodes (the detector and decoder Firefox uses: no
+//! code-page tables of our own). The delimiter comes from the header and first lines.
 
 use std::fmt;
 use std::str::FromStr;
 
-/// A text encoding of an import file.
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::DecoderResult;
+
+/// A text encoding of an import file: any encoding of the WHATWG Encoding Standard
+/// (what browsers read), through `encoding_rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
+pub struct Encoding(&'static encoding_rs::Encoding);
+
+impl Encoding {
     /// UTF-8 (a leading byte-order mark is removed).
-    Utf8,
+    pub fn utf8() -> Self {
+        Encoding(encoding_rs::UTF_8)
+    }
+
+    /// Windows-1252 (what `latin1` and `iso-8859-1` mean on the web).
+    pub fn windows_1252() -> Self {
+        Encoding(encoding_rs::WINDOWS_1252)
+    }
+
     /// UTF-16, little-endian.
-    Utf16Le,
+    pub fn utf16le() -> Self {
+        Encoding(encoding_rs::UTF_16LE)
+    }
+
     /// UTF-16, big-endian.
-    Utf16Be,
-    /// Windows-1252, a superset of ISO-8859-1 (Latin-1) in the printable range.
-    Windows1252,
+    pub fn utf16be() -> Self {
+        Encoding(encoding_rs::UTF_16BE)
+    }
 }
 
 impl fmt::Display for Encoding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Encoding::Utf8 => "utf-8",
-            Encoding::Utf16Le => "utf-16le",
-            Encoding::Utf16Be => "utf-16be",
-            Encoding::Windows1252 => "windows-1252",
-        })
+        f.write_str(&self.0.name().to_ascii_lowercase())
     }
 }
 
 impl FromStr for Encoding {
     type Err = String;
 
+    /// An encoding label of the Encoding Standard (`utf-8`, `utf-16le`, `windows-1252`,
+    /// `latin1`, `iso-8859-15`, `shift_jis`, …; `utf-16` is little-endian).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "utf-8" | "utf8" => Ok(Encoding::Utf8),
-            "utf-16le" | "utf-16" | "utf16" | "utf16le" => Ok(Encoding::Utf16Le),
-            "utf-16be" | "utf16be" => Ok(Encoding::Utf16Be),
-            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => {
-                Ok(Encoding::Windows1252)
+        match encoding_rs::Encoding::for_label(s.trim().as_bytes()) {
+            Some(e) if e != encoding_rs::REPLACEMENT && e != encoding_rs::X_USER_DEFINED => {
+                Ok(Encoding(e))
             }
             _ => Err(format!(
-                "unknown encoding '{s}' (expected utf-8, utf-16le, utf-16be, windows-1252 or latin1)"
+                "unknown encoding '{s}' (expected a label such as utf-8, utf-16le, utf-16be, windows-1252, latin1 or iso-8859-15)"
             )),
         }
     }
 }
 
-/// Characters of Windows-1252 bytes 0x80–0x9F (the rest of the code page is Latin-1);
-/// the five unassigned bytes decode to U+FFFD.
-const CP1252_HIGH: [char; 32] = [
-    '€', '\u{FFFD}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{FFFD}', 'Ž',
-    '\u{FFFD}', '\u{FFFD}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{FFFD}',
-    'ž', 'Ÿ',
-];
-
-fn utf16(bytes: &[u8], little: bool) -> Result<String, String> {
-    if bytes.len() % 2 == 1 {
-        return Err("UTF-16 text has an odd number of bytes (truncated file?)".into());
-    }
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|p| {
-            if little {
-                u16::from_le_bytes([p[0], p[1]])
-            } else {
-                u16::from_be_bytes([p[0], p[1]])
-            }
-        })
-        .collect();
-    String::from_utf16(&units).map_err(|e| format!("invalid UTF-16 text ({e})"))
+/// The 1-based line of the text decoded so far.
+fn line_in(decoded: &str) -> usize {
+    decoded.bytes().filter(|b| *b == b'\n').count() + 1
 }
 
-fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+/// Decodes `body` (without byte-order mark) strictly: malformed input is an error
+/// naming its line.
+fn decode_strict(encoding: Encoding, body: &[u8]) -> Result<String, String> {
+    let mut decoder = encoding.0.new_decoder_without_bom_handling();
+    let capacity = decoder
+        .max_utf8_buffer_length_without_replacement(body.len())
+        .ok_or_else(|| "the file is too large to decode".to_string())?;
+    let mut text = String::with_capacity(capacity);
+    let (result, _read) = decoder.decode_to_string_without_replacement(body, &mut text, true);
+    match result {
+        DecoderResult::InputEmpty => Ok(text),
+        DecoderResult::Malformed(..) => {
+            let line = line_in(&text);
+            Err(if encoding == Encoding::utf8() {
+                format!(
+                    "line {line}: not valid UTF-8; give --encoding windows-1252 (or latin1) if the file comes from Excel on Windows"
+                )
+            } else if encoding.0.is_single_byte() {
+                format!("line {line}: not valid {encoding} text; give the file's --encoding")
+            } else if body.len() % 2 == 1 && !encoding.0.is_ascii_compatible() {
+                format!(
+                    "line {line}: {encoding} text with an odd number of bytes (truncated file?)"
+                )
+            } else {
+                format!("line {line}: not valid {encoding} text; give the file's --encoding")
+            })
+        }
+        DecoderResult::OutputFull => Err("the file could not be decoded whole".into()),
+    }
 }
 
 /// Whether `bytes` hold at least one well-formed multi-byte UTF-8 character (a lead
@@ -121,55 +137,51 @@ pub fn gunzip(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The encoding of `bytes` (after any byte-order mark, whose length is returned too):
+/// the byte-order mark's; UTF-16 without one when every other byte of the start is
+/// zero; UTF-8 when the bytes are valid UTF-8; otherwise the legacy encoding
+/// `chardetng` guesses from the byte statistics. A file with valid multi-byte UTF-8
+/// beside invalid bytes mixes encodings and is refused with the first bad line.
+fn detect(bytes: &[u8]) -> Result<(Encoding, usize), String> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return Ok((Encoding(encoding), bom));
+    }
+    if bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0 {
+        return Ok((Encoding::utf16le(), 0));
+    }
+    if bytes.len() >= 4 && bytes[0] == 0 && bytes[2] == 0 && bytes[1] != 0 {
+        return Ok((Encoding::utf16be(), 0));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(_) => Ok((Encoding::utf8(), 0)),
+        // Valid UTF-8 characters beside invalid bytes: decoding the whole file in a
+        // legacy encoding would garble every valid row (José → JosÃ©), so refuse it.
+        Err(e) if has_utf8_multibyte(bytes) => {
+            let line = line_in(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]));
+            Err(format!(
+                "line {line}: not valid UTF-8, although other lines are: the file mixes encodings; re-save it as UTF-8, or give --encoding windows-1252 if it really is one"
+            ))
+        }
+        Err(_) => {
+            let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+            detector.feed(bytes, true);
+            Ok((Encoding(detector.guess(None, Utf8Detection::Deny)), 0))
+        }
+    }
+}
+
 /// Decodes `bytes` with the `forced` encoding, or with the detected one. Returns the
 /// text (without byte-order mark) and the encoding used.
 pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<(String, Encoding), String> {
-    let encoding = match forced {
-        Some(e) => e,
-        None if bytes.starts_with(&[0xFF, 0xFE]) => Encoding::Utf16Le,
-        None if bytes.starts_with(&[0xFE, 0xFF]) => Encoding::Utf16Be,
-        None if bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0 => {
-            Encoding::Utf16Le
-        }
-        None if bytes.len() >= 4 && bytes[0] == 0 && bytes[2] == 0 && bytes[1] != 0 => {
-            Encoding::Utf16Be
-        }
-        None if std::str::from_utf8(bytes).is_ok() => Encoding::Utf8,
-        // Valid UTF-8 characters beside invalid bytes: decoding the whole file as
-        // Windows-1252 would garble every valid row (José → JosÃ©), so refuse it.
-        None if has_utf8_multibyte(bytes) => {
-            let at = std::str::from_utf8(bytes)
-                .err()
-                .map_or(0, |e| e.valid_up_to());
-            return Err(format!(
-                "line {}: not valid UTF-8, although other lines are: the file mixes encodings; re-save it as UTF-8, or give --encoding windows-1252 if it really is one",
-                line_of(bytes, at)
-            ));
-        }
-        None => Encoding::Windows1252,
+    let (encoding, bom) = match forced {
+        // A byte-order mark of the forced encoding is not text.
+        Some(e) => match encoding_rs::Encoding::for_bom(bytes) {
+            Some((found, bom)) if found == e.0 => (e, bom),
+            _ => (e, 0),
+        },
+        None => detect(bytes)?,
     };
-    let text = match encoding {
-        Encoding::Utf8 => {
-            let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            std::str::from_utf8(body)
-                .map_err(|e| {
-                    format!(
-                        "line {}: not valid UTF-8 ({e}); give --encoding windows-1252 (or latin1) if the file comes from Excel on Windows",
-                        line_of(body, e.valid_up_to())
-                    )
-                })?
-                .to_string()
-        }
-        Encoding::Utf16Le => utf16(bytes.strip_prefix(&[0xFF, 0xFE]).unwrap_or(bytes), true)?,
-        Encoding::Utf16Be => utf16(bytes.strip_prefix(&[0xFE, 0xFF]).unwrap_or(bytes), false)?,
-        Encoding::Windows1252 => bytes
-            .iter()
-            .map(|&b| match b {
-                0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)],
-                _ => char::from(b),
-            })
-            .collect(),
-    };
+    let text = decode_strict(encoding, &bytes[bom..])?;
     let text = text
         .strip_prefix('\u{FEFF}')
         .map(str::to_string)
@@ -239,10 +251,10 @@ mod tests {
         assert!(e.starts_with("line 4: not valid UTF-8"), "{e}");
         // A file that is Windows-1252 throughout still decodes as such.
         let (text, enc) = decode(b"name\nPe\xF1a\nJos\xE9\n", None).expect("cp1252");
-        assert_eq!(enc, Encoding::Windows1252);
+        assert_eq!(enc, Encoding::windows_1252());
         assert_eq!(text, "name\nPeña\nJosé\n");
         // And it can be forced.
-        assert!(decode(&mixed, Some(Encoding::Windows1252)).is_ok());
+        assert!(decode(&mixed, Some(Encoding::windows_1252())).is_ok());
     }
 
     #[test]
@@ -260,23 +272,64 @@ mod tests {
     #[test]
     fn detects_bom_utf16_and_windows_1252() {
         let (t, e) = decode(b"\xEF\xBB\xBFa,b\n", None).expect("utf-8");
-        assert_eq!((t.as_str(), e), ("a,b\n", Encoding::Utf8));
+        assert_eq!((t.as_str(), e), ("a,b\n", Encoding::utf8()));
         let le: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain("é;x".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
         assert_eq!(
             decode(&le, None).expect("utf-16"),
-            ("é;x".into(), Encoding::Utf16Le)
+            ("é;x".into(), Encoding::utf16le())
         );
         let (t, e) = decode(b"Jos\xe9 \x80 M\xfcller", None).expect("cp1252");
-        assert_eq!((t.as_str(), e), ("José € Müller", Encoding::Windows1252));
+        assert_eq!((t.as_str(), e), ("José € Müller", Encoding::windows_1252()));
     }
 
     #[test]
     fn forced_utf8_names_the_bad_line() {
-        let err = decode(b"a\nb\n\xff\n", Some(Encoding::Utf8)).expect_err("invalid");
+        let err = decode(b"a\nb\n\xff\n", Some(Encoding::utf8())).expect_err("invalid");
         assert!(err.starts_with("line 3: not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_whole_windows_1252_file_is_detected_and_decoded() {
+        // "Müller", "Société Générale", "Łódź" is not in cp1252: only Western names.
+        let bytes = b"first_name,last_name,company\nHans,M\xFCller,M\xFCller GmbH\n\
+                      Ana,Ib\xE1\xF1ez,Soci\xE9t\xE9 G\xE9n\xE9rale\nFran\xE7ois,Lef\xE8vre,Cr\xE8me & Co\n";
+        let (text, encoding) = decode(bytes, None).expect("decodes");
+        assert_eq!(encoding.to_string(), "windows-1252");
+        assert_eq!(
+            text,
+            "first_name,last_name,company\nHans,Müller,Müller GmbH\n\
+             Ana,Ibáñez,Société Générale\nFrançois,Lefèvre,Crème & Co\n"
+        );
+    }
+
+    #[test]
+    fn labels_name_any_standard_encoding_and_unknown_ones_are_refused() {
+        assert_eq!("latin1".parse::<Encoding>(), Ok(Encoding::windows_1252()));
+        assert_eq!("UTF8".parse::<Encoding>(), Ok(Encoding::utf8()));
+        assert_eq!("utf-16".parse::<Encoding>(), Ok(Encoding::utf16le()));
+        let (text, e) =
+            decode(b"\xA4uro", Some("iso-8859-15".parse().expect("label"))).expect("latin-9");
+        assert_eq!(
+            (text.as_str(), e.to_string().as_str()),
+            ("€uro", "iso-8859-15")
+        );
+        let err = "klingon".parse::<Encoding>().expect_err("unknown");
+        assert!(err.contains("unknown encoding 'klingon'"), "{err}");
+        assert!("replacement".parse::<Encoding>().is_err());
+    }
+
+    #[test]
+    fn malformed_utf16_names_its_line() {
+        let mut le: Vec<u8> = "a\nb\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        le.extend_from_slice(&0xD800u16.to_le_bytes());
+        le.extend_from_slice(&u16::from(b'x').to_le_bytes());
+        let err = decode(&le, Some(Encoding::utf16le())).expect_err("lone surrogate");
+        assert!(err.starts_with("line 3: not valid utf-16le"), "{err}");
+        let err = decode(b"\xFF\xFEa\0b", None).expect_err("odd length");
+        assert!(err.contains("odd number of bytes"), "{err}");
     }
 
     #[test]
