@@ -293,7 +293,14 @@ async fn refresh_model(
         // No recipe: use the trained model as it is.
         return match current {
             Some(m) => {
-                with_backtest(ctx, &mut Backtests::default(), ModelLine::of(&m, false), &m).await
+                with_backtest(
+                    ctx,
+                    &mut Backtests::default(),
+                    ModelLine::of(&m, false),
+                    &m,
+                    Stored::Stale,
+                )
+                .await
             }
             None => Err(Error::Query(format!(
                 "the policy uses predictive model '{name}', which is not trained and has no recipe {} (a CREATE MODEL statement)",
@@ -307,7 +314,22 @@ async fn refresh_model(
         && !retrain
         && recorded.trim() == format!("{fingerprint} v{}", m.version)
     {
-        return with_backtest(ctx, &mut Backtests::default(), ModelLine::of(m, false), m).await;
+        // The data has not changed since the run that trained the latest version; a
+        // version the gate kept instead was backtested on older data.
+        let latest = ws.predictive_models.store().latest(name).ok();
+        let stored = if latest.is_some_and(|l| l.version == m.version) {
+            Stored::Current
+        } else {
+            Stored::Stale
+        };
+        return with_backtest(
+            ctx,
+            &mut Backtests::default(),
+            ModelLine::of(m, false),
+            m,
+            stored,
+        )
+        .await;
     }
     let statements = sql::parse(&text).map_err(|e| match e {
         Error::SqlSyntax(m) => Error::SqlSyntax(format!("{}: {m}", recipe.display())),
@@ -352,7 +374,9 @@ async fn refresh_model(
         format!("{fingerprint} v{}\n", active.version).as_bytes(),
     )?;
     timing("  publish gate", gate);
-    with_backtest(ctx, &mut backtests, line, &active).await
+    // The active version is the new one (trained on this data), or the kept one that
+    // the gate just backtested afresh.
+    with_backtest(ctx, &mut backtests, line, &active, Stored::Current).await
 }
 
 fn timing(stage: &str, since: std::time::Instant) {
@@ -385,10 +409,14 @@ async fn publish_decision(
     };
     // Both versions at the latest instant whose outcome is known: after the new
     // version's training outcomes, so an out-of-time check for it.
-    let new_auc = backtests.at(ctx, new, instant).await?.and_then(|b| b.auc);
+    let new_auc = backtests
+        .at(ctx, new, instant, Stored::Current)
+        .await?
+        .and_then(|b| b.auc);
     let old_auc = if active.options.horizon_days.is_some() {
         backtests
-            .at(ctx, active, instant)
+            // Its stored backtest may be of other data (the fingerprint changed).
+            .at(ctx, active, instant, Stored::Stale)
             .await
             .ok()
             .flatten()
@@ -420,12 +448,25 @@ async fn with_backtest(
     backtests: &mut Backtests,
     mut line: ModelLine,
     model: &leadql_models::predictive::PredictiveModel,
+    stored: Stored,
 ) -> Result<ModelLine> {
     if let Some(instant) = model.honest_instant() {
         // The workspace's as_of may leave no instant with a known outcome yet.
-        line.backtest = backtests.at(ctx, model, instant).await.ok().flatten();
+        line.backtest = backtests
+            .at(ctx, model, instant, stored)
+            .await
+            .ok()
+            .flatten();
     }
     Ok(line)
+}
+
+/// Whether a version's stored backtest describes the workspace's current data: it does
+/// for a version trained on it (in this run, or with the same data fingerprint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Current,
+    Stale,
 }
 
 /// The backtests a run computed, by model version and instant: the publish gate and
@@ -435,19 +476,22 @@ struct Backtests(HashMap<(String, u32, i64), Option<BacktestFigures>>);
 
 impl Backtests {
     /// `backtest('NAME@VERSION', t, t, 1)`: the figures of all open leads and the top
-    /// 5%, from the backtest stored with the version when it was taken at `instant`.
+    /// 5%, from the backtest stored with the version when it was taken at `instant` on
+    /// the current data.
     async fn at(
         &mut self,
         ctx: &SessionContext,
         model: &leadql_models::predictive::PredictiveModel,
         instant: i64,
+        stored: Stored,
     ) -> Result<Option<BacktestFigures>> {
         let (name, version) = (model.name.as_str(), model.version);
         let key = (name.to_string(), version, instant);
         if let Some(known) = self.0.get(&key) {
             return Ok(known.clone());
         }
-        if let (Some(all), Some(top)) = (
+        if let (Stored::Current, Some(all), Some(top)) = (
+            stored,
             model.stored_backtest(instant, "all"),
             model.stored_backtest(instant, "top 5%"),
         ) {

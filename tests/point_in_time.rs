@@ -666,3 +666,52 @@ fn versions_are_named_pinned_and_rolled_back() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("has no version 9 (versions: 1, 2)"), "{err}");
 }
+
+/// The publish gate compares both versions on the current data: after a change that
+/// moves the outcomes at the gate's instant, the active version is backtested afresh,
+/// not read from the backtest it stored on the old data.
+#[test]
+fn the_publish_gate_backtests_the_active_version_on_the_current_data() {
+    let tmp = common::sample_copy();
+    let ws = tmp.path();
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out = out_dir.path().to_string_lossy().to_string();
+    let t = "2025-12-31 00:00:00";
+    leadql(ws, &["--as-of", t, "run", "--out", &out]);
+    let csv = |query: &str| leadql(ws, &["sql", "--format", "csv", query]);
+    let v1 = "backtest('conversion@1', TIMESTAMP '2025-10-02 00:00:00', TIMESTAMP '2025-10-02 00:00:00', 1)";
+    let auc = |table: &str| {
+        csv(&format!(
+            "SELECT round(auc, 3) FROM {table} WHERE segment = 'all'"
+        ))
+        .lines()
+        .nth(1)
+        .expect("one row")
+        .to_string()
+    };
+    let stored = auc("model_backtest('conversion@1')");
+    assert_eq!(stored, auc(v1));
+    // Forty leads open at the gate's instant and never closed turn out to have been
+    // qualified soon after it: outcomes at that instant change.
+    leadql(
+        ws,
+        &[
+            "lead",
+            "qualify",
+            "--at",
+            "2025-10-20 00:00:00",
+            "--query",
+            "SELECT s.lead_id FROM lead_snapshots(TIMESTAMP '2025-10-02 00:00:00', \
+             TIMESTAMP '2025-10-02 00:00:00', 1, 90) s JOIN leads l ON l.lead_id = s.lead_id \
+             WHERE l.status = 'open' ORDER BY s.lead_id LIMIT 40",
+        ],
+    );
+    let fresh = auc(v1);
+    assert_ne!(stored, fresh, "the change moves v1's backtest");
+    let summary = leadql(ws, &["--as-of", t, "run", "--out", &out]);
+    assert!(summary.contains("conversion v2"), "{summary}");
+    assert!(
+        summary.contains(&format!("active v1's {fresh}")),
+        "the gate used v1's figure on the current data ({fresh}), not the stored {stored}:\n{summary}"
+    );
+}

@@ -29,19 +29,6 @@ pub fn plan_sql(state: &SessionState, function: &str, text: &str) -> Result<Logi
     on_helper_thread(function, state.create_logical_plan(text))
 }
 
-/// Counts the rows of `frame` from inside a table function.
-pub fn count_rows(function: &str, frame: DataFrame) -> Result<usize> {
-    on_helper_thread(function, frame.count())
-}
-
-/// Computes `frame` once, from inside a table function, and returns it as an in-memory
-/// relation: for a small intermediate result (e.g. the `(lead, instant)` pairs of a
-/// point-in-time plan) that a plan reads several times and would otherwise recompute
-/// at every read.
-pub fn materialize(function: &str, frame: DataFrame) -> Result<DataFrame> {
-    on_helper_thread(function, frame.cache())
-}
-
 /// Runs `work` to completion on a helper thread with its own executor: a table
 /// function is called inside SQL planning (possibly inside `block_on`), and nested
 /// table functions block on catalog lookups themselves.

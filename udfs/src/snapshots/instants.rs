@@ -126,6 +126,9 @@ pub fn series(
         return plan_err!("{function}: from is after to");
     }
     let step = (every * DAY_US as f64).round() as i64;
+    if step <= 0 && from < to {
+        return plan_err!("{function}: every_days {every} is less than a microsecond");
+    }
     let span = (to - from) / step.max(1);
     if span as u64 >= MAX_INSTANTS as u64 {
         return plan_err!(

@@ -29,11 +29,13 @@ use datafusion::common::Result;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, plan_err};
-use datafusion::logical_expr::{Expr, cast, col, lit};
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, lit};
 
 use super::instants::{DAY_US, check_arity, parse};
 use super::plan::{features, snapshots};
-use crate::relation;
+use crate::deferred::CachedTable;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 
@@ -63,27 +65,43 @@ impl TableFunctionImpl for LeadSnapshotFeatures {
             "from, to, every_days, horizon_days [, max_rows]",
         )?;
         let instants = parse(state, NAME, &exprs[..4], self.rules.default_as_of(), None)?;
-        // The pairs are computed once here: the feature plan reads them several times.
-        let mut rows = snapshots(state, &instants)?;
-        if let Some(e) = exprs.get(4) {
-            let max_rows = match crate::args::constant(state, e)
+        let max_rows = match exprs.get(4) {
+            None => None,
+            Some(e) => match crate::args::constant(state, e)
                 .ok()
                 .and_then(|v| v.cast_to(&DataType::Int64).ok())
             {
-                Some(ScalarValue::Int64(Some(n))) if n > 0 => n as usize,
+                Some(ScalarValue::Int64(Some(n))) if n > 0 => Some(n as usize),
                 _ => {
                     return plan_err!(
                         "{NAME}: argument max_rows must be a positive whole number of rows, got {e}"
                     );
                 }
-            };
-            rows = relation::materialize(NAME, rows.filter(col("label").is_not_null())?)?;
-            let total = relation::count_rows(NAME, rows.clone())?;
-            if total > max_rows {
-                rows = rows.filter(sample(max_rows as f64 / total as f64))?;
-            }
-        }
-        let rows = relation::materialize(NAME, rows)?;
+            },
+        };
+        // The pairs are computed once, when the query runs: the feature plan reads them
+        // several times.
+        let schema = Arc::new(snapshots(state, &instants)?.schema().as_arrow().clone());
+        let pairs = CachedTable::new(
+            schema,
+            Box::new(move |state| {
+                let instants = instants.clone();
+                Box::pin(async move {
+                    let mut rows = snapshots(state, &instants)?;
+                    if let Some(max_rows) = max_rows {
+                        rows = rows.filter(col("label").is_not_null())?.cache().await?;
+                        let total = rows.clone().count().await?;
+                        if total > max_rows {
+                            rows = rows.filter(sample(max_rows as f64 / total as f64))?;
+                        }
+                    }
+                    rows.collect_partitioned().await
+                })
+            }),
+        );
+        let plan =
+            LogicalPlanBuilder::scan("lead_snapshots", provider_as_source(pairs), None)?.build()?;
+        let rows = DataFrame::new(state.clone(), plan);
         Ok(features(state, &self.rules, rows)?.into_view())
     }
 }

@@ -12,7 +12,8 @@
 //! version: rows and columns as `backtest(model, t, t, 1)` returns them. A version that
 //! later stops being active keeps its figures, so versions can be compared and rolled
 //! back on the record (`leadql model activate`). No rows for models trained without
-//! `horizon_days`, or when no such instant existed.
+//! `horizon_days`, when no such instant existed, or when the backtest failed at
+//! training (the version's warnings say why).
 
 use std::sync::Arc;
 

@@ -22,7 +22,7 @@
 //! Nothing at or after `as_of` is read, so adding later interactions changes no feature.
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::{JoinType, Result};
+use datafusion::common::{JoinType, Result, UnnestOptions};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
 use datafusion::functions::core::expr_fn::{coalesce, least};
@@ -131,7 +131,8 @@ pub fn snapshots(state: &SessionState, inst: &Instants) -> Result<DataFrame> {
             col("__open_lead"),
             instant_range(inst, col("__from"), col("__to"))?.alias("__k"),
         ])?
-        .unnest_columns(&["__k"])?
+        // An open event without a time has no instants (not a NULL one).
+        .unnest_columns_with_options(&["__k"], UnnestOptions::new().with_preserve_nulls(false))?
         .select(vec![
             col("__open_lead").alias("lead_id"),
             cast(at_us.clone(), ts_type()).alias("as_of"),
