@@ -242,7 +242,10 @@ pub async fn apply(
         |table: &str, column: &str| format!("(SELECT coalesce(max({column}), 0) FROM {table})");
     let (status, reason) = match &opts.change {
         Change::Qualify { .. } => ("qualified", "CAST(NULL AS VARCHAR)".to_string()),
-        Change::Disqualify { reason } => ("disqualified", format!("'{reason}'")),
+        Change::Disqualify { reason } => (
+            "disqualified",
+            leadql_udfs::qualification::sql::literal(reason),
+        ),
         Change::Reopen => ("open", "'reopened'".to_string()),
     };
     let stamp = chrono::DateTime::from_timestamp_micros(opts.at)

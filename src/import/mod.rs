@@ -342,12 +342,19 @@ fn write_rejects(path: &Path, header: &[String], rejects: &[&Reject]) -> Result<
     };
     let mut head = vec!["line", "column", "value", "reason"];
     head.extend(header.iter().map(String::as_str));
+    // A row with more fields than the header widens the file: unnamed columns at the
+    // end, so every record has the same number of fields.
+    let width = rejects
+        .iter()
+        .map(|r| 4 + r.record.len())
+        .fold(head.len(), usize::max);
+    head.resize(width, "");
     w.write_record(&head).map_err(bad)?;
     for r in rejects {
         let line = r.line.to_string();
         let mut row = vec![line.as_str(), &r.columns, &r.values, &r.reasons];
         row.extend(r.record.iter().map(String::as_str));
-        row.resize(head.len().max(row.len()), "");
+        row.resize(width, "");
         w.write_record(&row).map_err(bad)?;
     }
     let bytes = w.into_inner().map_err(|e| Error::Write {
