@@ -715,3 +715,41 @@ fn the_publish_gate_backtests_the_active_version_on_the_current_data() {
         "the gate used v1's figure on the current data ({fresh}), not the stored {stored}:\n{summary}"
     );
 }
+
+/// A view over `lead_snapshot_features` computes its pairs once per query: a plan that
+/// reads them several times sees one set, and a later query in the same session
+/// computes them again from the lifecycle log as it is then.
+#[tokio::test]
+async fn a_view_over_snapshot_features_computes_its_pairs_per_query() {
+    let tmp = workspace();
+    let ws = Workspace::open(tmp.path()).expect("workspace");
+    let ctx = context(&ws).await;
+    rows(
+        &ctx,
+        "CREATE VIEW open_now AS SELECT * FROM lead_snapshot_features(\
+         TIMESTAMP '2026-02-25 00:00:00', TIMESTAMP '2026-02-25 00:00:00', 1, 30)",
+    )
+    .await;
+    let count = "SELECT count(*) AS n, count(DISTINCT a.lead_id) AS d \
+                 FROM open_now a JOIN open_now b ON a.lead_id = b.lead_id";
+    // Open on 02-25: lead 3 (reopened 02-20), 4, 5 and 6.
+    let before = text(&ctx, count).await;
+    assert!(before.contains("| 4 | 4 |"), "{before}");
+    // The session's lifecycle log gains lead 6's qualification on 02-10.
+    let log = rows(
+        &ctx,
+        "SELECT * FROM lead_status_events UNION ALL \
+         SELECT * REPLACE (CAST(13 AS BIGINT) AS event_id, \
+           CAST(TIMESTAMP '2026-02-10 00:00:00' AS TIMESTAMP) AS occurred_at, 'qualified' AS status) \
+         FROM lead_status_events WHERE event_id = 12",
+    )
+    .await;
+    let table =
+        datafusion::datasource::MemTable::try_new(log[0].schema(), vec![log]).expect("table");
+    ctx.deregister_table("lead_status_events")
+        .expect("deregister");
+    ctx.register_table("lead_status_events", std::sync::Arc::new(table))
+        .expect("register");
+    let after = text(&ctx, count).await;
+    assert!(after.contains("| 3 | 3 |"), "{after}");
+}

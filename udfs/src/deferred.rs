@@ -1,11 +1,14 @@
 //! Table functions whose result is computed when read, not when planned: training a
-//! model, dropping one, evaluating a rule model. Planning (and `EXPLAIN`) stays free of
-//! side effects; the work runs once, when the query executes.
+//! model, dropping one, evaluating a rule model, the `(lead, instant)` pairs a
+//! point-in-time plan reads several times. Planning (and asking for the schema) stays
+//! free of side effects and work; the work runs when the query executes, once per
+//! query however many times its plan scans the table.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{MemTable, Session, TableProvider};
@@ -17,20 +20,49 @@ use futures::future::BoxFuture;
 
 use crate::scoring::common::state;
 
-/// Computes the table's rows in the caller's session.
+/// Computes the table's rows (one batch) in the caller's session.
 pub type Compute =
     Box<dyn for<'a> Fn(&'a SessionState) -> BoxFuture<'a, Result<RecordBatch>> + Send + Sync>;
 
-/// A table whose single batch is computed at scan time.
+/// Computes the table's partitions in the caller's session.
+pub type ComputePartitions = Box<
+    dyn for<'a> Fn(&'a SessionState) -> BoxFuture<'a, Result<Vec<Vec<RecordBatch>>>> + Send + Sync,
+>;
+
+/// Partitions kept for the query that started at the instant.
+type Kept = Option<(DateTime<Utc>, Arc<Vec<Vec<RecordBatch>>>)>;
+
+/// A table computed at scan time. The result is kept for the other scans of the same
+/// query (a plan that reads it several times computes it once) and recomputed by a
+/// later query (a view over it sees the workspace as it is then). The kept batches live
+/// outside the memory pool, so this is for results of modest size.
 pub struct DeferredTable {
     schema: SchemaRef,
-    compute: Compute,
+    compute: ComputePartitions,
+    /// The start of the query that computed the kept partitions, and the partitions.
+    kept: futures::lock::Mutex<Kept>,
 }
 
 impl DeferredTable {
-    /// A table of `schema` whose rows `compute` produces.
+    /// A table of `schema` whose single batch `compute` produces.
     pub fn new(schema: SchemaRef, compute: Compute) -> Arc<Self> {
-        Arc::new(DeferredTable { schema, compute })
+        let compute = Arc::new(compute);
+        Self::partitioned(
+            schema,
+            Box::new(move |state| {
+                let compute = compute.clone();
+                Box::pin(async move { Ok(vec![vec![compute(state).await?]]) })
+            }),
+        )
+    }
+
+    /// A table of `schema` whose partitions `compute` produces.
+    pub fn partitioned(schema: SchemaRef, compute: ComputePartitions) -> Arc<Self> {
+        Arc::new(DeferredTable {
+            schema,
+            compute,
+            kept: futures::lock::Mutex::new(None),
+        })
     }
 }
 
@@ -59,74 +91,16 @@ impl TableProvider for DeferredTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = (self.compute)(state(session)?).await?;
-        MemTable::try_new(self.schema.clone(), vec![vec![batch]])?
-            .scan(session, projection, filters, limit)
-            .await
-    }
-}
-
-/// Computes every partition of a [`CachedTable`] from the scanning session.
-pub type ComputeAll = Box<
-    dyn for<'a> Fn(&'a SessionState) -> BoxFuture<'a, Result<Vec<Vec<RecordBatch>>>> + Send + Sync,
->;
-
-/// A relation computed on its first scan and kept for the later ones: for an
-/// intermediate result that one plan reads several times (the `(lead, instant)` pairs
-/// of a point-in-time plan) and that would otherwise be recomputed at every read.
-/// Nothing runs while the query is only planned (or its schema asked for); the kept
-/// batches live as long as the plan, outside the memory pool, so this is for small
-/// relations.
-pub struct CachedTable {
-    schema: SchemaRef,
-    compute: ComputeAll,
-    kept: futures::lock::Mutex<Option<Arc<Vec<Vec<RecordBatch>>>>>,
-}
-
-impl CachedTable {
-    /// A relation of `schema` that `compute` fills on the first scan.
-    pub fn new(schema: SchemaRef, compute: ComputeAll) -> Arc<Self> {
-        Arc::new(CachedTable {
-            schema,
-            compute,
-            kept: futures::lock::Mutex::new(None),
-        })
-    }
-}
-
-impl fmt::Debug for CachedTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CachedTable")
-            .field("schema", &self.schema)
-            .finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl TableProvider for CachedTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Every query's session state is stamped with the instant the query started.
+        let query = session.execution_props().query_execution_start_time;
         let partitions = {
             let mut kept = self.kept.lock().await;
-            match kept.as_ref() {
-                Some(p) => p.clone(),
-                None => {
-                    let p = Arc::new((self.compute)(state(session)?).await?);
-                    *kept = Some(p.clone());
-                    p
+            match (kept.as_ref(), query) {
+                (Some((at, partitions)), Some(query)) if *at == query => partitions.clone(),
+                _ => {
+                    let partitions = Arc::new((self.compute)(state(session)?).await?);
+                    *kept = query.map(|q| (q, partitions.clone()));
+                    partitions
                 }
             }
         };

@@ -35,7 +35,7 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, lit};
 
 use super::instants::{DAY_US, check_arity, parse};
 use super::plan::{features, snapshots};
-use crate::deferred::CachedTable;
+use crate::deferred::DeferredTable;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 
@@ -82,7 +82,7 @@ impl TableFunctionImpl for LeadSnapshotFeatures {
         // The pairs are computed once, when the query runs: the feature plan reads them
         // several times.
         let schema = Arc::new(snapshots(state, &instants)?.schema().as_arrow().clone());
-        let pairs = CachedTable::new(
+        let pairs = DeferredTable::partitioned(
             schema,
             Box::new(move |state| {
                 let instants = instants.clone();
