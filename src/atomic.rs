@@ -95,26 +95,36 @@ impl Drop for AtomicFile {
 /// Removes temporaries of `target` left by killed processes (`.NAME.PID.tmp` whose
 /// process no longer runs; checked through `/proc`, so only on Linux).
 pub fn remove_stale_temporaries(target: &Path) {
-    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+    let Some(name) = target.file_name() else {
         return;
     };
-    let parent = if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        parent
-    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    remove_dead_writers(parent_of(target), &prefix, ".tmp");
+}
+
+/// The folder holding `path` (`.` for a bare name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the entries of `parent` named `PREFIX<pid>SUFFIX` whose process no longer
+/// runs: what killed writers left beside their target. The check goes through
+/// `/proc`, so nothing is removed where there is none.
+pub fn remove_dead_writers(parent: &Path, prefix: &str, suffix: &str) {
     if !Path::new("/proc/self").exists() {
         return;
     }
-    let prefix = format!(".{}.", name.to_string_lossy());
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
     for e in entries.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
         let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;

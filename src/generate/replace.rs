@@ -45,25 +45,11 @@ pub fn remove_stale_staging(dir: &Path) {
             }
         }
     }
-    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+    let Some(name) = dir.file_name() else {
         return;
     };
     let prefix = format!(".{}{STAGING_TAG}", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = fs::remove_dir_all(e.path());
-        }
-    }
+    crate::atomic::remove_dead_writers(crate::atomic::parent_of(dir), &prefix, "");
 }
 
 /// Whether the top-level entry `name` of a workspace is generated data or state that
