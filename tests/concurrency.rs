@@ -5,10 +5,12 @@
 
 use std::fs::OpenOptions;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+
+use common::{csv_in as csv, succeeded as ok};
 
 fn spawn(ws: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_leadql"))
@@ -21,19 +23,6 @@ fn spawn(ws: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn csv(ws: &Path, sql: &str) -> String {
-    ok(&common::leadql_in(ws, &["sql", "--format", "csv", sql]))
 }
 
 fn sample() -> tempfile::TempDir {

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 mod common;
 
+use common::succeeded as ok;
+
 /// Exit code of an injected failure (`leadql::commit::INJECTED_EXIT`).
 const INJECTED: i32 = 86;
 
@@ -24,18 +26,9 @@ fn leadql_failing(ws: &Path, fail_after: Option<u64>, args: &[&str]) -> Output {
     c.output().expect("runs")
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// The state a query shows (a reader: opening the workspace recovers it).
 fn state(ws: &Path, sql: &str) -> String {
-    ok(&common::leadql_in(ws, &["sql", "--format", "csv", sql]))
+    common::csv_in(ws, sql)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 mod common;
 
+use common::{csv_in as csv, succeeded as ok};
+
 /// A copy of the sample (in `ws/` of a temporary directory).
 fn workspace() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -16,19 +18,6 @@ fn workspace() -> tempfile::TempDir {
 
 fn leadql(ws: &Path, args: &[&str]) -> Output {
     common::leadql_in(ws, args)
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn csv(ws: &Path, sql: &str) -> String {
-    ok(&leadql(ws, &["sql", "--format", "csv", sql]))
 }
 
 fn python(script: &str) -> String {

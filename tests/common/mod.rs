@@ -71,3 +71,18 @@ pub fn leadql_in(ws: &Path, args: &[&str]) -> Output {
         .output()
         .expect("runs")
 }
+
+/// The standard output of a command that must have succeeded (its stderr otherwise).
+pub fn succeeded(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The result of `sql` on workspace `ws` as CSV, header first.
+pub fn csv_in(ws: &Path, sql: &str) -> String {
+    succeeded(&leadql_in(ws, &["sql", "--format", "csv", sql]))
+}
