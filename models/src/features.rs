@@ -272,6 +272,63 @@ impl Pipeline {
         columns: &[RawColumn],
         layout: Layout,
     ) -> Result<Vec<f64>, FeatureError> {
+        let rows = self.check_columns(columns)?;
+        let width = self.width();
+        let mut out = vec![0.0; rows * width];
+        let at = |r: usize, c: usize| match layout {
+            Layout::RowMajor => r * width + c,
+            Layout::ColumnMajor => c * rows + r,
+        };
+        let mut offset = 0;
+        for (f, column) in self.features.iter().zip(columns) {
+            match f.output(column)? {
+                Output::Value(values) => {
+                    for (r, x) in values.into_iter().enumerate() {
+                        out[at(r, offset)] = x;
+                    }
+                    offset += 1;
+                }
+                Output::OneHot { levels, codes } => {
+                    for (r, k) in codes.into_iter().enumerate() {
+                        out[at(r, offset + k as usize)] = 1.0;
+                    }
+                    offset += levels;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The transformed columns kept as they are built: a dense column per number,
+    /// boolean and timestamp, and the level's index per row for each categorical
+    /// feature (whose one-hot block has exactly one 1 per row). The logistic solver
+    /// reads this instead of the dense matrix, which is mostly zeros.
+    pub fn design(&self, columns: &[RawColumn]) -> Result<Design, FeatureError> {
+        let rows = self.check_columns(columns)?;
+        let mut design = Design {
+            rows,
+            width: self.width(),
+            dense: Vec::new(),
+            one_hot: Vec::new(),
+        };
+        let mut offset = 0;
+        for (f, column) in self.features.iter().zip(columns) {
+            match f.output(column)? {
+                Output::Value(values) => {
+                    design.dense.push((offset, values));
+                    offset += 1;
+                }
+                Output::OneHot { levels, codes } => {
+                    design.one_hot.push((offset, codes));
+                    offset += levels;
+                }
+            }
+        }
+        Ok(design)
+    }
+
+    /// Checks the columns' number and lengths; returns the rows.
+    fn check_columns(&self, columns: &[RawColumn]) -> Result<usize, FeatureError> {
         if columns.len() != self.features.len() {
             return Err(FeatureError(format!(
                 "the model expects {} feature columns ({}), got {}",
@@ -285,13 +342,6 @@ impl Pipeline {
             )));
         }
         let rows = columns.first().map_or(0, RawColumn::len);
-        let width = self.width();
-        let mut out = vec![0.0; rows * width];
-        let at = |r: usize, c: usize| match layout {
-            Layout::RowMajor => r * width + c,
-            Layout::ColumnMajor => c * rows + r,
-        };
-        let mut offset = 0;
         for (f, column) in self.features.iter().zip(columns) {
             if column.len() != rows {
                 return Err(FeatureError(format!(
@@ -300,62 +350,86 @@ impl Pipeline {
                     column.len()
                 )));
             }
-            let mismatch = || {
-                FeatureError(format!(
-                    "column '{}' is {}, but the model was trained on a {} column",
-                    f.name,
-                    column.kind(),
-                    match f.transform {
-                        Transform::Numeric { .. } => "numeric",
-                        Transform::Boolean { .. } => "boolean",
-                        Transform::Timestamp { .. } => "timestamp",
-                        Transform::Categorical { .. } => "string",
-                    }
-                ))
-            };
-            match (&f.transform, column) {
-                (Transform::Numeric { mean, std }, RawColumn::Numeric(v)) => {
-                    check_finite(&f.name, v)?;
-                    for (r, x) in v.iter().enumerate() {
-                        out[at(r, offset)] = (x.unwrap_or(*mean) - mean) / std;
-                    }
-                    offset += 1;
-                }
-                (Transform::Boolean { mean, std }, RawColumn::Bool(v)) => {
-                    for (r, x) in v.iter().enumerate() {
-                        let x = x.map_or(*mean, |b| f64::from(u8::from(b)));
-                        out[at(r, offset)] = (x - mean) / std;
-                    }
-                    offset += 1;
-                }
-                (
-                    Transform::Timestamp {
-                        reference,
-                        mean,
-                        std,
-                    },
-                    RawColumn::Timestamp(v),
-                ) => {
-                    for (r, x) in v.iter().enumerate() {
-                        let age = x.map_or(*mean, |t| (reference - t) as f64 / DAY_US);
-                        out[at(r, offset)] = (age - mean) / std;
-                    }
-                    offset += 1;
-                }
-                (Transform::Categorical { levels }, RawColumn::Text(v)) => {
-                    for (r, x) in v.iter().enumerate() {
-                        let level = x.as_deref().unwrap_or(NULL);
-                        let k = levels
-                            .binary_search_by(|l| l.as_str().cmp(level))
-                            .unwrap_or(levels.len());
-                        out[at(r, offset + k)] = 1.0;
-                    }
-                    offset += levels.len() + 1;
-                }
-                _ => return Err(mismatch()),
-            }
         }
-        Ok(out)
+        Ok(rows)
+    }
+}
+
+/// A transformed feature matrix that keeps one-hot blocks as level indices (see
+/// [`Pipeline::design`]); its dense equivalent is [`Pipeline::transform`]'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    /// Rows.
+    pub rows: usize,
+    /// Model columns of the dense equivalent.
+    pub width: usize,
+    /// Single columns: (model column, value per row).
+    pub dense: Vec<(usize, Vec<f64>)>,
+    /// One-hot blocks: (the block's first model column, the 1's column within the
+    /// block per row).
+    pub one_hot: Vec<(usize, Vec<u32>)>,
+}
+
+/// What one input feature becomes.
+enum Output {
+    /// One model column.
+    Value(Vec<f64>),
+    /// A one-hot block of `levels` columns: the column of the 1 per row.
+    OneHot { levels: usize, codes: Vec<u32> },
+}
+
+impl Feature {
+    /// This feature's transform of `column`.
+    fn output(&self, column: &RawColumn) -> Result<Output, FeatureError> {
+        let mismatch = || {
+            FeatureError(format!(
+                "column '{}' is {}, but the model was trained on a {} column",
+                self.name,
+                column.kind(),
+                match self.transform {
+                    Transform::Numeric { .. } => "numeric",
+                    Transform::Boolean { .. } => "boolean",
+                    Transform::Timestamp { .. } => "timestamp",
+                    Transform::Categorical { .. } => "string",
+                }
+            ))
+        };
+        Ok(match (&self.transform, column) {
+            (Transform::Numeric { mean, std }, RawColumn::Numeric(v)) => {
+                check_finite(&self.name, v)?;
+                Output::Value(v.iter().map(|x| (x.unwrap_or(*mean) - mean) / std).collect())
+            }
+            (Transform::Boolean { mean, std }, RawColumn::Bool(v)) => Output::Value(
+                v.iter()
+                    .map(|x| (x.map_or(*mean, |b| f64::from(u8::from(b))) - mean) / std)
+                    .collect(),
+            ),
+            (
+                Transform::Timestamp {
+                    reference,
+                    mean,
+                    std,
+                },
+                RawColumn::Timestamp(v),
+            ) => Output::Value(
+                v.iter()
+                    .map(|x| (x.map_or(*mean, |t| (reference - t) as f64 / DAY_US) - mean) / std)
+                    .collect(),
+            ),
+            (Transform::Categorical { levels }, RawColumn::Text(v)) => Output::OneHot {
+                levels: levels.len() + 1,
+                codes: v
+                    .iter()
+                    .map(|x| {
+                        let level = x.as_deref().unwrap_or(NULL);
+                        levels
+                            .binary_search_by(|l| l.as_str().cmp(level))
+                            .unwrap_or(levels.len()) as u32
+                    })
+                    .collect(),
+            },
+            _ => return Err(mismatch()),
+        })
     }
 }
 

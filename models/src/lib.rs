@@ -10,6 +10,7 @@ pub mod assignment;
 pub mod domain;
 pub mod fault;
 pub mod features;
+pub mod logistic;
 pub mod matching;
 pub mod metrics;
 pub mod policy;

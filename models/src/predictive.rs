@@ -4,28 +4,26 @@
 //! Training takes the columns of a query (features and a label), fits the
 //! [`Pipeline`], splits the rows (random with a seed, or by time: the most recent share
 //! is held out, as Dynamics 365 does), optionally balances classes by oversampling,
-//! fits a logistic regression, a decision tree or a random forest with linfa, and
-//! evaluates on the held-out rows.
+//! fits the estimator and evaluates on the held-out rows:
 //!
-//! linfa's logistic regression models the probability of the *more frequent* class; the
-//! fitted coefficients are converted here so that a [`PredictiveModel`] always gives
-//! the probability of the positive label, and prediction needs nothing but the stored
-//! coefficients (a dot product per lead), which also makes explanations exact:
-//! contributions sum to the logit. Trees and forests are flattened and calibrated in
-//! [`crate::trees`]: their scores are leaf class frequencies, and their contributions
-//! sum to the probability minus the base rate.
+//! - `logistic_reg`: [`crate::logistic`], linfa-logistic's objective and optimiser on
+//!   the sparse structure of the feature matrix. It models the probability of the
+//!   positive label directly; prediction needs nothing but the stored coefficients (a
+//!   dot product per lead), which also makes explanations exact: contributions sum to
+//!   the logit.
+//! - `decision_tree`, `random_forest`: histogram trees of [`crate::trees`], scored by
+//!   calibrated leaf class frequencies; contributions sum to the probability minus the
+//!   base rate.
 
 use std::fmt;
 
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ShapeBuilder};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureError, FitOptions, Layout, Pipeline, RawColumn};
+use crate::features::{FeatureError, FitOptions, Pipeline, RawColumn};
+use crate::logistic;
 use crate::metrics::{self, Confusion};
 use crate::trees::{self, Forest};
 
@@ -54,7 +52,7 @@ impl From<FeatureError> for TrainError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelType {
-    /// L2-regularised logistic regression (linfa-logistic).
+    /// L2-regularised logistic regression ([`crate::logistic`]).
     LogisticReg,
     /// One CART decision tree (linfa-trees), scored by leaf class frequencies.
     DecisionTree,
@@ -763,8 +761,8 @@ pub fn train(
     let y: Vec<bool> = fit_rows.iter().map(|&r| labels[r]).collect();
     let estimator = match options.model_type {
         ModelType::LogisticReg => {
-            let x = pipeline.transform_in(&train_columns, Layout::ColumnMajor)?;
-            fit_logistic(x, y, width, &options)?
+            let design = pipeline.design(&train_columns)?;
+            fit_logistic(&design, &y, &options)?
         }
         ModelType::DecisionTree | ModelType::RandomForest => {
             let x = pipeline.transform(&train_columns)?;
@@ -883,34 +881,22 @@ fn growth(options: &TrainOptions) -> trees::Growth {
 }
 
 fn fit_logistic(
-    x: Vec<f64>,
-    y: Vec<bool>,
-    width: usize,
+    design: &crate::features::Design,
+    y: &[bool],
     options: &TrainOptions,
 ) -> Result<Estimator, TrainError> {
-    let rows = y.len();
-    // Column-major (`x` comes in that layout): linfa's gradient multiplies by the
-    // transposed matrix, which ndarray (without BLAS) does row by row; on a row-major
-    // matrix those rows are strided columns and every gradient walks memory `width`
-    // times out of order.
-    let x = Array2::from_shape_vec((rows, width).f(), x)
-        .map_err(|e| TrainError(format!("feature matrix: {e}")))?;
-    let y = Array1::from(y);
-    // linfa's tolerance applies to the gradient of the summed loss; scikit-learn's
-    // (tol = 1e-4) to the mean loss. Scaling by the rows stops where scikit-learn would.
-    let tolerance = |rows: usize| (1e-4 * rows as f64).max(1e-4);
-    let dataset = Dataset::new(x, y);
-    let fitted = LogisticRegression::default()
-        .alpha(options.l2)
-        .max_iterations(options.max_iterations)
-        .gradient_tolerance(tolerance(rows))
-        .fit(&dataset)
-        .map_err(|e| TrainError(format!("logistic regression did not fit: {e}")))?;
-    // linfa models P(larger class); express everything as P(true).
-    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    let fitted = logistic::fit(
+        design,
+        y,
+        &logistic::LogisticParams {
+            l2: options.l2,
+            max_iterations: options.max_iterations,
+            gradient_tolerance: None,
+        },
+    )?;
     Ok(Estimator::Logistic {
-        intercept: sign * fitted.intercept(),
-        coefficients: fitted.params().iter().map(|c| sign * c).collect(),
+        intercept: fitted.intercept,
+        coefficients: fitted.coefficients,
     })
 }
 
