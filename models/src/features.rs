@@ -397,7 +397,11 @@ impl Feature {
         Ok(match (&self.transform, column) {
             (Transform::Numeric { mean, std }, RawColumn::Numeric(v)) => {
                 check_finite(&self.name, v)?;
-                Output::Value(v.iter().map(|x| (x.unwrap_or(*mean) - mean) / std).collect())
+                Output::Value(
+                    v.iter()
+                        .map(|x| (x.unwrap_or(*mean) - mean) / std)
+                        .collect(),
+                )
             }
             (Transform::Boolean { mean, std }, RawColumn::Bool(v)) => Output::Value(
                 v.iter()

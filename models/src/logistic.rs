@@ -437,7 +437,9 @@ mod tests {
         for _ in 0..rows {
             let x: Vec<f64> = (0..3).map(|_| rng.gen_range(-2.0..2.0)).collect();
             let (ka, kb) = (rng.gen_range(0..4u32), rng.gen_range(0..6u32));
-            let z = -1.5 + 0.8 * x[0] - 0.5 * x[1] + 0.1 * x[2] + [0.0, 0.4, -0.6, 1.0][ka as usize]
+            let z = -1.5 + 0.8 * x[0] - 0.5 * x[1]
+                + 0.1 * x[2]
+                + [0.0, 0.4, -0.6, 1.0][ka as usize]
                 + 0.2 * f64::from(kb);
             y.push(rng.r#gen::<f64>() < sigmoid(z));
             for (column, v) in dense.iter_mut().zip(x) {
@@ -529,7 +531,11 @@ mod tests {
         let sign = if theirs.labels().pos.class { 1.0 } else { -1.0 };
         assert!((ours.intercept - sign * theirs.intercept()).abs() < 1e-3);
         for (c, (a, b)) in ours.coefficients.iter().zip(theirs.params()).enumerate() {
-            assert!((a - sign * b).abs() < 1e-3, "coefficient {c}: {a} vs {}", sign * b);
+            assert!(
+                (a - sign * b).abs() < 1e-3,
+                "coefficient {c}: {a} vs {}",
+                sign * b
+            );
         }
         // That tolerance leaves the coefficients 0.1 from the optimum along the
         // direction the one-hot blocks share with the intercept; the default does not.
@@ -570,9 +576,15 @@ mod tests {
         // Several chunks of rows.
         let (design, y) = generated(3 * CHUNK + 17, 3);
         let w: Vec<f64> = (0..14).map(|i| 0.1 * i as f64 - 0.6).collect();
-        let one = Objective::new(&design, &y, 1.0, 1).evaluate(&w).expect("cost");
-        let two = Objective::new(&design, &y, 1.0, 2).evaluate(&w).expect("cost");
-        let three = Objective::new(&design, &y, 1.0, 3).evaluate(&w).expect("cost");
+        let one = Objective::new(&design, &y, 1.0, 1)
+            .evaluate(&w)
+            .expect("cost");
+        let two = Objective::new(&design, &y, 1.0, 2)
+            .evaluate(&w)
+            .expect("cost");
+        let three = Objective::new(&design, &y, 1.0, 3)
+            .evaluate(&w)
+            .expect("cost");
         assert_eq!(one.cost.to_bits(), two.cost.to_bits());
         assert_eq!(one.gradient, two.gradient);
         assert_eq!(one.gradient, three.gradient);
