@@ -7,6 +7,8 @@
 //! functions; the `leadql` crate wires everything to a workspace and a command line.
 
 pub mod assignment;
+pub mod bins;
+pub mod boost;
 pub mod domain;
 pub mod fault;
 pub mod features;
