@@ -315,7 +315,22 @@ pub(crate) struct GradHess {
     n: u32,
 }
 
+/// One row's gradient and hessian.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Gradient {
+    g: f64,
+    h: f64,
+}
+
 impl Stat for GradHess {
+    type Row = Gradient;
+
+    fn add_row(&mut self, row: &Gradient) {
+        self.g += row.g;
+        self.h += row.h;
+        self.n += 1;
+    }
+
     fn add(&mut self, other: &Self) {
         self.g += other.g;
         self.h += other.h;
@@ -440,7 +455,7 @@ pub(crate) fn fit_boosted_on(
         threads,
     };
     let mut logits = vec![base_score; n];
-    let mut stats = vec![GradHess::default(); n];
+    let mut stats = vec![Gradient::default(); n];
     let mut in_sample = vec![false; n];
     let label = |r: usize| f64::from(u8::from(y[r]));
     let loss = |logits: &[f64]| {
@@ -472,10 +487,9 @@ pub(crate) fn fit_boosted_on(
         for &r in &work.order {
             let r = r as usize;
             let p = sigmoid(logits[r]);
-            stats[r] = GradHess {
+            stats[r] = Gradient {
                 g: p - label(r),
                 h: p * (1.0 - p),
-                n: 1,
             };
         }
         let grown = grow::grow(&layout, &stats, &mut work, &newton, &shape, &mut rng);

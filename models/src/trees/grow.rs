@@ -35,8 +35,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::bins::Binned;
 
-/// A statistic summed over rows: per row, per histogram bin and per node.
+/// A statistic summed over rows: per histogram bin and per node.
 pub(crate) trait Stat: Copy + Default + Send + Sync {
+    /// What one row contributes (kept small: rows' weights are copied at every split).
+    type Row: Copy + Default + Send + Sync;
+    /// Adds one row.
+    fn add_row(&mut self, row: &Self::Row);
     /// Adds `other`.
     fn add(&mut self, other: &Self);
     /// Subtracts `other` (a part of `self`).
@@ -227,21 +231,21 @@ impl<'a> Layout<'a> {
 
     /// Sums the rows `idx` (row `idx[i]` weighing `weights[i]`) into a zeroed `hist`,
     /// except the most frequent bins of the sparse columns; returns the rows' total.
-    fn sum_block<S: Stat>(&self, idx: &[u32], weights: &[S], hist: &mut [S]) -> S {
+    fn sum_block<S: Stat>(&self, idx: &[u32], weights: &[S::Row], hist: &mut [S]) -> S {
         let nd = self.dense_offsets.len();
         let mut total = S::default();
         for (&r, s) in idx.iter().zip(weights) {
             let r = r as usize;
-            total.add(s);
+            total.add_row(s);
             let (dense, bundles) =
                 self.records[r * self.record..(r + 1) * self.record].split_at(nd);
             for (&offset, &code) in self.dense_offsets.iter().zip(dense) {
-                hist[offset + code as usize].add(s);
+                hist[offset + code as usize].add_row(s);
             }
             for (bins, &code) in self.bundle_bins.chunks_exact(256).zip(bundles) {
                 let b = bins[code as usize];
                 if b != NO_BIN {
-                    hist[b as usize].add(s);
+                    hist[b as usize].add_row(s);
                 }
             }
         }
@@ -259,7 +263,7 @@ impl<'a> Layout<'a> {
     pub fn histogram<S: Stat>(
         &self,
         idx: &[u32],
-        weights: &[S],
+        weights: &[S::Row],
         out: &mut [S],
         threads: usize,
         spare: &mut Vec<Vec<S>>,
@@ -270,7 +274,8 @@ impl<'a> Layout<'a> {
             self.sum_block(idx, weights, out)
         } else {
             let size = idx.len().div_ceil(blocks);
-            let chunks: Vec<(&[u32], &[S])> = idx.chunks(size).zip(weights.chunks(size)).collect();
+            let chunks: Vec<(&[u32], &[S::Row])> =
+                idx.chunks(size).zip(weights.chunks(size)).collect();
             while spare.len() + 1 < chunks.len() {
                 spare.push(vec![S::default(); self.bins()]);
             }
@@ -333,9 +338,9 @@ impl<'a> Layout<'a> {
 
 /// One block of rows of a histogram sum: its rows, their weights, its buffer, and
 /// the total of its rows once summed.
-struct Block<'a, S> {
+struct Block<'a, S: Stat> {
     rows: &'a [u32],
-    weights: &'a [S],
+    weights: &'a [S::Row],
     hist: &'a mut [S],
     total: S,
 }
@@ -437,10 +442,9 @@ pub(crate) struct Shape {
 }
 
 /// Buffers of one thread growing (part of) a tree.
-#[derive(Default)]
-struct Buffers<S> {
+struct Buffers<S: Stat> {
     /// The right child's rows and weights during a partition.
-    scratch: (Vec<u32>, Vec<S>),
+    scratch: (Vec<u32>, Vec<S::Row>),
     /// Histograms not in use.
     pool: Vec<Vec<S>>,
     /// Block buffers of [`Layout::histogram`].
@@ -448,15 +452,34 @@ struct Buffers<S> {
 }
 
 /// Buffers of [`grow`], kept from one tree to the next.
-#[derive(Default)]
-pub(crate) struct Workspace<S> {
+pub(crate) struct Workspace<S: Stat> {
     /// The rows to grow on, ascending, set before [`grow`]; after it, permuted so that
     /// node `i` of the tree holds `order[nodes[i].start..nodes[i].end]`.
     pub order: Vec<u32>,
     /// The rows' weights in the rows' order, partitioned along with them.
-    weights: Vec<S>,
+    weights: Vec<S::Row>,
     /// One set of buffers per thread.
     buffers: Vec<Buffers<S>>,
+}
+
+impl<S: Stat> Default for Buffers<S> {
+    fn default() -> Self {
+        Buffers {
+            scratch: (Vec::new(), Vec::new()),
+            pool: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+}
+
+impl<S: Stat> Default for Workspace<S> {
+    fn default() -> Self {
+        Workspace {
+            order: Vec::new(),
+            weights: Vec::new(),
+            buffers: Vec::new(),
+        }
+    }
 }
 
 /// A node waiting to be numbered and split.
@@ -551,7 +574,7 @@ impl<S: Stat, C: Criterion<S>> Grower<'_, '_, S, C> {
         &self,
         mut p: Pending<S>,
         order: &mut [u32],
-        weights: &mut [S],
+        weights: &mut [S::Row],
         buffers: &mut Buffers<S>,
         threads: usize,
         rng: &mut ChaCha8Rng,
@@ -588,7 +611,7 @@ impl<S: Stat, C: Criterion<S>> Grower<'_, '_, S, C> {
         let n = order.len();
         if right_rows.len() < n {
             right_rows.resize(n, 0);
-            right_weights.resize(n, S::default());
+            right_weights.resize(n, S::Row::default());
         }
         let mid = partition(
             order,
@@ -677,7 +700,7 @@ impl<S: Stat, C: Criterion<S>> Grower<'_, '_, S, C> {
         &self,
         root: Pending<S>,
         order: &mut [u32],
-        weights: &mut [S],
+        weights: &mut [S::Row],
         buffers: &mut Buffers<S>,
         threads: usize,
         rng: &mut ChaCha8Rng,
@@ -730,7 +753,7 @@ impl<S: Stat, C: Criterion<S>> Grower<'_, '_, S, C> {
         &self,
         root: Pending<S>,
         order: &mut [u32],
-        weights: &mut [S],
+        weights: &mut [S::Row],
         buffers: &mut [Buffers<S>],
         rng: &mut ChaCha8Rng,
     ) -> Vec<Grown<S>> {
@@ -798,7 +821,7 @@ impl<S: Stat, C: Criterion<S>> Grower<'_, '_, S, C> {
 /// not depend on the number of threads.
 pub(crate) fn grow<S: Stat, C: Criterion<S>>(
     layout: &Layout,
-    stats: &[S],
+    stats: &[S::Row],
     work: &mut Workspace<S>,
     criterion: &C,
     shape: &Shape,

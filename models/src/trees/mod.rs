@@ -340,6 +340,13 @@ pub(crate) struct Counts {
 }
 
 impl Stat for Counts {
+    /// A row's class, weighed by its bootstrap multiplicity.
+    type Row = Counts;
+
+    fn add_row(&mut self, row: &Counts) {
+        self.add(row);
+    }
+
     fn add(&mut self, other: &Self) {
         self.positives += other.positives;
         self.negatives += other.negatives;
