@@ -143,6 +143,83 @@ fn feature_view() -> String {
 }
 
 #[test]
+fn boosted_trees_train_score_and_explain_on_the_logit() {
+    let ws = workspace();
+    let d = ws.path();
+    let view = feature_view();
+    let create = |version: u32| {
+        csv(
+            d,
+            &format!(
+                "{view}; CREATE MODEL boost OPTIONS (model_type = 'boosted_tree', label = 'converted', seed = 7, \
+                 max_iterations = 60, learn_rate = 0.1, max_tree_depth = 3, l2_reg = 1, subsample = 0.8) \
+                 AS SELECT {FEATURES}, converted FROM lead_features WHERE status <> 'open'"
+            ),
+        );
+        std::fs::read(d.join(format!("models/boost/v{version}.json"))).expect("model file")
+    };
+    let first = create(1);
+    let shown = csv(
+        d,
+        "SELECT model_type, training_rows > 2000 AS rows_ok, auc > 0.7 AS auc_ok FROM show_models() WHERE model = 'boost'",
+    );
+    assert_eq!(shown, "model_type,rows_ok,auc_ok\nboosted_tree,true,true\n");
+    // Probabilities, not labels: many distinct scores.
+    let distinct = csv(
+        d,
+        &format!(
+            "{view}; SELECT count(DISTINCT score) > 50 AS many FROM predict('boost', 'lead_features')"
+        ),
+    );
+    assert_eq!(distinct, "many\ntrue\n");
+    // Split-gain importances: non-negative, sum to 1, pricing visits lead.
+    let top = csv(
+        d,
+        "SELECT feature, kind, round(sum(weight) OVER (), 6) AS total, min(weight) OVER () >= 0 AS nonneg \
+         FROM model_features('boost') ORDER BY weight DESC LIMIT 1",
+    );
+    assert_eq!(
+        top,
+        "feature,kind,total,nonneg\npricing_visits,\"importance (split gain, sums to 1)\",1.0,true\n"
+    );
+    // Contributions plus the baseline add up to the logit of the score, for every lead.
+    let off = csv(
+        d,
+        &format!(
+            "{view}; SELECT count(*) AS leads, count(*) FILTER (WHERE abs(e.z - ln(s.p / (1 - s.p))) > 1e-9 OR f <> '(baseline)') AS off FROM \
+             (SELECT lead_id, sum(contribution) AS z, max(CASE WHEN feature LIKE '(%' THEN feature END) AS f \
+              FROM explain_prediction('boost', 'lead_features') GROUP BY lead_id) e \
+             JOIN (SELECT lead_id, predict_score('boost', {FEATURES}) / 100 AS p FROM lead_features) s USING (lead_id)"
+        ),
+    );
+    assert_eq!(off, "leads,off\n5000,0\n");
+    // Same data and seed: the same model file, byte for byte (but its version and time).
+    let second = create(2);
+    let strip = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"version\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&first), strip(&second));
+    // Options of another model type, and bad values, are refused by name.
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'boosted_tree', label = 'y', num_trees = 5) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(
+        e.contains("model option num_trees applies to random_forest models, not boosted_tree"),
+        "{e}"
+    );
+    let e = error(
+        d,
+        "CREATE MODEL m OPTIONS (model_type = 'boosted_tree', label = 'y', learn_rate = 2) AS SELECT 1 AS x, true AS y",
+    );
+    assert!(e.contains("learn_rate must be in (0, 1], got 2"), "{e}");
+}
+
+#[test]
 fn trees_and_forests_train_score_and_explain_with_probabilities() {
     let ws = workspace();
     let d = ws.path();

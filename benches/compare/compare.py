@@ -10,8 +10,12 @@ Workloads, each at --scales (0.1x, 1x, 3x of --leads by default):
   3. qualify      the `default` qualification pipeline exported to Parquet: `leadql
                   export` of qualify_leads() against DuckDB + scikit-learn
                   (qualification.py);
-  4. fit          logistic regression training, held-out AUC and scoring against
-                  scikit-learn (benches/predictive/fit_1m.py), once per scale.
+  4. training     logistic regression, random forest and boosted trees against
+                  scikit-learn on the same rows and split (benches/predictive/training.py),
+                  once per scale (forest and boosted trees up to 1x) and on Bank Marketing;
+                  scoring every lead against predict_proba (benches/predictive/fit_1m.py).
+                  `--training-only` runs this workload alone and replaces its section of
+                  an existing --out, leaving the other workloads' figures as they were.
 The peers run in their own processes (peer.py).
 
 Each repetition runs every engine once, interleaved; the table reports medians of the
@@ -126,6 +130,42 @@ def agree(workload, a, b):
     return same and a["ready"] == b["ready"]
 
 
+TRAINING_HEADER = "## Training and scoring: leadql against scikit-learn"
+
+
+def training(a, scales):
+    """Workload 4: the section's Markdown lines."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = lambda name: os.path.join(here, "..", "predictive", name)
+    lines = [TRAINING_HEADER, "",
+             f"Written on {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC by "
+             "`benches/predictive/training.py` (fit times, AUC) and `benches/predictive/fit_1m.py` (scoring every "
+             "lead), same machine. `fit` is the estimator alone on both sides; see each script's opening comment.",
+             ""]
+    runs = []
+    for scale in scales:
+        leads = int(round(a.leads * scale))
+        models = "logistic_reg" if scale > 1 else "logistic_reg,random_forest,boosted_tree"
+        runs.append((f"{leads:,} generated leads", ["--dataset", "generated", "--leads", str(leads)], models))
+    if os.path.exists(a.bank):
+        runs.append(("UCI Bank Marketing (without `duration`)", ["--dataset", "bank", "--bank", a.bank],
+                     "logistic_reg,random_forest,boosted_tree"))
+    for title, args, models in runs:
+        md = os.path.join(a.dir, "training.md")
+        subprocess.run([sys.executable, script("training.py"), "--leadql", a.leadql, *args, "--models", models,
+                        "--dir", a.dir, "--out", md], check=True, stdout=subprocess.DEVNULL)
+        body = open(md).read().splitlines()
+        lines += [f"### Training: {title}", ""] + body[2:] + [""]
+    for scale in scales:
+        leads = int(round(a.leads * scale))
+        md = os.path.join(a.dir, f"fit-{leads}.md")
+        subprocess.run([sys.executable, script("fit_1m.py"), "--leadql", a.leadql,
+                        "--leads", str(leads), "--dir", a.dir, "--out", md], check=True, stdout=subprocess.DEVNULL)
+        body = open(md).read().splitlines()
+        lines += [f"### Scoring: {leads:,} leads", ""] + body[2:] + [""]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--leadql", required=True)
@@ -133,11 +173,27 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--scales", default="0.1,1,3", help="multiples of --leads to run every workload at")
     ap.add_argument("--no-fit", action="store_true", help="skip the scikit-learn comparison")
+    ap.add_argument("--training-only", action="store_true",
+                    help="run only the scikit-learn comparison and replace its section of --out")
+    ap.add_argument("--bank", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "bank-marketing",
+                                                  "bank-additional-full.csv"),
+                    help="UCI Bank Marketing CSV (skipped when absent)")
     ap.add_argument("--dir", default="/tmp/leadql-bench")
     ap.add_argument("--out", default="benches/RESULTS.md")
     a = ap.parse_args()
 
     scales = [float(x) for x in a.scales.split(",")]
+    if a.training_only:
+        old = open(a.out).read()
+        cut = old.find(TRAINING_HEADER)
+        if cut < 0:
+            cut = old.find("## Logistic regression: leadql against scikit-learn")
+        head = old[:cut] if cut >= 0 else old + "\n"
+        text = head + "\n".join(training(a, scales))
+        with open(a.out, "w") as f:
+            f.write(text)
+        print(text)
+        return
     data, workloads = {}, {}
     for scale in scales:
         leads = int(round(a.leads * scale))
@@ -230,17 +286,7 @@ def main():
         "",
     ]
     if not a.no_fit:
-        # Workload 4: logistic regression training and scoring against scikit-learn, once
-        # per scale (benches/predictive/fit_1m.py: same rows, same preprocessing).
-        lines += ["## Logistic regression: leadql against scikit-learn", ""]
-        here = os.path.dirname(os.path.abspath(__file__))
-        for scale in scales:
-            leads = int(round(a.leads * scale))
-            md = os.path.join(a.dir, f"fit-{leads}.md")
-            subprocess.run([sys.executable, os.path.join(here, "..", "predictive", "fit_1m.py"), "--leadql", a.leadql,
-                            "--leads", str(leads), "--dir", a.dir, "--out", md], check=True, stdout=subprocess.DEVNULL)
-            body = open(md).read().splitlines()
-            lines += [f"### {leads:,} leads", ""] + [l for l in body[2:]] + [""]
+        lines += training(a, scales)
     with open(a.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))

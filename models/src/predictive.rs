@@ -14,6 +14,8 @@
 //! - `decision_tree`, `random_forest`: histogram trees of [`crate::trees`], scored by
 //!   calibrated leaf class frequencies; contributions sum to the probability minus the
 //!   base rate.
+//! - `boosted_tree`: gradient-boosted histogram trees of [`crate::boost`]; per-tree
+//!   path contributions sum to the logit minus the baseline.
 
 use std::fmt;
 
@@ -22,7 +24,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureError, FitOptions, Pipeline, RawColumn};
+use crate::boost::{self, Boosted};
+use crate::features::{FeatureError, FitOptions, Layout, Pipeline, RawColumn};
 use crate::logistic;
 use crate::metrics::{self, Confusion};
 use crate::trees::{self, Forest};
@@ -56,20 +59,23 @@ pub enum ModelType {
     LogisticReg,
     /// One CART decision tree (linfa-trees), scored by leaf class frequencies.
     DecisionTree,
-    /// A random forest (linfa-ensemble), scored by the mean of its trees' leaf
-    /// frequencies.
+    /// A random forest, scored by the mean of its trees' leaf frequencies.
     RandomForest,
+    /// Gradient-boosted trees on the logistic loss ([`crate::boost`]), BigQuery ML's
+    /// `BOOSTED_TREE_CLASSIFIER`.
+    BoostedTree,
 }
 
 impl ModelType {
-    /// Parses `logistic_reg`, `decision_tree` or `random_forest`.
+    /// Parses `logistic_reg`, `decision_tree`, `random_forest` or `boosted_tree`.
     pub fn parse(s: &str) -> Result<Self, TrainError> {
         match s {
             "logistic_reg" => Ok(ModelType::LogisticReg),
             "decision_tree" => Ok(ModelType::DecisionTree),
             "random_forest" => Ok(ModelType::RandomForest),
+            "boosted_tree" => Ok(ModelType::BoostedTree),
             other => Err(TrainError(format!(
-                "unknown model_type '{other}' (expected one of: logistic_reg, decision_tree, random_forest)"
+                "unknown model_type '{other}' (expected one of: logistic_reg, decision_tree, random_forest, boosted_tree)"
             ))),
         }
     }
@@ -80,6 +86,7 @@ impl ModelType {
             ModelType::LogisticReg => "logistic_reg",
             ModelType::DecisionTree => "decision_tree",
             ModelType::RandomForest => "random_forest",
+            ModelType::BoostedTree => "boosted_tree",
         }
     }
 }
@@ -119,9 +126,10 @@ pub struct TrainOptions {
     /// Value of the label that counts as positive (for string and integer labels;
     /// booleans use `true`).
     pub positive: Option<String>,
-    /// L2 strength (`alpha = 1 / C` of scikit-learn).
+    /// L2 strength: on the coefficients of a logistic regression (`alpha = 1 / C` of
+    /// scikit-learn), on the leaf values of boosted trees (`l2_reg`, XGBoost's lambda).
     pub l2: f64,
-    /// Maximum optimiser iterations.
+    /// Most optimiser iterations of a logistic regression; most boosting rounds.
     pub max_iterations: u64,
     /// Row split.
     pub split: Split,
@@ -131,7 +139,8 @@ pub struct TrainOptions {
     pub min_level_count: usize,
     /// Score cut-offs (0–100) of grades A, B and C; lower scores are D.
     pub grade_cutoffs: [f64; 3],
-    /// Deepest split level of trees (`None`: 6 for a tree, 10 for a forest).
+    /// Deepest split level of trees (`None`: 6 for a tree and boosted trees, 10 for a
+    /// forest).
     #[serde(default)]
     pub max_depth: Option<usize>,
     /// Fewest training rows in a tree leaf.
@@ -152,6 +161,31 @@ pub struct TrainOptions {
     /// the active version's minus this.
     #[serde(default = "default_publish_tolerance")]
     pub publish_tolerance: f64,
+    /// Boosted trees: the shrinkage applied to each round's tree (`learn_rate`).
+    #[serde(default = "default_learn_rate")]
+    pub learn_rate: f64,
+    /// Boosted trees: the least loss reduction a split must bring (`min_split_loss`).
+    #[serde(default)]
+    pub min_split_loss: f64,
+    /// Boosted trees: the share of training rows each round is fitted on (`subsample`).
+    #[serde(default = "default_subsample")]
+    pub subsample: f64,
+    /// Boosted trees: stop adding rounds once a held-out tenth of the training rows
+    /// stops improving, and keep the best round (`early_stop`).
+    #[serde(default = "default_early_stop")]
+    pub early_stop: bool,
+}
+
+fn default_learn_rate() -> f64 {
+    0.1
+}
+
+fn default_subsample() -> f64 {
+    1.0
+}
+
+fn default_early_stop() -> bool {
+    true
 }
 
 fn default_publish_tolerance() -> f64 {
@@ -171,6 +205,73 @@ fn default_feature_fraction() -> f64 {
 }
 
 impl TrainOptions {
+    /// Checks every setting before training (the SQL layer checks them as it parses
+    /// `OPTIONS (…)`; this keeps direct callers of [`train`] from fitting with
+    /// impossible ones). The error names the option.
+    pub fn check(&self) -> Result<(), TrainError> {
+        let fail = |what: String| Err(TrainError(what));
+        match &self.split {
+            Split::Random { test_fraction, .. } | Split::Time { test_fraction, .. }
+                if !(*test_fraction > 0.0 && *test_fraction < 1.0) =>
+            {
+                return fail(format!(
+                    "test_fraction must be between 0 and 1, got {test_fraction}"
+                ));
+            }
+            _ => {}
+        }
+        if self.min_level_count == 0 {
+            return fail("min_level_count must be at least 1".into());
+        }
+        let [a, b, c] = self.grade_cutoffs;
+        if !(a > b && b > c && a.is_finite() && c.is_finite()) {
+            return fail(format!(
+                "grade_cutoffs {a}/{b}/{c} must be three decreasing scores"
+            ));
+        }
+        if let Some(h) = self.horizon_days
+            && !(h > 0.0 && h <= 36_500.0)
+        {
+            return fail(format!("horizon_days must be in (0, 36500], got {h}"));
+        }
+        if !(0.0..=1.0).contains(&self.publish_tolerance) {
+            return fail(format!(
+                "publish_tolerance must be in [0, 1], got {}",
+                self.publish_tolerance
+            ));
+        }
+        match self.model_type {
+            ModelType::LogisticReg => logistic::LogisticParams {
+                l2: self.l2,
+                max_iterations: self.max_iterations,
+                gradient_tolerance: None,
+            }
+            .check(),
+            ModelType::BoostedTree => boost_params(self).check(),
+            ModelType::DecisionTree | ModelType::RandomForest => {
+                let g = growth(self);
+                if !(1..=64).contains(&g.max_depth) {
+                    return fail(format!(
+                        "max_depth must be from 1 to 64, got {}",
+                        g.max_depth
+                    ));
+                }
+                if self.model_type == ModelType::RandomForest {
+                    if g.trees == 0 {
+                        return fail("num_trees must be at least 1".into());
+                    }
+                    if !(g.feature_fraction > 0.0 && g.feature_fraction <= 1.0) {
+                        return fail(format!(
+                            "feature_fraction must be in (0, 1], got {}",
+                            g.feature_fraction
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Defaults for a label column.
     pub fn new(model_type: ModelType, label: impl Into<String>) -> Self {
         TrainOptions {
@@ -192,6 +293,10 @@ impl TrainOptions {
             feature_fraction: default_feature_fraction(),
             horizon_days: None,
             publish_tolerance: default_publish_tolerance(),
+            learn_rate: default_learn_rate(),
+            min_split_loss: 0.0,
+            subsample: default_subsample(),
+            early_stop: default_early_stop(),
         }
     }
 }
@@ -213,6 +318,14 @@ pub enum Estimator {
         /// The calibrated trees.
         forest: Forest,
         /// Impurity-decrease importance per pipeline output column (sums to 1).
+        importances: Vec<f64>,
+    },
+    /// `P(positive) = sigmoid(base score + the learning-rate-scaled leaf values of
+    /// the rounds' trees)`.
+    Boosted {
+        /// The rounds.
+        model: Boosted,
+        /// Split-gain importance per pipeline output column (sums to 1).
         importances: Vec<f64>,
     },
 }
@@ -365,18 +478,27 @@ impl PredictiveModel {
                     .map(|row| forest.probability(row))
                     .collect()
             }
+            Estimator::Boosted { model, .. } => {
+                let w = self.pipeline.width().max(1);
+                matrix
+                    .chunks_exact(w)
+                    .map(|row| model.probability(row))
+                    .collect()
+            }
         }
     }
 
-    /// Per-output-column contributions of one row: to the logit for logistic models
-    /// (they sum, with the intercept, to the logit); to the probability for trees
-    /// (they sum, with the base rate, to the probability).
+    /// Per-output-column contributions of one row: to the logit for logistic and
+    /// boosted models (they sum, with the intercept or baseline, to the logit); to the
+    /// probability for trees and forests (they sum, with the base rate, to the
+    /// probability).
     pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
         match &self.estimator {
             Estimator::Logistic { coefficients, .. } => {
                 row.iter().zip(coefficients).map(|(x, c)| x * c).collect()
             }
             Estimator::Trees { forest, .. } => forest.contributions(row),
+            Estimator::Boosted { model, .. } => model.contributions(row),
         }
     }
 
@@ -395,11 +517,13 @@ impl PredictiveModel {
     }
 
     /// The model's baseline: the intercept of a logistic model (logit of a lead at
-    /// the training means), the base rate of a tree model.
+    /// the training means), the base rate of a tree model, the logit every boosted
+    /// explanation starts from (the base score and each tree's root value).
     pub fn intercept(&self) -> f64 {
         match &self.estimator {
             Estimator::Logistic { intercept, .. } => *intercept,
             Estimator::Trees { forest, .. } => forest.base_rate(),
+            Estimator::Boosted { model, .. } => model.baseline(),
         }
     }
 
@@ -408,6 +532,7 @@ impl PredictiveModel {
         match &self.estimator {
             Estimator::Logistic { .. } => "(intercept)",
             Estimator::Trees { .. } => "(base rate)",
+            Estimator::Boosted { .. } => "(baseline)",
         }
     }
 
@@ -644,6 +769,31 @@ pub fn train(
     options: TrainOptions,
     created_at: String,
 ) -> Result<PredictiveModel, TrainError> {
+    train_timed(name, query, data, options, created_at).map(|(model, _)| model)
+}
+
+/// Wall time of each stage of [`train_timed`], in seconds: `split` (labels, checks,
+/// row split), `matrix` (pipeline fit and the training matrix), `fit` (the
+/// estimator alone), `evaluation` (held-out rows transformed, scored and measured).
+pub type Stages = Vec<(&'static str, f64)>;
+
+/// [`train`], also returning the time of each stage (for benchmarks: `CREATE MODEL`
+/// prints them on stderr when `LEADQL_TIMINGS` is set).
+pub fn train_timed(
+    name: &str,
+    query: &str,
+    data: TrainingData,
+    options: TrainOptions,
+    created_at: String,
+) -> Result<(PredictiveModel, Stages), TrainError> {
+    options.check()?;
+    let mut stages = Stages::new();
+    let mut last = std::time::Instant::now();
+    let mut done = |stage: &'static str| {
+        let now = std::time::Instant::now();
+        stages.push((stage, now.duration_since(last).as_secs_f64()));
+        last = now;
+    };
     let labels = binary_labels(&options.label, &data.label, options.positive.as_deref())?;
     let n = labels.len();
     let positives = labels.iter().filter(|l| **l).count();
@@ -748,6 +898,7 @@ pub fn train(
         }
     }
 
+    done("split");
     let train_columns = take_rows(&data.columns, &fit_rows);
     let pipeline = Pipeline::fit(
         &data.names,
@@ -762,10 +913,12 @@ pub fn train(
     let estimator = match options.model_type {
         ModelType::LogisticReg => {
             let design = pipeline.design(&train_columns)?;
+            done("matrix");
             fit_logistic(&design, &y, &options)?
         }
         ModelType::DecisionTree | ModelType::RandomForest => {
-            let x = pipeline.transform(&train_columns)?;
+            let x = pipeline.transform_in(&train_columns, Layout::ColumnMajor)?;
+            done("matrix");
             let growth = growth(&options);
             let forest = if options.model_type == ModelType::DecisionTree {
                 Forest {
@@ -780,7 +933,15 @@ pub fn train(
                 importances,
             }
         }
+        ModelType::BoostedTree => {
+            let x = pipeline.transform_in(&train_columns, Layout::ColumnMajor)?;
+            done("matrix");
+            let model = boost::fit_boosted(&x, width, &y, &boost_params(&options))?;
+            let importances = model.importances(width);
+            Estimator::Boosted { model, importances }
+        }
     };
+    done("fit");
     let mut model = PredictiveModel {
         format_version: FORMAT_VERSION,
         name: name.to_string(),
@@ -814,7 +975,8 @@ pub fn train(
             .warnings
             .push("the held-out rows have a single class: AUC is undefined".into());
     }
-    Ok(model)
+    done("evaluation");
+    Ok((model, stages))
 }
 
 impl Default for Evaluation {
@@ -865,6 +1027,29 @@ pub fn evaluate(probabilities: &[f64], truth: &[bool]) -> Evaluation {
     }
 }
 
+/// The split's seed (42 for splits without one): forests and boosting use it too.
+fn seed(options: &TrainOptions) -> u64 {
+    match options.split {
+        Split::Random { seed, .. } => seed,
+        _ => 42,
+    }
+}
+
+/// Boosting settings from the options.
+fn boost_params(options: &TrainOptions) -> boost::BoostParams {
+    boost::BoostParams {
+        max_iterations: options.max_iterations as usize,
+        learn_rate: options.learn_rate,
+        max_depth: options.max_depth.unwrap_or(6),
+        min_split_loss: options.min_split_loss,
+        l2_reg: options.l2,
+        subsample: options.subsample,
+        early_stop: options.early_stop,
+        min_leaf_rows: options.min_leaf_rows.max(1),
+        seed: seed(options),
+    }
+}
+
 /// Tree settings from the options (the forest's seed follows the split's seed).
 fn growth(options: &TrainOptions) -> trees::Growth {
     let forest = options.model_type == ModelType::RandomForest;
@@ -873,10 +1058,7 @@ fn growth(options: &TrainOptions) -> trees::Growth {
         min_leaf_rows: options.min_leaf_rows.max(1),
         trees: options.num_trees,
         feature_fraction: options.feature_fraction,
-        seed: match options.split {
-            Split::Random { seed, .. } => seed,
-            _ => 42,
-        },
+        seed: seed(options),
     }
 }
 
@@ -1057,6 +1239,41 @@ mod tests {
         o.split = Split::Column { column: "h".into() };
         let m = train("m", "q", d, o, "t".into()).expect("trains");
         assert_eq!((m.training_rows, m.evaluation.rows), (750, 250));
+    }
+
+    #[test]
+    fn impossible_options_are_refused_before_training() {
+        let refused = |change: &dyn Fn(&mut TrainOptions), model_type: ModelType| {
+            let mut o = TrainOptions::new(model_type, "y");
+            change(&mut o);
+            train("m", "q", data(300), o, "t".into())
+                .expect_err("refused")
+                .0
+        };
+        let e = refused(&|o| o.l2 = -1.0, ModelType::LogisticReg);
+        assert!(e.starts_with("l2 = -1 must be"), "{e}");
+        let e = refused(&|o| o.learn_rate = 0.0, ModelType::BoostedTree);
+        assert!(e.contains("learn_rate must be in (0, 1], got 0"), "{e}");
+        let e = refused(&|o| o.num_trees = 0, ModelType::RandomForest);
+        assert!(e.contains("num_trees must be at least 1"), "{e}");
+        let e = refused(
+            &|o| o.grade_cutoffs = [10.0, 50.0, 25.0],
+            ModelType::DecisionTree,
+        );
+        assert!(e.contains("grade_cutoffs 10/50/25"), "{e}");
+        let e = refused(
+            &|o| {
+                o.split = Split::Random {
+                    test_fraction: 1.0,
+                    seed: 1,
+                }
+            },
+            ModelType::LogisticReg,
+        );
+        assert!(
+            e.contains("test_fraction must be between 0 and 1, got 1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -21,6 +21,20 @@ fn finite(what: impl FnOnce() -> String, x: f64) -> Result<(), TrainError> {
     }
 }
 
+/// One finite importance per model column.
+fn importances_check(importances: &[f64], width: usize) -> Result<(), TrainError> {
+    if importances.len() != width {
+        return Err(TrainError(format!(
+            "{} importances, but the feature pipeline has {width} columns",
+            importances.len()
+        )));
+    }
+    for (i, v) in importances.iter().enumerate() {
+        finite(|| format!("importance {i}"), *v)?;
+    }
+    Ok(())
+}
+
 fn scale(name: &str, mean: f64, std: f64) -> Result<(), TrainError> {
     finite(|| format!("feature '{name}': mean"), mean)?;
     finite(|| format!("feature '{name}': standard deviation"), std)?;
@@ -77,15 +91,11 @@ impl PredictiveModel {
                 importances,
             } => {
                 forest.check(width).map_err(TrainError)?;
-                if importances.len() != width {
-                    return Err(TrainError(format!(
-                        "{} importances, but the feature pipeline has {width} columns",
-                        importances.len()
-                    )));
-                }
-                for (i, v) in importances.iter().enumerate() {
-                    finite(|| format!("importance {i}"), *v)?;
-                }
+                importances_check(importances, width)?;
+            }
+            Estimator::Boosted { model, importances } => {
+                model.check(width).map_err(TrainError)?;
+                importances_check(importances, width)?;
             }
         }
         let [a, b, c] = self.options.grade_cutoffs;

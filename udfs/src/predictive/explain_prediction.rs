@@ -1,7 +1,8 @@
 //! `explain_prediction(model, relation)`: `lead_id, feature, contribution` for every row
 //! of a relation with a `lead_id` column: each feature's contribution to the score plus
 //! the baseline; per lead they sum to the logit (logistic models, baseline
-//! `(intercept)`) or to the probability (trees and forests, baseline `(base rate)`).
+//! `(intercept)`; boosted trees, baseline `(baseline)`) or to the probability (trees
+//! and forests, baseline `(base rate)`).
 //!
 //! ```sql
 //! SELECT feature, contribution FROM explain_prediction('conversion', 'open_leads') WHERE lead_id = 42;

@@ -5,7 +5,9 @@
 //! input feature plus the baseline. For a logistic model they are contributions to
 //! the logit and the baseline is `(intercept)`: they add up to the logit of the score.
 //! For a tree or forest they are steps of the probability along each tree's path and
-//! the baseline is `(base rate)`: they add up to the probability. `top_factors` summarises it as text: the three strongest positive and the two
+//! the baseline is `(base rate)`: they add up to the probability. For boosted trees
+//! they are steps of the logit along every round's tree path and the baseline is
+//! `(baseline)`: they add up to the logit. `top_factors` summarises it as text: the three strongest positive and the two
 //! strongest negative contributions, e.g. `+pricing_visits 1.32, +seniority 0.41, -email_domain 0.77`.
 
 use std::hash::{Hash, Hasher};
@@ -76,7 +78,7 @@ fn entry_fields() -> Fields {
 static LIST_DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         DocSection { include: true, label: "Predictive scoring", description: None },
-        "Contribution of each feature (and the baseline) to the model's score: to the logit for logistic models (summing to the logit), to the probability for trees and forests (summing to the probability).",
+        "Contribution of each feature (and the baseline) to the model's score: to the logit for logistic and boosted models (summing to the logit), to the probability for trees and forests (summing to the probability).",
         "prediction_factors(model, feature_1, ..., feature_n)",
     )
     .with_argument("model", "Name of a trained model (string literal).")

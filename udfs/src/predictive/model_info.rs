@@ -116,6 +116,11 @@ fn features(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {
             "importance (impurity decrease, sums to 1)",
             importances.clone(),
         ),
+        Estimator::Boosted { importances, .. } => (
+            names,
+            "importance (split gain, sums to 1)",
+            importances.clone(),
+        ),
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),

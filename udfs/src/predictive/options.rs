@@ -38,6 +38,48 @@ pub const KEYS: &[&str] = &[
     "feature_fraction",
     "horizon_days",
     "publish_tolerance",
+    "learn_rate",
+    "min_split_loss",
+    "subsample",
+    "early_stop",
+    "l2_reg",
+    "max_tree_depth",
+];
+
+/// BigQuery ML's names accepted for leadql's: `l2_reg` is `l2`, `max_tree_depth` is
+/// `max_depth`.
+const ALIASES: &[(&str, &str)] = &[("l2_reg", "l2"), ("max_tree_depth", "max_depth")];
+
+/// Options that mean something for some model types only; giving one to another
+/// type is an error rather than silently ignored.
+const APPLIES_TO: &[(&str, &[ModelType])] = &[
+    ("l2", &[ModelType::LogisticReg, ModelType::BoostedTree]),
+    (
+        "max_iterations",
+        &[ModelType::LogisticReg, ModelType::BoostedTree],
+    ),
+    (
+        "max_depth",
+        &[
+            ModelType::DecisionTree,
+            ModelType::RandomForest,
+            ModelType::BoostedTree,
+        ],
+    ),
+    (
+        "min_leaf_rows",
+        &[
+            ModelType::DecisionTree,
+            ModelType::RandomForest,
+            ModelType::BoostedTree,
+        ],
+    ),
+    ("num_trees", &[ModelType::RandomForest]),
+    ("feature_fraction", &[ModelType::RandomForest]),
+    ("learn_rate", &[ModelType::BoostedTree]),
+    ("min_split_loss", &[ModelType::BoostedTree]),
+    ("subsample", &[ModelType::BoostedTree]),
+    ("early_stop", &[ModelType::BoostedTree]),
 ];
 
 /// One option value from its SQL expression: a string literal (`'Closed, Won'`, quotes
@@ -118,8 +160,33 @@ pub fn parse_pairs(text: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// `true`/`false` (or `1`/`0`, `yes`/`no`).
+fn flag(key: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => plan_err!("model option {key} = '{v}' (expected true or false)"),
+    }
+}
+
 /// Builds training options from pairs; `model_type` and `label` are required.
 pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
+    // BigQuery ML's spellings become leadql's; both at once is an error.
+    let given = |k: &str| pairs.iter().any(|(key, _)| key == k);
+    if let Some((alias, name)) = ALIASES.iter().find(|(a, n)| given(a) && given(n)) {
+        return plan_err!("model options {alias} and {name} are the same option: give one");
+    }
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| {
+            let key = ALIASES
+                .iter()
+                .find(|(alias, _)| alias == k)
+                .map_or(k.as_str(), |(_, name)| name);
+            (key.to_string(), v.clone())
+        })
+        .collect();
+    let pairs = pairs.as_slice();
     let get = |k: &str| {
         pairs
             .iter()
@@ -144,6 +211,17 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
     };
     let model_type =
         ModelType::parse(model_type).map_err(|e| datafusion::error::DataFusionError::Plan(e.0))?;
+    if let Some((key, types)) = APPLIES_TO
+        .iter()
+        .find(|(key, types)| get(key).is_some() && !types.contains(&model_type))
+    {
+        let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        return plan_err!(
+            "model option {key} applies to {} models, not {}",
+            names.join(" and "),
+            model_type.as_str()
+        );
+    }
     let mut o = TrainOptions::new(model_type, label);
     let number = |k: &str, v: &str| -> Result<f64> {
         match v.parse::<f64>() {
@@ -238,11 +316,7 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
         );
     }
     if let Some(v) = get("balance_classes") {
-        o.balance_classes = match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => return plan_err!("model option balance_classes = '{v}' (expected true or false)"),
-        };
+        o.balance_classes = flag("balance_classes", v)?;
     }
     if let Some(v) = get("min_level_count") {
         o.min_level_count = count("min_level_count", v, MAX_COUNT)?;
@@ -262,6 +336,29 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
             return plan_err!("model option feature_fraction must be in (0, 1], got {f}");
         }
         o.feature_fraction = f;
+    }
+    if let Some(v) = get("learn_rate") {
+        let r = number("learn_rate", v)?;
+        if !(r > 0.0 && r <= 1.0) {
+            return plan_err!("model option learn_rate must be in (0, 1], got {r}");
+        }
+        o.learn_rate = r;
+    }
+    if let Some(v) = get("min_split_loss") {
+        o.min_split_loss = number("min_split_loss", v)?;
+        if o.min_split_loss < 0.0 {
+            return plan_err!("model option min_split_loss must be >= 0");
+        }
+    }
+    if let Some(v) = get("subsample") {
+        let f = number("subsample", v)?;
+        if !(f > 0.0 && f <= 1.0) {
+            return plan_err!("model option subsample must be in (0, 1], got {f}");
+        }
+        o.subsample = f;
+    }
+    if let Some(v) = get("early_stop") {
+        o.early_stop = flag("early_stop", v)?;
     }
     if let Some(v) = get("grade_cutoffs") {
         let cuts: Vec<f64> = v
@@ -362,17 +459,79 @@ mod tests {
             error("min_level_count = 0").contains("min_level_count = '0' must be a whole number")
         );
         assert!(error("min_level_count = 1e12").contains("from 1 to 1000000000"));
-        let o =
-            options("num_trees = 10000, max_depth = 64, max_iterations = 500, min_level_count = 3")
-                .expect("at the limits");
+        let o = options("num_trees = 10000, max_depth = 64, min_level_count = 3")
+            .expect("at the limits");
+        assert_eq!(
+            (o.num_trees, o.max_depth, o.min_level_count),
+            (10_000, Some(64), 3)
+        );
+    }
+
+    fn boosted(text: &str) -> Result<TrainOptions> {
+        let mut all = vec![
+            ("model_type".to_string(), "boosted_tree".to_string()),
+            ("label".to_string(), "y".to_string()),
+        ];
+        all.extend(parse_pairs(text)?);
+        train_options(&all)
+    }
+
+    #[test]
+    fn boosted_trees_take_bigquery_mls_option_names() {
+        let o = boosted(
+            "max_iterations = 300, learn_rate = 0.05, max_tree_depth = 4, min_split_loss = 0.5, \
+             l2_reg = 2, subsample = 0.8, early_stop = false",
+        )
+        .expect("valid");
         assert_eq!(
             (
-                o.num_trees,
-                o.max_depth,
                 o.max_iterations,
-                o.min_level_count
+                o.learn_rate,
+                o.max_depth,
+                o.min_split_loss,
+                o.l2,
+                o.subsample,
+                o.early_stop
             ),
-            (10_000, Some(64), 500, 3)
+            (300, 0.05, Some(4), 0.5, 2.0, 0.8, false)
+        );
+        let d = boosted("").expect("defaults");
+        assert_eq!(
+            (d.learn_rate, d.subsample, d.early_stop, d.min_split_loss),
+            (0.1, 1.0, true, 0.0)
+        );
+        let e = |t: &str| boosted(t).expect_err("invalid").to_string();
+        assert!(e("learn_rate = 0").contains("learn_rate must be in (0, 1], got 0"));
+        assert!(e("learn_rate = 1.5").contains("learn_rate must be in (0, 1]"));
+        assert!(e("subsample = 0").contains("subsample must be in (0, 1]"));
+        assert!(e("min_split_loss = -1").contains("min_split_loss must be >= 0"));
+        assert!(e("early_stop = maybe").contains("early_stop = 'maybe' (expected true or false)"));
+        assert!(e("max_tree_depth = 65").contains("max_depth = '65' must be a whole number"));
+        assert!(
+            e("l2 = 1, l2_reg = 2").contains("l2_reg and l2 are the same option: give one"),
+            "{}",
+            e("l2 = 1, l2_reg = 2")
+        );
+    }
+
+    #[test]
+    fn options_of_another_model_type_are_errors() {
+        let e = error("learn_rate = 0.1");
+        assert!(
+            e.contains("model option learn_rate applies to boosted_tree models, not random_forest"),
+            "{e}"
+        );
+        let e = error("l2 = 2");
+        assert!(
+            e.contains("model option l2 applies to logistic_reg and boosted_tree models"),
+            "{e}"
+        );
+        let e = boosted("num_trees = 5")
+            .expect_err("forest only")
+            .to_string();
+        assert!(
+            e.contains("num_trees applies to random_forest models, not boosted_tree"),
+            "{e}"
         );
     }
 }

@@ -23,7 +23,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
 use indicatif::{ProgressBar, ProgressStyle};
 use leadql_models::features::RawColumn;
-use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train};
+use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train_timed};
 use leadql_models::store::valid_name;
 
 use super::columns::raw_column;
@@ -138,13 +138,18 @@ pub async fn train_from_query(
     };
     let (name_owned, query_owned) = (name.to_string(), query.to_string());
     let trained = tokio::task::spawn_blocking(move || {
-        train(&name_owned, &query_owned, data, options, created_at)
+        train_timed(&name_owned, &query_owned, data, options, created_at)
     })
     .await;
     spinner.finish_and_clear();
-    let mut model = trained
+    let (mut model, stages) = trained
         .map_err(|e| plan_datafusion_err!("training failed: {e}"))?
         .map_err(|e| plan_datafusion_err!("training '{name}': {e}"))?;
+    if std::env::var_os("LEADQL_TIMINGS").is_some() {
+        for (stage, secs) in stages {
+            eprintln!("timing: training {stage:<11} {secs:>7.2} s");
+        }
+    }
     model.known_until = models.as_of();
     if model.options.horizon_days.is_some() {
         model.features = Some(FEATURES_VERSION.to_string());
