@@ -430,7 +430,7 @@ mod tests {
     /// a logistic probability of a known linear score.
     fn generated(rows: usize, seed: u64) -> (Design, Vec<bool>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut dense = vec![Vec::with_capacity(rows); 3];
+        let mut dense: Vec<Vec<f64>> = (0..3).map(|_| Vec::with_capacity(rows)).collect();
         let mut a = Vec::with_capacity(rows);
         let mut b = Vec::with_capacity(rows);
         let mut y = Vec::with_capacity(rows);

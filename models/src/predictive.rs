@@ -57,7 +57,8 @@ impl From<FeatureError> for TrainError {
 pub enum ModelType {
     /// L2-regularised logistic regression ([`crate::logistic`]).
     LogisticReg,
-    /// One CART decision tree (linfa-trees), scored by leaf class frequencies.
+    /// One CART decision tree on histograms ([`crate::trees`]), scored by leaf class
+    /// frequencies.
     DecisionTree,
     /// A random forest, scored by the mean of its trees' leaf frequencies.
     RandomForest,
