@@ -245,7 +245,7 @@ impl TrainOptions {
             ModelType::LogisticReg => logistic::LogisticParams {
                 l2: self.l2,
                 max_iterations: self.max_iterations,
-                gradient_tolerance: None,
+                tolerance: None,
             }
             .check(),
             ModelType::BoostedTree => boost_params(self).check(),
@@ -1074,7 +1074,7 @@ fn fit_logistic(
         &logistic::LogisticParams {
             l2: options.l2,
             max_iterations: options.max_iterations,
-            gradient_tolerance: None,
+            tolerance: None,
         },
     )?;
     Ok(Estimator::Logistic {
