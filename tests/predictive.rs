@@ -142,6 +142,16 @@ fn feature_view() -> String {
         .to_string()
 }
 
+/// A model file without its `version` and `created_at` lines: what two trainings on
+/// the same data and seed must have in common, byte for byte.
+fn without_version_and_time(file: &[u8]) -> String {
+    String::from_utf8_lossy(file)
+        .lines()
+        .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"version\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn boosted_trees_train_score_and_explain_on_the_logit() {
     let ws = workspace();
@@ -195,14 +205,10 @@ fn boosted_trees_train_score_and_explain_on_the_logit() {
     assert_eq!(off, "leads,off\n5000,0\n");
     // Same data and seed: the same model file, byte for byte (but its version and time).
     let second = create(2);
-    let strip = |b: &[u8]| {
-        String::from_utf8_lossy(b)
-            .lines()
-            .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"version\""))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    assert_eq!(strip(&first), strip(&second));
+    assert_eq!(
+        without_version_and_time(&first),
+        without_version_and_time(&second)
+    );
     // Options of another model type, and bad values, are refused by name.
     let e = error(
         d,
@@ -295,14 +301,10 @@ fn trees_and_forests_train_score_and_explain_with_probabilities() {
         ),
     );
     let second = std::fs::read(d.join("models/forest/v2.json")).expect("v2");
-    let strip = |b: &[u8]| {
-        String::from_utf8_lossy(b)
-            .lines()
-            .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"version\""))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    assert_eq!(strip(&first), strip(&second));
+    assert_eq!(
+        without_version_and_time(&first),
+        without_version_and_time(&second)
+    );
     let e = error(
         d,
         "CREATE MODEL m OPTIONS (model_type = 'random_forest', label = 'y', num_trees = 0) AS SELECT 1 AS x, true AS y",

@@ -122,7 +122,7 @@ QUALIFY = "qualification pipeline (`default`) exported to Parquet"
 
 def agree(workload, a, b):
     """Whether two engines' results are the same. The qualification pipeline's
-    predictive scores come from two different solvers (linfa, scikit-learn), so its
+    predictive scores come from two different fits (leadql's, scikit-learn's), so its
     sales-ready count may differ by the leads at the grade-A boundary: 0.2 %."""
     same = a["n"] == b["n"] and abs(a["total"] - b["total"]) <= 1e-6 * max(1.0, abs(b["total"])) + 0.05
     if workload == QUALIFY:
@@ -278,7 +278,7 @@ def main():
         "models' SQL predicates parsed by `polars.sql_expr`). The decayed-engagement workload uses `POINTS` in "
         "`peer.py`. The qualification pipeline (`benches/compare/qualification.py`) is the `default` policy: "
         "`engagement` and `fit` rule scores, `conversion` predictions over the `lead_features` view (leadql: its stored "
-        "linfa model; peer: a scikit-learn pipeline trained beforehand on the same recipe rows), criteria and reasons "
+        "model; peer: a scikit-learn pipeline trained beforehand on the same recipe rows), criteria and reasons "
         "over the leads open at as_of, one Parquet file written aside and renamed. leadql's time there is the whole "
         "`leadql export` process; the peer's excludes Python's start and imports.",
         "",
