@@ -203,7 +203,6 @@ pub fn fit(
 /// The objective at one point: cost and gradient (coefficients, then intercept).
 #[derive(Debug, Clone)]
 struct Evaluation {
-    at: Vec<f64>,
     cost: f64,
     gradient: Vec<f64>,
 }
@@ -215,9 +214,7 @@ struct Scratch {
     margins: Vec<f64>,
     /// Per chunk: its gradient part (width + 1 entries) and its loss, last.
     partials: Vec<Vec<f64>>,
-    /// The latest evaluation.
-    last: Option<Evaluation>,
-    /// Evaluations computed (not answered from `last`).
+    /// Evaluations computed.
     evaluations: u64,
 }
 
@@ -241,7 +238,6 @@ impl<'a> Objective<'a> {
             scratch: Mutex::new(Scratch {
                 margins: vec![0.0; design.rows],
                 partials: vec![vec![0.0; design.width + 2]; chunks],
-                last: None,
                 evaluations: 0,
             }),
         }
@@ -340,17 +336,12 @@ impl<'a> Objective<'a> {
         }
     }
 
-    /// Cost and gradient at `w`, computed once per point.
+    /// Cost and gradient at `w`, from one pass over the rows.
     fn evaluate(&self, w: &[f64]) -> Result<Evaluation, String> {
         let mut scratch = self
             .scratch
             .lock()
             .map_err(|_| "a thread computing the objective panicked".to_string())?;
-        if let Some(last) = &scratch.last
-            && last.at == w
-        {
-            return Ok(last.clone());
-        }
         let width = self.design.width;
         let Scratch {
             margins, partials, ..
@@ -391,14 +382,8 @@ impl<'a> Objective<'a> {
             penalty += v * v;
         }
         cost += 0.5 * self.l2 * penalty;
-        let evaluation = Evaluation {
-            at: w.to_vec(),
-            cost,
-            gradient,
-        };
-        scratch.last = Some(evaluation.clone());
         scratch.evaluations += 1;
-        Ok(evaluation)
+        Ok(Evaluation { cost, gradient })
     }
 
     /// One chunk of rows from `start`: its loss and its part of `Xᵀ·r` (and of the
