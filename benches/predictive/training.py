@@ -37,6 +37,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import fit_1m
+
 # (leadql OPTIONS, scikit-learn estimator, its description, whether it wants a dense matrix)
 MODELS = {
     "logistic_reg": (
@@ -63,22 +65,10 @@ MODELS = {
     ),
 }
 
-GEN_CAT = ["seniority", "job_function", "industry", "size_band", "revenue_band", "source", "channel", "consent", "country"]
-GEN_NUM = ["company_size", "web_visits", "pricing_visits", "forms", "email_opens", "email_clicks", "downloads",
-           "event_checkins", "webinars", "unsubscribes", "emails_sent"]
-GEN_VIEW = """CREATE VIEW rows AS SELECT {cat}, l.company_size,
-  coalesce(a.web_visits, 0) AS web_visits, coalesce(a.pricing_visits, 0) AS pricing_visits, coalesce(a.forms, 0) AS forms,
-  coalesce(a.email_opens, 0) AS email_opens, coalesce(a.email_clicks, 0) AS email_clicks, coalesce(a.downloads, 0) AS downloads,
-  coalesce(a.event_checkins, 0) AS event_checkins, coalesce(a.webinars, 0) AS webinars, coalesce(a.unsubscribes, 0) AS unsubscribes,
-  coalesce(a.emails_sent, 0) AS emails_sent, l.status = 'qualified' AS outcome, l.lead_id % 5 = 0 AS holdout
-FROM leads l LEFT JOIN (SELECT i.lead_id,
-  count(*) FILTER (WHERE type = 'web_visit') AS web_visits, count(*) FILTER (WHERE type = 'pricing_page_visit') AS pricing_visits,
-  count(*) FILTER (WHERE type = 'form_submit') AS forms, count(*) FILTER (WHERE type = 'email_open') AS email_opens,
-  count(*) FILTER (WHERE type = 'email_click') AS email_clicks, count(*) FILTER (WHERE type = 'content_download') AS downloads,
-  count(*) FILTER (WHERE type = 'event_checkin') AS event_checkins, count(*) FILTER (WHERE type = 'webinar_attend') AS webinars,
-  count(*) FILTER (WHERE type = 'unsubscribe') AS unsubscribes, count(*) FILTER (WHERE type = 'email_sent') AS emails_sent
-  FROM interactions i JOIN leads l2 USING (lead_id) WHERE l2.closed_at IS NULL OR i.occurred_at < l2.closed_at GROUP BY i.lead_id) a
-USING (lead_id) WHERE l.status <> 'open'"""
+# The generated leads' features: fit_1m.py's view `f` (the same rows it scores).
+GEN_CAT, GEN_NUM = fit_1m.CAT, fit_1m.NUM
+GEN_VIEW = fit_1m.VIEW + """;
+CREATE VIEW rows AS SELECT *, converted AS outcome FROM f WHERE status <> 'open'"""
 
 BANK_CAT = ["job", "marital", "education", "default", "housing", "loan", "contact", "month", "day_of_week", "poutcome"]
 BANK_NUM = ["age", "campaign", "pdays", "previous", "emp.var.rate", "cons.price.idx", "cons.conf.idx", "euribor3m",

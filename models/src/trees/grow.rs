@@ -963,13 +963,7 @@ mod tests {
             let (x, y) = data(n, seed);
             let binned = Binned::new(&x, n, 4).expect("bins");
             let layout = Layout::new(&binned);
-            let stats: Vec<Counts> = y
-                .iter()
-                .map(|&l| Counts {
-                    positives: u32::from(l),
-                    negatives: u32::from(!l),
-                })
-                .collect();
+            let stats: Vec<Counts> = y.iter().map(|&l| Counts::of(l)).collect();
             // The root, and nodes of a third and a tenth of the rows (some bins empty).
             let all: Vec<u32> = (0..n as u32).collect();
             let third: Vec<u32> = all

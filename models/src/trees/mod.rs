@@ -339,6 +339,16 @@ pub(crate) struct Counts {
     pub negatives: u32,
 }
 
+impl Counts {
+    /// One row of class `label`.
+    pub(crate) fn of(label: bool) -> Counts {
+        Counts {
+            positives: u32::from(label),
+            negatives: u32::from(!label),
+        }
+    }
+}
+
 impl Stat for Counts {
     /// A row's class, weighed by its bootstrap multiplicity.
     type Row = Counts;
@@ -476,13 +486,7 @@ pub fn fit_tree(x: &[f64], width: usize, y: &[bool], growth: &Growth) -> Result<
     check_depth(growth)?;
     let binned = Binned::new(x, rows, width)?;
     let layout = Layout::new(&binned);
-    let stats: Vec<Counts> = y
-        .iter()
-        .map(|&l| Counts {
-            positives: u32::from(l),
-            negatives: u32::from(!l),
-        })
-        .collect();
+    let stats: Vec<Counts> = y.iter().map(|&l| Counts::of(l)).collect();
     let mut total = Counts::default();
     stats.iter().for_each(|s| total.add(s));
     let gini = Gini::balanced(&total, growth.min_leaf_rows);
