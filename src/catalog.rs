@@ -283,7 +283,10 @@ fn load_rule_models(dir: &Path, default_as_of: Option<i64>) -> Result<RuleModels
         }
         let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
         let label = file.display().to_string();
-        models.insert(name.clone(), RuleModel::parse(&name, &label, &text));
+        // Predicates are checked once, here: a malformed one makes the model invalid.
+        let model = RuleModel::parse(&name, &label, &text)
+            .and_then(|m| leadql_udfs::predicate::check_rule_model(&m).map(|()| m));
+        models.insert(name.clone(), model);
     }
     Ok(models)
 }
@@ -312,7 +315,9 @@ fn load_policies(dir: &Path) -> Result<Policies> {
     for (name, file) in files_with(&dir.join("policies"), "toml")? {
         let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
         let label = file.display().to_string();
-        policies.insert(name.clone(), Policy::parse(&name, &label, &text));
+        let policy = Policy::parse(&name, &label, &text)
+            .and_then(|p| leadql_udfs::predicate::check_policy(&p).map(|()| p));
+        policies.insert(name.clone(), policy);
     }
     Ok(policies)
 }

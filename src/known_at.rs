@@ -14,7 +14,6 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::functions::core::expr_fn::coalesce;
-use datafusion::functions_aggregate::expr_fn::{last_value, max};
 use datafusion::logical_expr::{Expr, cast, col, lit, when};
 use datafusion::prelude::SessionContext;
 
@@ -84,20 +83,12 @@ pub fn register(ctx: &SessionContext, t: i64) -> Result<()> {
 
 /// Leads with the status, reason and closing instant of their latest event before `t`.
 fn leads_at(leads: DataFrame, events: DataFrame, t: i64) -> Result<DataFrame> {
-    let order = || {
-        vec![
-            col("occurred_at").sort(true, false),
-            col("event_id").sort(true, false),
-        ]
-    };
-    let latest = events.aggregate(
-        vec![col("lead_id").alias("__event_lead")],
-        vec![
-            last_value(col("status"), order()).alias("__status"),
-            last_value(col("reason"), order()).alias("__reason"),
-            max(col("occurred_at")).alias("__changed"),
-        ],
-    )?;
+    let latest = leadql_udfs::status::latest(events, None)?.select(vec![
+        col("lead_id").alias("__event_lead"),
+        col("status").alias("__status"),
+        col("reason").alias("__reason"),
+        col("changed_at").alias("__changed"),
+    ])?;
     let columns: Vec<String> = leads
         .schema()
         .fields()

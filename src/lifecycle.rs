@@ -113,7 +113,7 @@ fn instant_text(micros: i64) -> String {
 }
 
 fn ts(micros: i64) -> String {
-    leadql_udfs::qualification::sql::timestamp(micros)
+    leadql_udfs::qualification::plan::timestamp_sql(micros)
 }
 
 /// Applies a change; nothing is written unless every lead may change.
@@ -244,7 +244,7 @@ pub async fn apply(
         Change::Qualify { .. } => ("qualified", "CAST(NULL AS VARCHAR)".to_string()),
         Change::Disqualify { reason } => (
             "disqualified",
-            leadql_udfs::qualification::sql::literal(reason),
+            leadql_udfs::qualification::plan::literal_sql(reason),
         ),
         Change::Reopen => ("open", "'reopened'".to_string()),
     };

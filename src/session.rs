@@ -103,14 +103,11 @@ pub async fn open(ws: &Workspace, opts: &SessionOptions) -> Result<SessionContex
         .set_extension(Arc::new(crate::lock::WorkspaceDir(ws.dir.clone())));
     ws.register(&ctx)?;
     // The current status of every lead, derived from the append-only lifecycle log.
-    ctx.sql(
-        "CREATE VIEW lead_status AS SELECT lead_id, \
-           last_value(status ORDER BY occurred_at, event_id) AS status, \
-           last_value(reason ORDER BY occurred_at, event_id) AS reason, \
-           max(occurred_at) AS changed_at \
-         FROM lead_status_events GROUP BY lead_id",
-    )
-    .await?;
+    let events = ctx.table("lead_status_events").await?;
+    ctx.register_table(
+        "lead_status",
+        leadql_udfs::status::latest(events, None)?.into_view(),
+    )?;
     create_views(&ctx, ws).await?;
     Ok(ctx)
 }

@@ -32,10 +32,32 @@ fn a_policy_audience_cannot_escape_its_parentheses() {
         ws,
         &["sql", "SELECT count(*) FROM qualify_leads('default')"],
     );
+    // Checked when the workspace loads: the policy is invalid, and the error names
+    // the file, the predicate's line and the predicate.
+    let line = line_of(&ws.join("policies/default.toml"), "where = ");
     assert!(
-        e.contains("default.toml: [audience] where: not a single SQL expression"),
+        e.contains(&format!(
+            "policy 'default' is invalid: {}:{line}: invalid SQL predicate in [audience] where (true) OR (true): not a single SQL expression",
+            ws.join("policies/default.toml").display()
+        )),
         "{e}"
     );
+    // `leadql run` refuses the policy the same way.
+    let out = tempfile::tempdir().expect("out");
+    let e = failure(ws, &["run", "--out", &out.path().to_string_lossy()]);
+    assert!(
+        e.contains(&format!("default.toml:{line}: invalid SQL predicate")),
+        "{e}"
+    );
+}
+
+/// The 1-based line of `path` holding `needle`.
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = fs::read_to_string(path).expect("read");
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle")
+        + 1
 }
 
 #[test]
@@ -63,7 +85,13 @@ fn a_handoff_rule_cannot_inject_sql() {
     );
     let out = tempfile::tempdir().expect("out");
     let e = failure(ws, &["run", "--out", &out.path().to_string_lossy()]);
-    assert!(e.contains("when of hand-off rule 'by territory'"), "{e}");
+    let line = line_of(&ws.join("policies/default.toml"), "when = \"true)");
+    assert!(
+        e.contains(&format!(
+            "default.toml:{line}: invalid SQL predicate in when of hand-off rule 'by territory'"
+        )),
+        "{e}"
+    );
 }
 
 #[test]
@@ -110,4 +138,42 @@ fn a_broken_view_is_left_out_with_a_warning_and_other_commands_work() {
     );
     let using = common::leadql_in(ws, &["sql", "SELECT * FROM needs_model"]);
     assert_eq!(using.status.code(), Some(1));
+}
+
+#[test]
+fn a_predicate_naming_an_unknown_column_is_an_error_at_its_line() {
+    let tmp = common::sample_copy();
+    let ws = tmp.path();
+    let policy = ws.join("policies/default.toml");
+    // The issue's example: text that would change the plan if pasted into SQL.
+    edit(
+        &policy,
+        "min_consent = \"transactional\"\n",
+        "min_consent = \"transactional\"\nwhere = \"country='DE') OR (true\"\n",
+    );
+    let e = failure(
+        ws,
+        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
+    );
+    let line = line_of(&policy, "where = ");
+    assert!(
+        e.contains(&format!("default.toml:{line}: invalid SQL predicate in [audience] where (country='DE') OR (true)")),
+        "{e}"
+    );
+    // Well-formed, but over a column sellers do not have: found when the plan is built.
+    edit(&policy, "where = \"country='DE') OR (true\"\n", "");
+    edit(
+        &policy,
+        "sellers = \"segment = 'smb'\"",
+        "sellers = \"segmnt = 'smb'\"",
+    );
+    let out = tempfile::tempdir().expect("out");
+    let e = failure(ws, &["run", "--out", &out.path().to_string_lossy()]);
+    let line = line_of(&policy, "sellers = ");
+    assert!(
+        e.contains(&format!(
+            "default.toml:{line}: invalid SQL predicate in sellers of hand-off rule 'leads without an account' (segmnt = 'smb')"
+        )),
+        "{e}"
+    );
 }

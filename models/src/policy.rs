@@ -45,7 +45,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain::ConsentLevel;
-use crate::rules::{Lines, ModelError};
+use crate::rules::{Lines, Located, ModelError};
 
 /// How criteria combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +111,12 @@ pub enum Distribution {
 pub struct AssignmentRule {
     /// Rule name (shown on each activity).
     pub name: String,
-    /// SQL predicate over the lead's columns (and `account_*` columns); `None` = all.
-    pub when: Option<String>,
-    /// SQL predicate over the `sellers` table choosing the pool; `None` = every active
-    /// seller.
-    pub sellers: Option<String>,
+    /// SQL predicate over the lead's columns (and `account_*` columns), with its line;
+    /// `None` = all.
+    pub when: Option<Located<String>>,
+    /// SQL predicate over the `sellers` table choosing the pool, with its line; `None` =
+    /// every active seller.
+    pub sellers: Option<Located<String>>,
     /// Seller columns that must equal the lead's `account_<column>`.
     pub matching: Vec<String>,
     /// How leads are spread.
@@ -152,8 +153,8 @@ pub struct Policy {
     pub predictive_features: Option<String>,
     /// Minimum consent level of the audience.
     pub min_consent: Option<ConsentLevel>,
-    /// SQL predicate over leads restricting the audience.
-    pub audience_where: Option<String>,
+    /// SQL predicate over leads restricting the audience, with its line.
+    pub audience_where: Option<Located<String>>,
     /// How criteria combine.
     pub combine: Combine,
     /// Sales-ready criteria.
@@ -185,7 +186,7 @@ struct RawScores {
 struct RawAudience {
     min_consent: Option<Spanned<String>>,
     #[serde(rename = "where")]
-    predicate: Option<String>,
+    predicate: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -216,8 +217,8 @@ struct RawHandoff {
 #[serde(deny_unknown_fields)]
 struct RawRule {
     name: Spanned<String>,
-    when: Option<String>,
-    sellers: Option<String>,
+    when: Option<Spanned<String>>,
+    sellers: Option<Spanned<String>>,
     #[serde(rename = "match", default)]
     matching: Vec<Spanned<String>>,
     distribution: Option<Spanned<String>>,
@@ -281,7 +282,7 @@ impl Policy {
                             .map_err(|e| lines.err(c.span(), format!("audience.min_consent: {e}")))
                     })
                     .transpose()?,
-                a.predicate,
+                a.predicate.as_ref().map(|p| lines.located(p)),
             ),
             None => (None, None),
         };
@@ -447,8 +448,14 @@ fn handoff(lines: &Lines<'_>, h: RawHandoff) -> Result<Handoff, ModelError> {
         };
         rules.push(AssignmentRule {
             name,
-            when: r.when.filter(|w| !w.trim().is_empty()),
-            sellers: r.sellers.filter(|s| !s.trim().is_empty()),
+            when: r
+                .when
+                .filter(|w| !w.get_ref().trim().is_empty())
+                .map(|w| lines.located(&w)),
+            sellers: r
+                .sellers
+                .filter(|s| !s.get_ref().trim().is_empty())
+                .map(|s| lines.located(&s)),
             matching,
             distribution,
             line: lines.line(span),

@@ -298,7 +298,7 @@ impl Lines<'_> {
         }
     }
 
-    fn located(&self, s: &Spanned<String>) -> Located<String> {
+    pub(crate) fn located(&self, s: &Spanned<String>) -> Located<String> {
         Located {
             value: s.get_ref().clone(),
             line: self.line(s.span()),

@@ -2,63 +2,139 @@
 //! the policy's rules and the sellers' capacity.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use datafusion::prelude::SessionContext;
+use datafusion::common::{JoinType, ScalarValue};
+use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::functions_aggregate::expr_fn::max;
+use datafusion::logical_expr::{Expr, cast, col, lit, when};
+use datafusion::prelude::{DataFrame, SessionContext};
 use leadql_models::assignment::{self, Candidate, Pool, SellerLoad};
 use leadql_models::policy::Policy;
-use leadql_udfs::qualification::sql::timestamp;
+use leadql_udfs::args::instant;
 
-use super::{ACTIVITIES, QUEUE_DAYS, collect, has_table, int64s, strings};
+use super::{ACTIVITIES, QUEUE_DAYS, has_table, int64s, strings, table};
 use crate::error::{Error, Result};
+
+/// The leads with the columns hand-off rules' `when` predicates see: every lead
+/// column, and the lead's account's as `account_<column>`.
+async fn leads_with_accounts(ctx: &SessionContext) -> Result<DataFrame> {
+    let accounts = table(ctx, "accounts").await?.select(vec![
+        col("account_id").alias("__account"),
+        col("territory").alias("account_territory"),
+        col("segment").alias("account_segment"),
+        col("industry").alias("account_industry"),
+        col("employees").alias("account_employees"),
+        col("country").alias("account_country"),
+        col("is_customer").alias("account_is_customer"),
+    ])?;
+    let joined = table(ctx, "leads").await?.join(
+        accounts,
+        JoinType::Left,
+        &["account_id"],
+        &["__account"],
+        None,
+    )?;
+    let columns: Vec<Expr> = joined
+        .schema()
+        .columns()
+        .into_iter()
+        .filter(|c| c.name != "__account")
+        .map(Expr::Column)
+        .collect();
+    Ok(joined.select(columns)?)
+}
+
+/// The seller columns a rule matches on, as the key of a lead or a seller.
+fn key(
+    rule: &leadql_models::policy::AssignmentRule,
+    territory: &[Option<String>],
+    segment: &[Option<String>],
+    i: usize,
+) -> Vec<String> {
+    rule.matching
+        .iter()
+        .map(|m| match m.as_str() {
+            "territory" => territory[i].clone().unwrap_or_default(),
+            _ => segment[i].clone().unwrap_or_default(),
+        })
+        .collect()
+}
 
 /// Creates an activity for every newly sales-ready lead and assigns it.
 pub(super) async fn handoff(
     ctx: &SessionContext,
     policy: &Policy,
+    qualification: &DataFrame,
     as_of: i64,
 ) -> Result<RecordBatch> {
-    let t = timestamp(as_of);
+    let t = instant(as_of);
     let handoff = &policy.handoff;
+    // The first matching rule of each lead, with its account's territory and segment.
+    let leads = leads_with_accounts(ctx).await?;
+    let rule = match handoff.rules.iter().enumerate().try_fold(
+        None::<datafusion::logical_expr::conditional_expressions::CaseBuilder>,
+        |case, (i, r)| -> Result<_> {
+            let holds = match &r.when {
+                Some(w) => predicate(&leads, policy, "when", r, w)?,
+                None => lit(true),
+            };
+            Ok(Some(match case {
+                None => when(holds, lit(i as i64)),
+                Some(mut c) => c.when(holds, lit(i as i64)),
+            }))
+        },
+    )? {
+        Some(case) => case.end()?,
+        None => cast(lit(ScalarValue::Null), DataType::Int64),
+    };
+    let leads = leads.select(vec![
+        col("lead_id").alias("__lead"),
+        rule.alias("rule"),
+        col("account_territory"),
+        col("account_segment"),
+    ])?;
     // Leads sales-ready from this run on (not marked by an earlier run) and without an
     // activity from an earlier run, best first.
-    let earlier = if has_table(ctx, ACTIVITIES) {
-        format!(
-            "AND q.lead_id NOT IN (SELECT e.lead_id FROM {ACTIVITIES} e WHERE e.created_at < {t})"
-        )
-    } else {
-        String::new()
-    };
-    // The first matching rule and the lead's account columns.
-    let mut case = String::from("CASE");
-    for (i, r) in handoff.rules.iter().enumerate() {
-        let when = checked(policy, r, "when", r.when.as_deref())?;
-        let _ = write!(case, " WHEN coalesce({when}, false) THEN {i}");
+    let mut ready =
+        qualification
+            .clone()
+            .filter(col("sales_ready").and(col("sales_ready_since").eq(lit(
+                ScalarValue::TimestampNanosecond(Some(as_of.saturating_mul(1000)), None),
+            ))))?;
+    if has_table(ctx, ACTIVITIES) {
+        let earlier = table(ctx, ACTIVITIES)
+            .await?
+            .filter(col("created_at").lt(t.clone()))?
+            .select(vec![col("lead_id").alias("__earlier")])?;
+        ready = ready.join(
+            earlier,
+            JoinType::LeftAnti,
+            &["lead_id"],
+            &["__earlier"],
+            None,
+        )?;
     }
-    case.push_str(" END");
-    let rule_expr = if handoff.rules.is_empty() {
-        "CAST(NULL AS BIGINT)".to_string()
-    } else {
-        case
-    };
-    let candidates_sql = format!(
-        "WITH lv AS (SELECT l.*, a.territory AS account_territory, a.segment AS account_segment, \
-           a.industry AS account_industry, a.employees AS account_employees, a.country AS account_country, \
-           a.is_customer AS account_is_customer \
-           FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id) \
-         SELECT q.lead_id, {rule_expr} AS rule, lv.account_territory, lv.account_segment \
-         FROM run_qualification q JOIN lv ON lv.lead_id = q.lead_id \
-         WHERE q.sales_ready AND q.sales_ready_since = {t} {earlier} \
-         ORDER BY q.predictive_score DESC NULLS LAST, q.rule_score DESC NULLS LAST, q.lead_id"
-    );
-    let batches = collect(ctx, &candidates_sql)
-        .await
-        .map_err(|e| Error::Query(format!("{}: handoff rules: {e}", policy.file)))?;
+    let batches = ready
+        .join(leads, JoinType::Inner, &["lead_id"], &["__lead"], None)?
+        .sort(vec![
+            col("predictive_score").sort(false, false),
+            col("rule_score").sort(false, false),
+            col("lead_id").sort(true, false),
+        ])?
+        .select(vec![
+            col("lead_id"),
+            col("rule"),
+            col("account_territory"),
+            col("account_segment"),
+        ])?
+        .collect()
+        .await?;
     let mut candidates = Vec::new();
     for b in &batches {
         let ids = int64s(b, 0)?;
@@ -70,47 +146,37 @@ pub(super) async fn handoff(
             let rule = rules[i].map(|r| r as usize);
             let key = rule
                 .and_then(|r| handoff.rules.get(r))
-                .map(|r| {
-                    r.matching
-                        .iter()
-                        .map(|m| match m.as_str() {
-                            "territory" => territory[i].clone().unwrap_or_default(),
-                            _ => segment[i].clone().unwrap_or_default(),
-                        })
-                        .collect()
-                })
+                .map(|r| key(r, &territory, &segment, i))
                 .unwrap_or_default();
             candidates.push(Candidate { lead_id, rule, key });
         }
     }
-    // Pools.
+    // Pools: the active sellers each rule's `sellers` predicate chooses.
+    let sellers_table = table(ctx, "sellers").await?;
     let mut pools = Vec::new();
     for r in &handoff.rules {
-        let predicate = checked(policy, r, "sellers", r.sellers.as_deref())?;
-        let b = collect(
-            ctx,
-            &format!(
-                "SELECT seller_id, territory, segment FROM sellers WHERE active AND coalesce({predicate}, false) ORDER BY seller_id"
-            ),
-        )
-        .await
-        .map_err(|e| Error::Query(format!("{}:{}: sellers of rule '{}': {e}", policy.file, r.line, r.name)))?;
+        let chosen = match &r.sellers {
+            Some(p) => predicate(&sellers_table, policy, "sellers", r, p)?,
+            None => lit(true),
+        };
+        let b = sellers_table
+            .clone()
+            .filter(col("active").and(chosen))?
+            .sort(vec![col("seller_id").sort(true, false)])?
+            .select_columns(&["seller_id", "territory", "segment"])?
+            .collect()
+            .await?;
         let mut sellers: BTreeMap<Vec<String>, Vec<i64>> = BTreeMap::new();
         for batch in &b {
             let ids = int64s(batch, 0)?;
             let territory = strings(batch, 1);
             let segment = strings(batch, 2);
-            for i in 0..batch.num_rows() {
-                let Some(id) = ids[i] else { continue };
-                let key: Vec<String> = r
-                    .matching
-                    .iter()
-                    .map(|m| match m.as_str() {
-                        "territory" => territory[i].clone().unwrap_or_default(),
-                        _ => segment[i].clone().unwrap_or_default(),
-                    })
-                    .collect();
-                sellers.entry(key).or_default().push(id);
+            for (i, id) in ids.iter().enumerate() {
+                let Some(id) = *id else { continue };
+                sellers
+                    .entry(key(r, &territory, &segment, i))
+                    .or_default()
+                    .push(id);
             }
         }
         pools.push(Pool {
@@ -123,23 +189,40 @@ pub(super) async fn handoff(
     // runs created within the last QUEUE_DAYS. Leads a seller merely owns are not
     // counted: CRMs keep thousands of stale owned leads nobody works, and counting them
     // left every seller "at capacity" and most hand-offs unassigned.
-    let open_activities = if has_table(ctx, ACTIVITIES) {
-        format!(
-            "LEFT JOIN (SELECT seller_id, count(*) AS n FROM {ACTIVITIES} WHERE status = 'open' AND created_at < {t} \
-             AND created_at >= {since} GROUP BY seller_id) act ON act.seller_id = s.seller_id",
-            since = timestamp(as_of - QUEUE_DAYS * 86_400_000_000)
-        )
+    let mut loads = sellers_table.select(vec![col("seller_id"), col("capacity")])?;
+    let open_items = if has_table(ctx, ACTIVITIES) {
+        let queued = table(ctx, ACTIVITIES)
+            .await?
+            .filter(
+                col("status")
+                    .eq(lit("open"))
+                    .and(col("created_at").lt(t.clone()))
+                    .and(col("created_at").gt_eq(instant(as_of - QUEUE_DAYS * 86_400_000_000))),
+            )?
+            .aggregate(
+                vec![col("seller_id").alias("__queued_seller")],
+                vec![count_all().alias("__queued")],
+            )?;
+        loads = loads.join(
+            queued,
+            JoinType::Left,
+            &["seller_id"],
+            &["__queued_seller"],
+            None,
+        )?;
+        coalesce(vec![col("__queued"), lit(0i64)])
     } else {
-        "LEFT JOIN (SELECT CAST(NULL AS BIGINT) AS seller_id, CAST(0 AS BIGINT) AS n WHERE false) act ON act.seller_id = s.seller_id".to_string()
+        lit(0i64)
     };
-    let loads = collect(
-        ctx,
-        &format!(
-            "SELECT s.seller_id, s.capacity, coalesce(act.n, 0) AS open_items FROM sellers s \
-             {open_activities} ORDER BY s.seller_id"
-        ),
-    )
-    .await?;
+    let loads = loads
+        .select(vec![
+            col("seller_id"),
+            col("capacity"),
+            open_items.alias("open_items"),
+        ])?
+        .sort(vec![col("seller_id").sort(true, false)])?
+        .collect()
+        .await?;
     let mut sellers = Vec::new();
     for b in &loads {
         let ids = int64s(b, 0)?;
@@ -159,11 +242,12 @@ pub(super) async fn handoff(
 
     // Activity ids continue after the earlier runs' ones.
     let first_id = if has_table(ctx, ACTIVITIES) {
-        let b = collect(
-            ctx,
-            &format!("SELECT max(activity_id) FROM {ACTIVITIES} WHERE created_at < {t}"),
-        )
-        .await?;
+        let b = table(ctx, ACTIVITIES)
+            .await?
+            .filter(col("created_at").lt(t))?
+            .aggregate(vec![], vec![max(col("activity_id"))])?
+            .collect()
+            .await?;
         b.first()
             .and_then(|b| int64s(b, 0).ok())
             .and_then(|v| v.first().copied().flatten())
@@ -215,23 +299,21 @@ pub(super) async fn handoff(
         .map_err(|e| Error::Query(format!("sales activities: {e}")))
 }
 
-/// A hand-off rule's predicate as one expression (`(true)` when absent), or an error
-/// naming the policy file, line and rule.
-fn checked(
+/// A hand-off rule's `when` or `sellers` predicate over `frame`, or an error naming
+/// the policy file, the predicate's line and the rule.
+fn predicate(
+    frame: &DataFrame,
     policy: &Policy,
+    key: &str,
     rule: &leadql_models::policy::AssignmentRule,
-    what: &str,
-    text: Option<&str>,
-) -> Result<String> {
-    match text {
-        None => Ok("(true)".into()),
-        Some(t) => leadql_udfs::predicate::expression(t).map_err(|e| {
-            Error::Query(format!(
-                "{}:{}: {what} of hand-off rule '{}': {e}",
-                policy.file, rule.line, rule.name
-            ))
-        }),
-    }
+    p: &leadql_models::rules::Located<String>,
+) -> Result<Expr> {
+    let what = leadql_udfs::predicate::hand_off_place(key, &rule.name);
+    let place = leadql_udfs::predicate::Place {
+        file: &policy.file,
+        what: &what,
+    };
+    Ok(leadql_udfs::predicate::condition(frame, &place, p)?)
 }
 
 /// Columns of `sales_activities`.

@@ -13,10 +13,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
+use datafusion::common::JoinType;
+use datafusion::common::ScalarValue;
+use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions_aggregate::expr_fn::max;
+use datafusion::logical_expr::{Expr, col, lit, when};
 use datafusion::prelude::{DataFrame, SessionContext};
 use leadql_models::policy::Policy;
-use leadql_udfs::qualification::sql::{literal, timestamp};
+use leadql_udfs::args::instant;
+use leadql_udfs::relation::function;
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
@@ -52,11 +58,16 @@ pub const QUEUE_DAYS: i64 = 14;
 /// Workspace table of sales activities (one Parquet file per run).
 pub const ACTIVITIES: &str = "sales_activities";
 /// Workspace table of qualifications (one Parquet file per run and policy).
-pub const HISTORY: &str = leadql_udfs::qualification::sql::HISTORY;
+pub const HISTORY: &str = leadql_udfs::qualification::plan::HISTORY;
 
-async fn collect(ctx: &SessionContext, text: &str) -> Result<Vec<RecordBatch>> {
-    let frame = ctx.sql(text).await.map_err(Error::from)?;
-    frame.collect().await.map_err(Error::from)
+/// The workspace table `name` of the run's session.
+async fn table(ctx: &SessionContext, name: &str) -> Result<DataFrame> {
+    Ok(ctx.table(name).await?)
+}
+
+/// The table function `name(args…)` in the run's session.
+fn call(ctx: &SessionContext, name: &str, args: &[Expr]) -> Result<DataFrame> {
+    Ok(function(&ctx.state(), name, args)?)
 }
 
 fn has_table(ctx: &SessionContext, name: &str) -> bool {
@@ -79,7 +90,6 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
             });
         }
     };
-    let t = timestamp(as_of);
     let mut report = String::new();
     let mut stages = Stages::new();
 
@@ -112,26 +122,26 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     stages.done("predictive model");
 
     // 2. Qualification (kept in memory: it is written twice and read by the rest).
-    let qualification = ctx
-        .sql(&format!(
-            "SELECT * FROM qualify_leads({}, {t}) ORDER BY lead_id",
-            literal(&policy.name)
-        ))
-        .await?
-        .cache()
-        .await?;
+    let qualification = call(
+        ctx,
+        "qualify_leads",
+        &[lit(policy.name.as_str()), instant(as_of)],
+    )?
+    .sort(vec![col("lead_id").sort(true, false)])?
+    .cache()
+    .await?;
     ctx.register_table("run_qualification", qualification.clone().into_view())?;
     stages.done("qualification");
 
     // 3. Rule scores of every lead and the grading table.
-    let scores = rule_scores(ctx, &policy, &t).await?;
+    let scores = rule_scores(ctx, &policy, as_of).await?;
     ctx.register_table("run_scores", scores.clone().into_view())?;
     stages.done("rule scores");
-    let grades = grading(ctx, &policy, &t).await?;
+    let grades = grading(ctx, &policy, &qualification, &scores, as_of).await?;
     stages.done("grading");
 
     // 4. Hand-off.
-    let activities = handoff(ctx, &policy, as_of).await?;
+    let activities = handoff(ctx, &policy, &qualification, as_of).await?;
     stages.done("hand-off");
 
     // 5. Record the run in the workspace, then export.
@@ -139,7 +149,7 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         .map(|d| d.format("%Y%m%dT%H%M%S").to_string())
         .unwrap_or_default();
     let file_name = format!("{}-{stamp}.parquet", policy.name);
-    let metadata = run_metadata(&policy, &t, model_line.as_ref());
+    let metadata = run_metadata(&policy, as_of, model_line.as_ref());
     // The history and the activities are one change: both land, or neither.
     let mut change = crate::commit::Transaction::begin(&ws.dir)?;
     write(
@@ -174,10 +184,10 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
 
     // 6. Summary.
     summary(
-        ctx,
         &mut report,
         &policy,
-        &t,
+        &qualification,
+        as_of,
         model_line.as_ref(),
         &activities,
         opts.top,
@@ -230,75 +240,125 @@ impl Stages {
 }
 
 /// Every lead's score under every rule model of the policy, one row per lead and model.
-async fn rule_scores(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<DataFrame> {
-    if policy.rule_models.is_empty() {
-        return Ok(ctx
-            .sql("SELECT CAST(NULL AS BIGINT) AS lead_id, CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS grade, CAST(NULL AS BOOLEAN) AS sales_ready, CAST(NULL AS TIMESTAMP) AS as_of WHERE false")
-            .await?);
+async fn rule_scores(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<DataFrame> {
+    let mut union: Option<DataFrame> = None;
+    for m in &policy.rule_models {
+        let scores = call(ctx, "score_leads", &[lit(m.as_str()), instant(as_of)])?
+            .select_columns(&["lead_id", "model", "score", "grade", "sales_ready", "as_of"])?;
+        union = Some(match union {
+            None => scores,
+            Some(u) => u.union(scores)?,
+        });
     }
-    let parts: Vec<String> = policy
-        .rule_models
-        .iter()
-        .map(|m| {
-            format!(
-                "SELECT lead_id, model, score, grade, sales_ready, as_of FROM score_leads({}, {t})",
-                literal(m)
-            )
-        })
-        .collect();
-    Ok(ctx
-        .sql(&format!(
-            "{} ORDER BY lead_id, model",
-            parts.join(" UNION ALL ")
-        ))
-        .await?
+    let Some(union) = union else {
+        let schema = Schema::new(vec![
+            Field::new("lead_id", DataType::Int64, true),
+            Field::new("model", DataType::Utf8, true),
+            Field::new("score", DataType::Float64, true),
+            Field::new("grade", DataType::Utf8, true),
+            Field::new("sales_ready", DataType::Boolean, true),
+            Field::new(
+                "as_of",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                true,
+            ),
+        ]);
+        return Ok(ctx.read_batch(RecordBatch::new_empty(Arc::new(schema)))?);
+    };
+    Ok(union
+        .sort(vec![
+            col("lead_id").sort(true, false),
+            col("model").sort(true, false),
+        ])?
         .cache()
         .await?)
 }
 
+/// The as_of of the policy's latest recorded run before `as_of`, if any.
+async fn previous_run(ctx: &SessionContext, policy: &Policy, as_of: i64) -> Result<ScalarValue> {
+    let latest = table(ctx, HISTORY)
+        .await?
+        .filter(
+            col("policy")
+                .eq(lit(policy.name.as_str()))
+                .and(col("as_of").lt(instant(as_of))),
+        )?
+        .aggregate(vec![], vec![max(col("as_of")).alias("as_of")])?
+        .collect()
+        .await?;
+    Ok(match latest.first().filter(|b| b.num_rows() == 1) {
+        Some(b) => ScalarValue::try_from_array(b.column(0), 0)?,
+        None => ScalarValue::Null,
+    })
+}
+
 /// The grading table: per qualified lead, each rule model's score and grade, the
 /// predictive score and grade, and the trend against the previous run.
-async fn grading(ctx: &SessionContext, policy: &Policy, t: &str) -> Result<DataFrame> {
-    let mut columns = Vec::new();
-    let mut joins = Vec::new();
+async fn grading(
+    ctx: &SessionContext,
+    policy: &Policy,
+    qualification: &DataFrame,
+    scores: &DataFrame,
+    as_of: i64,
+) -> Result<DataFrame> {
+    let mut frame = qualification.clone();
+    let mut columns = vec![col("lead_id")];
     for (i, m) in policy.rule_models.iter().enumerate() {
-        let col = m.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-        columns.push(format!(
-            "r{i}.score AS \"{col}_score\", r{i}.grade AS \"{col}_grade\""
-        ));
-        joins.push(format!(
-            "LEFT JOIN run_scores r{i} ON r{i}.lead_id = q.lead_id AND r{i}.model = {}",
-            literal(m)
-        ));
+        let name = m.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        let key = format!("__r{i}_lead");
+        let (score, grade) = (format!("{name}_score"), format!("{name}_grade"));
+        let model = scores
+            .clone()
+            .filter(col("model").eq(lit(m.as_str())))?
+            .select(vec![
+                col("lead_id").alias(&key),
+                col("score").alias(&score),
+                col("grade").alias(&grade),
+            ])?;
+        frame = frame.join(model, JoinType::Left, &["lead_id"], &[&key], None)?;
+        columns.extend([col(score), col(grade)]);
     }
-    let (prev_cte, prev_join, trend) = if has_table(ctx, HISTORY) {
-        (
-            format!(
-                "WITH prev AS (SELECT lead_id, coalesce(predictive_score, rule_score) AS v FROM {HISTORY} \
-                 WHERE policy = {p} AND as_of = (SELECT max(as_of) FROM {HISTORY} WHERE policy = {p} AND as_of < {t})) ",
-                p = literal(&policy.name)
-            ),
-            "LEFT JOIN prev ON prev.lead_id = q.lead_id".to_string(),
-            "CASE WHEN prev.lead_id IS NULL THEN 'new' \
-             WHEN coalesce(q.predictive_score, q.rule_score) - prev.v >= 5 THEN 'improving' \
-             WHEN coalesce(q.predictive_score, q.rule_score) - prev.v <= -5 THEN 'declining' \
-             ELSE 'steady' END"
-                .to_string(),
-        )
+    let value = coalesce(vec![col("predictive_score"), col("rule_score")]);
+    let previous = if has_table(ctx, HISTORY) {
+        previous_run(ctx, policy, as_of).await?
     } else {
-        (String::new(), String::new(), "'new'".to_string())
+        ScalarValue::Null
     };
-    let columns = if columns.is_empty() {
-        String::new()
-    } else {
-        format!("{}, ", columns.join(", "))
+    let trend = match previous {
+        at if at.is_null() => lit("new"),
+        at => {
+            let prev = table(ctx, HISTORY)
+                .await?
+                .filter(
+                    col("policy")
+                        .eq(lit(policy.name.as_str()))
+                        .and(col("as_of").eq(lit(at))),
+                )?
+                .select(vec![
+                    col("lead_id").alias("__prev_lead"),
+                    coalesce(vec![col("predictive_score"), col("rule_score")]).alias("__prev"),
+                ])?;
+            frame = frame.join(prev, JoinType::Left, &["lead_id"], &["__prev_lead"], None)?;
+            let change = value.clone() - col("__prev");
+            when(col("__prev_lead").is_null(), lit("new"))
+                .when(change.clone().gt_eq(lit(5i64)), lit("improving"))
+                .when(change.lt_eq(lit(-5i64)), lit("declining"))
+                .otherwise(lit("steady"))?
+        }
     };
-    let text = format!(
-        "{prev_cte}SELECT q.lead_id, {columns}q.predictive_score, q.predictive_grade, {trend} AS trend, \
-         q.sales_ready, q.policy, q.as_of FROM run_qualification q {} {prev_join} ORDER BY q.lead_id",
-        joins.join(" ")
-    );
-    Ok(ctx.sql(&text).await?.cache().await?)
+    columns.extend([
+        col("predictive_score"),
+        col("predictive_grade"),
+        trend.alias("trend"),
+        col("sales_ready"),
+        col("policy"),
+        col("as_of"),
+    ]);
+    Ok(frame
+        .select(columns)?
+        .sort(vec![col("lead_id").sort(true, false)])?
+        .cache()
+        .await?)
 }
 
 fn strings(batch: &RecordBatch, column: usize) -> Vec<Option<String>> {
@@ -324,7 +384,7 @@ fn int64s(batch: &RecordBatch, column: usize) -> Result<Vec<Option<i64>>> {
         .collect())
 }
 
-fn run_metadata(policy: &Policy, t: &str, model: Option<&ModelLine>) -> Vec<(String, String)> {
+fn run_metadata(policy: &Policy, as_of: i64, model: Option<&ModelLine>) -> Vec<(String, String)> {
     let mut models: Vec<String> = policy
         .rule_models
         .iter()
@@ -335,15 +395,17 @@ fn run_metadata(policy: &Policy, t: &str, model: Option<&ModelLine>) -> Vec<(Str
     }
     vec![
         ("leadql.version".into(), env!("CARGO_PKG_VERSION").into()),
-        (
-            "leadql.as_of".into(),
-            t.trim_start_matches("TIMESTAMP '")
-                .trim_end_matches('\'')
-                .into(),
-        ),
+        ("leadql.as_of".into(), instant_text(as_of)),
         ("leadql.policy".into(), policy.name.clone()),
         ("leadql.models".into(), models.join(", ")),
     ]
+}
+
+/// An instant as `YYYY-MM-DD HH:MM:SS.ffffff`, as the run records and prints it.
+pub(super) fn instant_text(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+        .unwrap_or_else(|| micros.to_string())
 }
 
 fn sorted(frame: DataFrame, keys: &[&str]) -> Result<DataFrame> {

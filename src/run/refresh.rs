@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::logical_expr::{cast, col, lit};
 use datafusion::prelude::SessionContext;
-use leadql_udfs::qualification::sql::{literal, timestamp};
+use leadql_udfs::args::instant as instant_literal;
 
-use super::{ACTIVITIES, HISTORY, collect, strings};
+use super::{ACTIVITIES, HISTORY, call, strings};
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
 use crate::sql;
@@ -296,14 +297,25 @@ impl Backtests {
             self.0.insert(key, Some(figures.clone()));
             return Ok(Some(figures));
         }
-        let text = format!(
-            "SELECT CAST(as_of AS VARCHAR) AS instant, auc, leads, mean_predicted, conversion_rate, segment \
-             FROM backtest({}, {t}, {t}, 1) \
-             WHERE segment IN ('all', 'top 5%') ORDER BY segment LIMIT 2",
-            literal(&format!("{name}@{version}")),
-            t = timestamp(instant)
-        );
-        let batches = collect(ctx, &text).await?;
+        let at = instant_literal(instant);
+        let batches = call(
+            ctx,
+            "backtest",
+            &[lit(format!("{name}@{version}")), at.clone(), at, lit(1i64)],
+        )?
+        .filter(col("segment").in_list(vec![lit("all"), lit("top 5%")], false))?
+        .sort(vec![col("segment").sort(true, false)])?
+        .limit(0, Some(2))?
+        .select(vec![
+            cast(col("as_of"), DataType::Utf8).alias("instant"),
+            col("auc"),
+            col("leads"),
+            col("mean_predicted"),
+            col("conversion_rate"),
+            col("segment"),
+        ])?
+        .collect()
+        .await?;
         let figures = batches.iter().find(|b| b.num_rows() == 2).map(|b| {
             let f = |c: usize| {
                 datafusion::arrow::compute::cast(b.column(c), &DataType::Float64)

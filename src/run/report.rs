@@ -6,18 +6,25 @@ use std::fmt::Write as _;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::prelude::SessionContext;
+use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions::math::expr_fn::round;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::logical_expr::{ExprFunctionExt, col, lit};
+use datafusion::prelude::DataFrame;
 use leadql_models::policy::Policy;
 
 use super::refresh::ModelLine;
-use super::{collect, int64s, strings};
+use super::{instant_text, int64s, strings};
 use crate::error::Result;
 
+/// Writes the summary of a run at `as_of` whose qualification is `qualification`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn summary(
-    ctx: &SessionContext,
     report: &mut String,
     policy: &Policy,
-    t: &str,
+    qualification: &DataFrame,
+    as_of: i64,
     model: Option<&ModelLine>,
     activities: &RecordBatch,
     top: usize,
@@ -26,7 +33,7 @@ pub(super) async fn summary(
         report,
         "leadql run — policy '{}' as of {}",
         policy.name,
-        t.trim_start_matches("TIMESTAMP '").trim_end_matches('\'')
+        instant_text(as_of)
     );
     if let Some(m) = model {
         let _ = writeln!(
@@ -64,12 +71,19 @@ pub(super) async fn summary(
             let _ = writeln!(report, "  {p}");
         }
     }
-    let counts = collect(
-        ctx,
-        "SELECT count(*), count(*) FILTER (WHERE sales_ready), \
-           count(*) FILTER (WHERE sales_ready AND sales_ready_since = as_of) FROM run_qualification",
-    )
-    .await?;
+    let newly = col("sales_ready").and(col("sales_ready_since").eq(col("as_of")));
+    let counts = qualification
+        .clone()
+        .aggregate(
+            vec![],
+            vec![
+                count_all(),
+                count(lit(1i64)).filter(col("sales_ready")).build()?,
+                count(lit(1i64)).filter(newly).build()?,
+            ],
+        )?
+        .collect()
+        .await?;
     if let Some(b) = counts.first() {
         let v = |c| int64s(b, c).ok().and_then(|v| v.first().copied().flatten());
         let _ = writeln!(
@@ -84,13 +98,15 @@ pub(super) async fn summary(
         ("rule grade", "rule_grade"),
         ("predictive grade", "predictive_grade"),
     ] {
-        let b = collect(
-            ctx,
-            &format!(
-                "SELECT coalesce({column}, '(none)'), count(*) FROM run_qualification GROUP BY 1 ORDER BY 1"
-            ),
-        )
-        .await?;
+        let b = qualification
+            .clone()
+            .aggregate(
+                vec![coalesce(vec![col(column), lit("(none)")]).alias("value")],
+                vec![count_all()],
+            )?
+            .sort(vec![col("value").sort(true, false)])?
+            .collect()
+            .await?;
         let mut parts = Vec::new();
         for batch in &b {
             let names = strings(batch, 0);
@@ -141,14 +157,23 @@ pub(super) async fn summary(
         let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
         let _ = writeln!(report, "  unassigned by reason: {}", parts.join("; "));
     }
-    let b = collect(
-        ctx,
-        &format!(
-            "SELECT lead_id, round(predictive_score, 1), round(rule_score, 1), reasons FROM run_qualification \
-             WHERE sales_ready ORDER BY predictive_score DESC NULLS LAST, rule_score DESC NULLS LAST, lead_id LIMIT {top}"
-        ),
-    )
-    .await?;
+    let b = qualification
+        .clone()
+        .filter(col("sales_ready"))?
+        .sort(vec![
+            col("predictive_score").sort(false, false),
+            col("rule_score").sort(false, false),
+            col("lead_id").sort(true, false),
+        ])?
+        .limit(0, Some(top))?
+        .select(vec![
+            col("lead_id"),
+            round(vec![col("predictive_score"), lit(1i64)]),
+            round(vec![col("rule_score"), lit(1i64)]),
+            col("reasons"),
+        ])?
+        .collect()
+        .await?;
     let _ = writeln!(report, "Top sales-ready leads:");
     for batch in &b {
         let ids = int64s(batch, 0)?;

@@ -40,6 +40,12 @@ pub fn string(state: &SessionState, function: &str, name: &str, expr: &Expr) -> 
     }
 }
 
+/// An instant (µs since the epoch) as a timestamp literal, e.g. an `as_of` argument
+/// passed to another function.
+pub fn instant(micros: i64) -> Expr {
+    datafusion::logical_expr::lit(ScalarValue::TimestampMicrosecond(Some(micros), None))
+}
+
 /// Argument `name` of `function` as an instant in microseconds since the epoch.
 pub fn timestamp_micros(
     state: &SessionState,

@@ -28,6 +28,7 @@ pub mod qualification;
 pub mod relation;
 pub mod scoring;
 pub mod snapshots;
+pub mod status;
 
 /// Every scalar function of this crate.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {

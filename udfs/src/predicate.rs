@@ -6,11 +6,23 @@
 //! A predicate may not query: no `SELECT` (a subquery could call the very table
 //! function that evaluates the predicate, e.g. `score_leads` inside a rule of the
 //! model it scores, and recurse without end).
+//!
+//! Every predicate of a policy or rule model is checked when the workspace loads
+//! ([`check_policy`], [`check_rule_model`]): a file with a malformed one is invalid,
+//! and using it reports `file:line` and the predicate. Plans then turn the checked text
+//! into a DataFusion [`Expr`] over the relation it filters ([`condition`]).
 
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DataFusionError, Result, plan_datafusion_err};
+use datafusion::dataframe::DataFrame;
+use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::logical_expr::{Expr, ExprSchemable, lit};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use leadql_models::policy::Policy;
+use leadql_models::rules::{Located, ModelError, RuleModel};
 
 /// The predicate `text` as one parenthesised SQL expression, or why it is not one.
 pub fn expression(text: &str) -> Result<String, String> {
@@ -40,6 +52,96 @@ pub fn expression(text: &str) -> Result<String, String> {
         ));
     }
     Ok(format!("({expr})"))
+}
+
+/// Where a predicate was written, for its errors: `file:line: … in {what} ({text})`.
+pub struct Place<'a> {
+    /// The policy or rule model file.
+    pub file: &'a str,
+    /// What the predicate is, e.g. `fit rule 'vp'` or `[audience] where`.
+    pub what: &'a str,
+}
+
+impl Place<'_> {
+    fn invalid(&self, p: &Located<String>, why: impl std::fmt::Display) -> String {
+        format!(
+            "{}:{}: invalid SQL predicate in {} ({}): {why}",
+            self.file, p.line, self.what, p.value
+        )
+    }
+}
+
+/// The predicate `p` as a condition over `frame`'s columns, NULL counting as false,
+/// or an error naming its file, line and text (a syntax error, an unknown column, or
+/// an expression that is not boolean).
+pub fn condition(frame: &DataFrame, place: &Place<'_>, p: &Located<String>) -> Result<Expr> {
+    let text = expression(&p.value).map_err(|e| plan_datafusion_err!("{}", place.invalid(p, e)))?;
+    let invalid = |e: DataFusionError| plan_datafusion_err!("{}", place.invalid(p, first_line(&e)));
+    let expr = frame.parse_sql_expr(&text).map_err(invalid)?;
+    let t = expr.get_type(frame.schema()).map_err(invalid)?;
+    if t != DataType::Boolean && t != DataType::Null {
+        return Err(plan_datafusion_err!(
+            "{}:{}: the predicate in {} ({}) is {t}, not a condition",
+            place.file,
+            p.line,
+            place.what,
+            p.value
+        ));
+    }
+    Ok(coalesce(vec![expr, lit(false)]))
+}
+
+/// The first line of an error's root cause, without DataFusion's prefix.
+pub fn first_line(e: &DataFusionError) -> String {
+    let root = e.find_root().to_string();
+    let msg = root.lines().next().unwrap_or("").to_string();
+    msg.strip_prefix("Error during planning: ")
+        .unwrap_or(&msg)
+        .to_string()
+}
+
+fn check(file: &str, what: &str, p: &Located<String>) -> Result<(), ModelError> {
+    expression(&p.value).map(|_| ()).map_err(|e| ModelError {
+        file: file.to_string(),
+        line: Some(p.line),
+        message: format!("invalid SQL predicate in {what} ({}): {e}", p.value),
+    })
+}
+
+/// Checks that every predicate of `policy` is one SQL expression (at load).
+pub fn check_policy(policy: &Policy) -> Result<(), ModelError> {
+    if let Some(w) = &policy.audience_where {
+        check(&policy.file, "[audience] where", w)?;
+    }
+    for r in &policy.handoff.rules {
+        for (key, p) in [("when", &r.when), ("sellers", &r.sellers)] {
+            if let Some(p) = p {
+                check(&policy.file, &hand_off_place(key, &r.name), p)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a hand-off rule's `when` or `sellers` predicate is called in errors.
+pub fn hand_off_place(key: &str, rule: &str) -> String {
+    format!("{key} of hand-off rule '{rule}'")
+}
+
+/// Checks that every predicate of `model` is one SQL expression (at load).
+pub fn check_rule_model(model: &RuleModel) -> Result<(), ModelError> {
+    if let Some(a) = &model.audience {
+        check(&model.file, "[audience] where", a)?;
+    }
+    for f in &model.fit {
+        check(&model.file, &format!("fit rule '{}'", f.name), &f.predicate)?;
+    }
+    for b in &model.behavior {
+        if let Some(p) = &b.predicate {
+            check(&model.file, &format!("behavior rule '{}'", b.name), p)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Reading the caller's tables from inside a function call.
 
+use datafusion::catalog::TableFunctionArgs;
 use datafusion::common::{Result, TableReference, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 
 /// The table or view `name` of the caller's session, as a DataFrame.
 ///
@@ -17,6 +18,23 @@ pub fn table(state: &SessionState, name: &str) -> Result<DataFrame> {
         .ok_or_else(|| plan_datafusion_err!("no table or view named '{name}' in the session"))?;
     let plan = LogicalPlanBuilder::scan(
         reference,
+        datafusion::datasource::provider_as_source(provider),
+        None,
+    )?
+    .build()?;
+    Ok(DataFrame::new(state.clone(), plan))
+}
+
+/// The table function `name` called with `args` in the caller's session, as a
+/// DataFrame: what `SELECT * FROM name(args…)` plans, built without SQL text.
+pub fn function(state: &SessionState, name: &str, args: &[Expr]) -> Result<DataFrame> {
+    let function = state
+        .table_functions()
+        .get(name)
+        .ok_or_else(|| plan_datafusion_err!("no table function named '{name}' in the session"))?;
+    let provider = function.create_table_provider_with_args(TableFunctionArgs::new(args, state))?;
+    let plan = LogicalPlanBuilder::scan(
+        TableReference::bare(name),
         datafusion::datasource::provider_as_source(provider),
         None,
     )?

@@ -18,7 +18,6 @@ use super::factors::{FactorsKind, factors_udf};
 use super::predict_score::predict_score_udf;
 use super::registry::PredictiveModels;
 use crate::args;
-use crate::qualification::sql::timestamp;
 use crate::relation::{self, table};
 use crate::scoring::common::state;
 
@@ -91,14 +90,15 @@ pub fn model_and_relation(
                     model.name
                 );
             };
-            let text = format!(
-                "SELECT * FROM lead_snapshot_features({ts}, {ts}, 1, {horizon:?})",
-                ts = timestamp(t)
-            );
-            let plan = relation::plan_sql(state, function, &text)?;
+            let at = args::instant(t);
+            let frame = relation::function(
+                state,
+                "lead_snapshot_features",
+                &[at.clone(), at, lit(1i64), lit(horizon)],
+            )?;
             (
-                datafusion::dataframe::DataFrame::new(state.clone(), plan),
-                format!("lead_snapshot_features at {}", timestamp(t)),
+                frame,
+                format!("lead_snapshot_features at {}", instant_text(t)),
             )
         }
     };
@@ -154,4 +154,16 @@ impl TableFunctionImpl for Predict {
         out.push(col("top_factors"));
         Ok(scored.select(out)?.into_view())
     }
+}
+
+/// An instant as the text of its SQL literal, for messages.
+fn instant_text(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| {
+            format!(
+                "TIMESTAMP '{}'",
+                d.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f")
+            )
+        })
+        .unwrap_or_else(|| micros.to_string())
 }

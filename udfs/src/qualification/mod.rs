@@ -7,9 +7,9 @@ use datafusion::prelude::SessionContext;
 
 use crate::scoring::RuleModels;
 
+pub mod plan;
 pub mod policies;
 pub mod qualify_leads;
-pub mod sql;
 
 pub use policies::Policies;
 

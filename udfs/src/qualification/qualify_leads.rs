@@ -17,10 +17,9 @@ use std::sync::Arc;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_err};
 
+use super::plan;
 use super::policies::Policies;
-use super::sql;
 use crate::args;
-use crate::relation;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 
@@ -72,10 +71,8 @@ impl TableFunctionImpl for QualifyLeads {
                     .map_err(|e| e.context(format!("policy {}", policy.file)))
             })
             .collect::<Result<Vec<_>>>()?;
-        let history = relation::table(state, sql::HISTORY).is_ok();
-        let text = sql::qualification(&policy, &rules, as_of, history)?;
-        let plan = relation::plan_sql(state, NAME, &text)
+        let frame = plan::qualification(state, &policy, &rules, as_of)
             .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
-        Ok(datafusion::dataframe::DataFrame::new(state.clone(), plan).into_view())
+        Ok(frame.into_view())
     }
 }

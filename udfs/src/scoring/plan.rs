@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{JoinType, Result, ScalarValue, plan_datafusion_err};
+use datafusion::common::{JoinType, Result, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
 use datafusion::functions::core::expr_fn::{coalesce, get_field, greatest, least, named_struct};
@@ -23,7 +23,7 @@ use datafusion::functions::math::expr_fn::round;
 use datafusion::functions_aggregate::expr_fn::{count, max, sum};
 use datafusion::functions_nested::expr_fn::make_array;
 use datafusion::logical_expr::ExprFunctionExt;
-use datafusion::logical_expr::{Expr, ExprSchemable, cast, col, lit, when};
+use datafusion::logical_expr::{Expr, cast, col, lit, when};
 use leadql_models::rules::{Decay, Frequency, Located};
 use leadql_models::{ConsentLevel, RuleModel};
 
@@ -141,42 +141,11 @@ fn predicate(
     what: &str,
     p: &Located<String>,
 ) -> Result<Expr> {
-    let invalid = |e: datafusion::error::DataFusionError| {
-        plan_datafusion_err!(
-            "{}:{}: invalid SQL predicate in {what} ({}): {}",
-            model.file,
-            p.line,
-            p.value,
-            first_line(&e)
-        )
+    let place = crate::predicate::Place {
+        file: &model.file,
+        what,
     };
-    let text = crate::predicate::expression(&p.value).map_err(|e| {
-        plan_datafusion_err!(
-            "{}:{}: invalid SQL predicate in {what} ({}): {e}",
-            model.file,
-            p.line,
-            p.value
-        )
-    })?;
-    let expr = frame.parse_sql_expr(&text).map_err(invalid)?;
-    let t = expr.get_type(frame.schema()).map_err(invalid)?;
-    if t != DataType::Boolean && t != DataType::Null {
-        return Err(plan_datafusion_err!(
-            "{}:{}: the predicate in {what} ({}) is {t}, not a condition",
-            model.file,
-            p.line,
-            p.value
-        ));
-    }
-    Ok(coalesce(vec![expr, lit(false)]))
-}
-
-fn first_line(e: &datafusion::error::DataFusionError) -> String {
-    let root = e.find_root().to_string();
-    let msg = root.lines().next().unwrap_or("").to_string();
-    msg.strip_prefix("Error during planning: ")
-        .unwrap_or(&msg)
-        .to_string()
+    crate::predicate::condition(frame, &place, p)
 }
 
 /// Columns of `accounts` visible to fit rules and audiences as `account_<column>`.

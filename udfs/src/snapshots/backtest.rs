@@ -437,13 +437,15 @@ pub async fn of_unsaved(
     let Some(horizon) = model.options.horizon_days else {
         return Ok(Vec::new());
     };
-    let t = crate::qualification::sql::timestamp(instant);
-    let plan = state
-        .create_logical_plan(&format!(
-            "SELECT * FROM lead_snapshot_features({t}, {t}, 1, {horizon:?}) WHERE label IS NOT NULL"
-        ))
-        .await?;
-    let features = DataFrame::new(state.clone(), plan).collect().await?;
+    let at = crate::args::instant(instant);
+    let features = crate::relation::function(
+        state,
+        "lead_snapshot_features",
+        &[at.clone(), at, lit(1i64), lit(horizon)],
+    )?
+    .filter(col("label").is_not_null())?
+    .collect()
+    .await?;
     let mut scored = Vec::new();
     for b in &features {
         let mut columns = Vec::new();

@@ -1,0 +1,40 @@
+//! A lead's status at an instant, from the append-only lifecycle log.
+//!
+//! `lead_status_events` records every change (`leadql lead qualify|disqualify|reopen`,
+//! imports, the generator); a lead's status is its latest event, by `occurred_at` and
+//! then `event_id` (two changes at the same instant keep their order of recording).
+//! This is the one definition of "current status" that the `lead_status` view, the
+//! `--as-of` workspace, qualification and lifecycle changes all use.
+
+use datafusion::common::Result;
+use datafusion::dataframe::DataFrame;
+use datafusion::functions_aggregate::expr_fn::{last_value, max};
+use datafusion::logical_expr::{Expr, SortExpr, col};
+
+/// Column names of [`latest`]'s result.
+pub const COLUMNS: [&str; 4] = ["lead_id", "status", "reason", "changed_at"];
+
+fn order() -> Vec<SortExpr> {
+    vec![
+        col("occurred_at").sort(true, false),
+        col("event_id").sort(true, false),
+    ]
+}
+
+/// Per lead of `events` (a `lead_status_events` relation), the status and reason of
+/// its latest event and the instant of that event: `lead_id, status, reason,
+/// changed_at`. With `until`, only events with `occurred_at <= until` count.
+pub fn latest(events: DataFrame, until: Option<Expr>) -> Result<DataFrame> {
+    let events = match until {
+        Some(t) => events.filter(col("occurred_at").lt_eq(t))?,
+        None => events,
+    };
+    events.aggregate(
+        vec![col("lead_id")],
+        vec![
+            last_value(col("status"), order()).alias(COLUMNS[1]),
+            last_value(col("reason"), order()).alias(COLUMNS[2]),
+            max(col("occurred_at")).alias(COLUMNS[3]),
+        ],
+    )
+}
