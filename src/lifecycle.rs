@@ -13,9 +13,17 @@
 
 use std::path::PathBuf;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::Int64Type;
-use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
+use datafusion::common::{JoinType, ScalarValue};
+use datafusion::functions::core::expr_fn::{coalesce, greatest};
+use datafusion::functions::string::expr_fn::{btrim, lower, split_part};
+use datafusion::functions_aggregate::expr_fn::{max, min};
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{Expr, ExprFunctionExt, case, cast, col, lit, when};
+use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
@@ -74,11 +82,6 @@ pub struct Recorded {
     pub opportunities: usize,
 }
 
-async fn ints(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<Option<i64>>>> {
-    let batches: Vec<RecordBatch> = ctx.sql(sql).await?.collect().await?;
-    int_rows(&batches)
-}
-
 /// The rows of `batches` with every column as an integer.
 fn int_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<i64>>>> {
     let mut rows = Vec::new();
@@ -110,10 +113,6 @@ fn instant_text(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| micros.to_string())
-}
-
-fn ts(micros: i64) -> String {
-    leadql_udfs::qualification::plan::timestamp_sql(micros)
 }
 
 /// Applies a change; nothing is written unless every lead may change.
@@ -162,30 +161,10 @@ pub async fn apply(
             reason: "no lead to change: give lead ids or --query".into(),
         });
     }
-    let list = ids
-        .iter()
-        .map(|i| format!("({i})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let targets = format!("(VALUES {list}) AS t(lead_id)");
+    let targets = targets(ctx, &ids)?;
 
     // Current state of each target.
-    let state = ints(
-        ctx,
-        &format!(
-            "WITH cur AS (SELECT lead_id, last_value(status ORDER BY occurred_at, event_id) AS status, \
-               CAST(max(occurred_at) AS BIGINT) AS changed \
-               FROM lead_status_events GROUP BY lead_id), \
-             opp AS (SELECT lead_id, min(opportunity_id) AS opportunity_id FROM opportunities WHERE status = 'open' GROUP BY lead_id) \
-             SELECT t.lead_id, CASE WHEN l.lead_id IS NULL THEN -1 \
-                      WHEN coalesce(cur.status, l.status) = 'open' THEN 0 \
-                      WHEN coalesce(cur.status, l.status) = 'qualified' THEN 1 ELSE 2 END, \
-                    opp.opportunity_id, greatest(cur.changed, CAST(l.created_at AS BIGINT)) \
-             FROM {targets} LEFT JOIN leads l ON l.lead_id = t.lead_id \
-             LEFT JOIN cur ON cur.lead_id = t.lead_id LEFT JOIN opp ON opp.lead_id = t.lead_id ORDER BY t.lead_id"
-        ),
-    )
-    .await?;
+    let state = int_rows(&current_state(ctx, &targets).await?.collect().await?)?;
     let mut refused = Vec::new();
     for row in &state {
         let (id, status, opp) = (row[0].unwrap_or(0), row[1].unwrap_or(-1), row[2]);
@@ -234,34 +213,26 @@ pub async fn apply(
         )));
     }
 
-    let at = ts(opts.at);
-    let actor = opts
-        .actor
-        .map_or("CAST(NULL AS BIGINT)".to_string(), |a| a.to_string());
-    let max =
-        |table: &str, column: &str| format!("(SELECT coalesce(max({column}), 0) FROM {table})");
+    let at = lit(ScalarValue::TimestampNanosecond(
+        Some(opts.at.saturating_mul(1000)),
+        None,
+    ));
+    let actor = match opts.actor {
+        Some(a) => lit(a),
+        None => null(DataType::Int64),
+    };
     let (status, reason) = match &opts.change {
-        Change::Qualify { .. } => ("qualified", "CAST(NULL AS VARCHAR)".to_string()),
-        Change::Disqualify { reason } => (
-            "disqualified",
-            leadql_udfs::qualification::plan::literal_sql(reason),
-        ),
-        Change::Reopen => ("open", "'reopened'".to_string()),
+        // (Utf8View, as SQL's `CAST(NULL AS VARCHAR)` recorded it so far.)
+        Change::Qualify { .. } => ("qualified", null(DataType::Utf8View)),
+        Change::Disqualify { reason } => ("disqualified", lit(reason.as_str())),
+        Change::Reopen => ("open", lit("reopened")),
     };
     let stamp = chrono::DateTime::from_timestamp_micros(opts.at)
         .map(|d| d.format("%Y%m%dT%H%M%S").to_string())
         .unwrap_or_default();
-    let first_event: i64 = ints(
-        ctx,
-        &format!("SELECT {}", max("lead_status_events", "event_id")),
-    )
-    .await?
-    .first()
-    .and_then(|r| r[0])
-    .unwrap_or(0)
-        + 1;
+    let first_event = max_id(ctx, "lead_status_events", "event_id").await? + 1;
     let file = format!("change-{stamp}-{first_event}.parquet");
-    let mut pending: Vec<(String, PathBuf)> = Vec::new();
+    let mut pending: Vec<(DataFrame, PathBuf)> = Vec::new();
     let mut recorded = Recorded {
         leads: ids.len(),
         accounts: 0,
@@ -275,88 +246,46 @@ pub async fn apply(
         opportunity,
     } = opts.change
     {
-        let territory = COUNTRIES
-            .iter()
-            .map(|(c, _)| format!("WHEN '{}' THEN '{}'", c.code, c.territory))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let new_accounts = format!(
-            "new_acc AS (SELECT l.lead_id, {} + row_number() OVER (ORDER BY l.lead_id) AS account_id, \
-             l.company, l.email, l.industry, l.company_size, l.size_band, l.revenue_band, l.country \
-             FROM leads l JOIN {targets} ON t.lead_id = l.lead_id WHERE l.account_id IS NULL AND {account})",
-            max("accounts", "account_id")
-        );
-        let lead_account = format!(
-            "la AS (SELECT l.lead_id, coalesce(l.account_id, n.account_id) AS account_id FROM leads l \
-             JOIN {targets} ON t.lead_id = l.lead_id LEFT JOIN new_acc n ON n.lead_id = l.lead_id)"
-        );
-        let new_contacts = format!(
-            "new_con AS (SELECT l.lead_id, {} + row_number() OVER (ORDER BY l.lead_id) AS contact_id \
-             FROM leads l JOIN {targets} ON t.lead_id = l.lead_id WHERE l.contact_id IS NULL AND {contact})",
-            max("contacts", "contact_id")
-        );
-        let with = format!("WITH {new_accounts}, {lead_account}, {new_contacts}");
+        let records = Records::plan(ctx, &targets, account, contact).await?;
         if account {
             pending.push((
-                format!(
-                    "{with} SELECT CAST(account_id AS BIGINT) AS account_id, coalesce(company, 'unknown') AS name, \
-                     coalesce(lower(split_part(trim(email), '@', 2)), '') AS domain, coalesce(industry, 'unknown') AS industry, \
-                     CAST(coalesce(company_size, 0) AS INT) AS employees, coalesce(size_band, 'unknown') AS size_band, \
-                     coalesce(revenue_band, 'unknown') AS revenue_band, coalesce(country, '') AS country, \
-                     CASE country {territory} ELSE 'unknown' END AS territory, \
-                     CASE WHEN company_size IS NULL OR company_size <= 200 THEN 'smb' WHEN company_size <= 2000 THEN 'mid_market' ELSE 'enterprise' END AS segment, \
-                     false AS is_customer, {at} AS created_at FROM new_acc ORDER BY account_id"
-                ),
+                records.accounts(at.clone())?,
                 ws.dir.join("accounts").join(&file),
             ));
         }
         if contact {
             pending.push((
-                format!(
-                    "{with} SELECT CAST(c.contact_id AS BIGINT) AS contact_id, CAST(la.account_id AS BIGINT) AS account_id, l.lead_id, \
-                     l.first_name, l.last_name, lower(trim(l.email)) AS email, l.phone, l.job_title, {at} AS created_at \
-                     FROM new_con c JOIN leads l ON l.lead_id = c.lead_id JOIN la ON la.lead_id = c.lead_id ORDER BY contact_id"
-                ),
+                records.contacts(at.clone())?,
                 ws.dir.join("contacts").join(&file),
             ));
         }
         if opportunity {
-            let owner = opts.actor.map_or("l.owner_id".to_string(), |a| {
-                format!("coalesce(l.owner_id, {a})")
-            });
             pending.push((
-                format!(
-                    "{with} SELECT CAST({} + row_number() OVER (ORDER BY l.lead_id) AS BIGINT) AS opportunity_id, l.lead_id, \
-                     CAST(la.account_id AS BIGINT) AS account_id, CAST(coalesce(l.contact_id, c.contact_id) AS BIGINT) AS contact_id, {owner} AS owner_id, \
-                     {at} AS created_at, CAST(NULL AS DOUBLE) AS estimated_value, 'open' AS status, \
-                     CAST(NULL AS TIMESTAMP) AS closed_at \
-                     FROM leads l JOIN {targets} ON t.lead_id = l.lead_id JOIN la ON la.lead_id = l.lead_id \
-                     LEFT JOIN new_con c ON c.lead_id = l.lead_id ORDER BY l.lead_id",
-                    max("opportunities", "opportunity_id")
-                ),
+                records.opportunities(ctx, at.clone(), opts.actor).await?,
                 ws.dir.join("opportunities").join(&file),
             ));
         }
     }
-    pending.push((
-        format!(
-            "SELECT CAST({} + row_number() OVER (ORDER BY lead_id) AS BIGINT) AS event_id, CAST(lead_id AS BIGINT) AS lead_id, \
-             {at} AS occurred_at, '{status}' AS status, {reason} AS reason, {actor} AS actor_id FROM {targets} ORDER BY lead_id",
-            first_event - 1
-        ),
-        ws.dir.join("lead_status_events").join(&file),
-    ));
+    let events = targets
+        .select(vec![
+            cast(lit(first_event - 1) + numbered("lead_id")?, DataType::Int64).alias("event_id"),
+            cast(col("lead_id"), DataType::Int64).alias("lead_id"),
+            at.alias("occurred_at"),
+            lit(status).alias("status"),
+            reason.alias("reason"),
+            actor.alias("actor_id"),
+        ])?
+        .sort(vec![col("lead_id").sort(true, false)])?;
+    pending.push((events, ws.dir.join("lead_status_events").join(&file)));
 
     // Every file is one change of the workspace: all land, or none.
     let mut change = crate::commit::Transaction::begin(&ws.dir)?;
-    for (sql, target) in &pending {
-        let stage = change.stage(target)?;
-        let stream = ctx
-            .sql(sql)
-            .await
-            .map_err(|e| Error::Query(format!("{}: {e}", target.display())))?
+    for (frame, target) in pending {
+        let stage = change.stage(&target)?;
+        let stream = frame
             .execute_stream()
-            .await?;
+            .await
+            .map_err(|e| Error::Query(format!("{}: {e}", target.display())))?;
         let rows = output::write(
             stream,
             Format::Parquet,
@@ -378,4 +307,285 @@ pub async fn apply(
     }
     change.commit()?;
     Ok(recorded)
+}
+
+fn null(t: DataType) -> Expr {
+    cast(lit(ScalarValue::Null), t)
+}
+
+/// `row_number()` over the rows ordered by `column`: 1, 2, … for new ids.
+fn numbered(column: &str) -> Result<Expr> {
+    Ok(row_number()
+        .order_by(vec![col(column).sort(true, false)])
+        .build()?)
+}
+
+/// The largest `column` of `table` (0 for an empty table): new ids continue after it.
+async fn max_id(ctx: &SessionContext, table: &str, column: &str) -> Result<i64> {
+    let batches = ctx
+        .table(table)
+        .await?
+        .aggregate(vec![], vec![coalesce(vec![max(col(column)), lit(0i64)])])?
+        .collect()
+        .await?;
+    Ok(int_rows(&batches)?.first().and_then(|r| r[0]).unwrap_or(0))
+}
+
+/// The lead ids to change, as a relation with one column `lead_id`.
+fn targets(ctx: &SessionContext, ids: &[i64]) -> Result<DataFrame> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "lead_id",
+        DataType::Int64,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids.to_vec()))])
+        .map_err(|e| Error::Query(e.to_string()))?;
+    Ok(ctx.read_batch(batch)?)
+}
+
+/// Per target: `lead_id`, its state (-1 unknown lead, 0 open, 1 qualified, 2
+/// disqualified), its first open opportunity and the instant (µs) of its latest change
+/// or creation, ordered by lead id.
+async fn current_state(ctx: &SessionContext, targets: &DataFrame) -> Result<DataFrame> {
+    let leads = ctx.table("leads").await?.select(vec![
+        col("lead_id").alias("__lead"),
+        col("status").alias("__recorded"),
+        cast(col("created_at"), DataType::Int64).alias("__created"),
+    ])?;
+    let current = leadql_udfs::status::latest(ctx.table("lead_status_events").await?, None)?
+        .select(vec![
+            col("lead_id").alias("__current_lead"),
+            col("status").alias("__current"),
+            cast(col("changed_at"), DataType::Int64).alias("__changed"),
+        ])?;
+    let open = ctx
+        .table("opportunities")
+        .await?
+        .filter(col("status").eq(lit("open")))?
+        .aggregate(
+            vec![col("lead_id").alias("__opportunity_lead")],
+            vec![min(col("opportunity_id")).alias("__opportunity")],
+        )?;
+    let status = coalesce(vec![col("__current"), col("__recorded")]);
+    Ok(targets
+        .clone()
+        .join(leads, JoinType::Left, &["lead_id"], &["__lead"], None)?
+        .join(
+            current,
+            JoinType::Left,
+            &["lead_id"],
+            &["__current_lead"],
+            None,
+        )?
+        .join(
+            open,
+            JoinType::Left,
+            &["lead_id"],
+            &["__opportunity_lead"],
+            None,
+        )?
+        .select(vec![
+            col("lead_id"),
+            when(col("__lead").is_null(), lit(-1i64))
+                .when(status.clone().eq(lit("open")), lit(0i64))
+                .when(status.eq(lit("qualified")), lit(1i64))
+                .otherwise(lit(2i64))?,
+            col("__opportunity"),
+            greatest(vec![col("__changed"), col("__created")]),
+        ])?
+        .sort(vec![col("lead_id").sort(true, false)])?)
+}
+
+/// The records qualifying creates: new accounts for target leads without one (when
+/// asked), the account of every target, and new contacts (when asked).
+struct Records {
+    /// Target leads with every lead column.
+    leads: DataFrame,
+    /// New accounts: `__lead`, `__account` and the lead columns an account takes.
+    new_accounts: DataFrame,
+    /// Each target's account: `__la_lead`, `__la_account`.
+    lead_account: DataFrame,
+    /// New contacts: `__con_lead`, `__contact`.
+    new_contacts: DataFrame,
+}
+
+impl Records {
+    async fn plan(
+        ctx: &SessionContext,
+        targets: &DataFrame,
+        account: bool,
+        contact: bool,
+    ) -> Result<Self> {
+        let leads = ctx.table("leads").await?.join(
+            targets
+                .clone()
+                .select(vec![col("lead_id").alias("__target")])?,
+            JoinType::Inner,
+            &["lead_id"],
+            &["__target"],
+            None,
+        )?;
+        let first_account = max_id(ctx, "accounts", "account_id").await?;
+        let new_accounts = leads
+            .clone()
+            .filter(col("account_id").is_null().and(lit(account)))?
+            .select(vec![
+                col("lead_id").alias("__lead"),
+                (lit(first_account) + numbered("lead_id")?).alias("__account"),
+                col("company"),
+                col("email"),
+                col("industry"),
+                col("company_size"),
+                col("size_band"),
+                col("revenue_band"),
+                col("country"),
+            ])?;
+        let lead_account = leads
+            .clone()
+            .join(
+                new_accounts.clone().select(vec![
+                    col("__lead").alias("__new_lead"),
+                    col("__account").alias("__new_account"),
+                ])?,
+                JoinType::Left,
+                &["lead_id"],
+                &["__new_lead"],
+                None,
+            )?
+            .select(vec![
+                col("lead_id").alias("__la_lead"),
+                coalesce(vec![col("account_id"), col("__new_account")]).alias("__la_account"),
+            ])?;
+        let first_contact = max_id(ctx, "contacts", "contact_id").await?;
+        let new_contacts = leads
+            .clone()
+            .filter(col("contact_id").is_null().and(lit(contact)))?
+            .select(vec![
+                col("lead_id").alias("__con_lead"),
+                (lit(first_contact) + numbered("lead_id")?).alias("__contact"),
+            ])?;
+        Ok(Records {
+            leads,
+            new_accounts,
+            lead_account,
+            new_contacts,
+        })
+    }
+
+    /// The new accounts' rows, as `accounts` stores them.
+    fn accounts(&self, at: Expr) -> Result<DataFrame> {
+        let mut territory = case(col("country"));
+        for (c, _) in COUNTRIES {
+            territory.when(lit(c.code), lit(c.territory));
+        }
+        let size = col("company_size");
+        Ok(self
+            .new_accounts
+            .clone()
+            .select(vec![
+                cast(col("__account"), DataType::Int64).alias("account_id"),
+                coalesce(vec![col("company"), lit("unknown")]).alias("name"),
+                coalesce(vec![
+                    lower(split_part(btrim(vec![col("email")]), lit("@"), lit(2i64))),
+                    lit(""),
+                ])
+                .alias("domain"),
+                coalesce(vec![col("industry"), lit("unknown")]).alias("industry"),
+                cast(coalesce(vec![size.clone(), lit(0i64)]), DataType::Int32).alias("employees"),
+                coalesce(vec![col("size_band"), lit("unknown")]).alias("size_band"),
+                coalesce(vec![col("revenue_band"), lit("unknown")]).alias("revenue_band"),
+                coalesce(vec![col("country"), lit("")]).alias("country"),
+                territory.otherwise(lit("unknown"))?.alias("territory"),
+                when(
+                    size.clone().is_null().or(size.clone().lt_eq(lit(200i64))),
+                    lit("smb"),
+                )
+                .when(size.lt_eq(lit(2000i64)), lit("mid_market"))
+                .otherwise(lit("enterprise"))?
+                .alias("segment"),
+                lit(false).alias("is_customer"),
+                at.alias("created_at"),
+            ])?
+            .sort(vec![col("account_id").sort(true, false)])?)
+    }
+
+    /// The new contacts' rows, as `contacts` stores them.
+    fn contacts(&self, at: Expr) -> Result<DataFrame> {
+        Ok(self
+            .new_contacts
+            .clone()
+            .join(
+                self.leads.clone(),
+                JoinType::Inner,
+                &["__con_lead"],
+                &["lead_id"],
+                None,
+            )?
+            .join(
+                self.lead_account.clone(),
+                JoinType::Inner,
+                &["__con_lead"],
+                &["__la_lead"],
+                None,
+            )?
+            .select(vec![
+                cast(col("__contact"), DataType::Int64).alias("contact_id"),
+                cast(col("__la_account"), DataType::Int64).alias("account_id"),
+                col("lead_id"),
+                col("first_name"),
+                col("last_name"),
+                lower(btrim(vec![col("email")])).alias("email"),
+                col("phone"),
+                col("job_title"),
+                at.alias("created_at"),
+            ])?
+            .sort(vec![col("contact_id").sort(true, false)])?)
+    }
+
+    /// An open opportunity per target, owned by the lead's owner (or `actor`).
+    async fn opportunities(
+        &self,
+        ctx: &SessionContext,
+        at: Expr,
+        actor: Option<i64>,
+    ) -> Result<DataFrame> {
+        let first = max_id(ctx, "opportunities", "opportunity_id").await?;
+        let owner = match actor {
+            Some(a) => coalesce(vec![col("owner_id"), lit(a)]),
+            None => col("owner_id"),
+        };
+        Ok(self
+            .leads
+            .clone()
+            .join(
+                self.lead_account.clone(),
+                JoinType::Inner,
+                &["lead_id"],
+                &["__la_lead"],
+                None,
+            )?
+            .join(
+                self.new_contacts.clone(),
+                JoinType::Left,
+                &["lead_id"],
+                &["__con_lead"],
+                None,
+            )?
+            .select(vec![
+                cast(lit(first) + numbered("lead_id")?, DataType::Int64).alias("opportunity_id"),
+                col("lead_id"),
+                cast(col("__la_account"), DataType::Int64).alias("account_id"),
+                cast(
+                    coalesce(vec![col("contact_id"), col("__contact")]),
+                    DataType::Int64,
+                )
+                .alias("contact_id"),
+                owner.alias("owner_id"),
+                at.alias("created_at"),
+                null(DataType::Float64).alias("estimated_value"),
+                lit("open").alias("status"),
+                null(DataType::Timestamp(TimeUnit::Nanosecond, None)).alias("closed_at"),
+            ])?
+            .sort(vec![col("lead_id").sort(true, false)])?)
+    }
 }

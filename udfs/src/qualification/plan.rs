@@ -366,16 +366,3 @@ pub fn qualification(
         output_instant(as_of).alias("as_of"),
     ])
 }
-
-/// TEMPORARY: SQL text of a string literal (lifecycle, until it builds plans).
-pub fn literal_sql(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// TEMPORARY: SQL text of a timestamp literal.
-pub fn timestamp_sql(micros: i64) -> String {
-    let t = chrono::DateTime::from_timestamp_micros(micros)
-        .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
-        .unwrap_or_else(|| "1970-01-01 00:00:00".into());
-    format!("TIMESTAMP '{t}'")
-}
