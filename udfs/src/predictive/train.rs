@@ -179,12 +179,19 @@ pub async fn train_from_query(
 /// features with `lead_snapshot_features` at the scoring instant, so every feature
 /// must be one of that function's columns, not a column computed in the query.
 async fn check_point_in_time_features(state: &SessionState, names: &[String]) -> Result<()> {
-    let plan = state
-        .create_logical_plan(
-            "SELECT * FROM lead_snapshot_features(TIMESTAMP '2000-01-01 00:00:00', TIMESTAMP '2000-01-01 00:00:00', 1, 1) LIMIT 0",
-        )
-        .await?;
-    let schema = plan.schema();
+    // Any instant: only the function's columns are looked at, nothing runs.
+    let at = args::instant(946_684_800_000_000);
+    let frame = crate::relation::function(
+        state,
+        "lead_snapshot_features",
+        &[
+            at.clone(),
+            at,
+            datafusion::logical_expr::lit(1i64),
+            datafusion::logical_expr::lit(1i64),
+        ],
+    )?;
+    let schema = frame.schema();
     let unknown: Vec<&str> = names
         .iter()
         .filter(|n| schema.field_with_unqualified_name(n).is_err())
