@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::SessionContext;
+use leadql_models::domain::COUNTRIES;
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
-use crate::generate::vocab::COUNTRIES;
 use crate::output::{self, Destination, Format};
 
 /// A lifecycle change.
