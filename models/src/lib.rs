@@ -20,6 +20,7 @@ pub mod predictive;
 pub mod rules;
 pub mod store;
 pub mod titles;
+pub mod train_error;
 pub mod trees;
 pub mod validate;
 

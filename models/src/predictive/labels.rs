@@ -3,18 +3,30 @@
 //! or recognised), NULLs refused with the row; and the check that both outcomes occur.
 
 use crate::features::RawColumn;
-use crate::predictive::TrainError;
+use crate::train_error::{LabelProblem, TrainError};
+
+/// The error of label column `name` with `problem`.
+fn label_error(name: &str, problem: LabelProblem) -> TrainError {
+    TrainError::Label {
+        column: name.to_string(),
+        problem,
+    }
+}
 
 /// An error when a label column has more than two distinct values (given sorted).
-fn ensure_binary(name: &str, distinct: Vec<String>) -> Result<(), TrainError> {
+fn ensure_binary(name: &str, mut distinct: Vec<String>) -> Result<(), TrainError> {
     if distinct.len() <= 2 {
         return Ok(());
     }
-    Err(TrainError(format!(
-        "label column '{name}' is not binary: it has {} distinct values ({}…)",
-        distinct.len(),
-        distinct[..5.min(distinct.len())].join(", ")
-    )))
+    let count = distinct.len();
+    distinct.truncate(5);
+    Err(label_error(
+        name,
+        LabelProblem::NotBinary {
+            count,
+            first: distinct,
+        },
+    ))
 }
 
 /// Turns a label column into booleans, checking it is binary.
@@ -23,12 +35,7 @@ pub fn binary_labels(
     column: &RawColumn,
     positive: Option<&str>,
 ) -> Result<Vec<bool>, TrainError> {
-    let missing = |row: usize| {
-        TrainError(format!(
-            "label column '{name}' is NULL in row {} (filter those rows out, e.g. WHERE {name} IS NOT NULL)",
-            row + 1
-        ))
-    };
+    let missing = |row: usize| label_error(name, LabelProblem::Null { row: row + 1 });
     match column {
         RawColumn::Bool(v) => v
             .iter()
@@ -38,9 +45,12 @@ pub fn binary_labels(
         RawColumn::Numeric(v) => {
             let pos: f64 = match positive {
                 Some(p) => p.parse().map_err(|_| {
-                    TrainError(format!(
-                        "positive value '{p}' is not a number, but label '{name}' is numeric"
-                    ))
+                    label_error(
+                        name,
+                        LabelProblem::PositiveNotNumeric {
+                            positive: p.to_string(),
+                        },
+                    )
                 })?,
                 None => 1.0,
             };
@@ -68,10 +78,8 @@ pub fn binary_labels(
                 }) {
                     Some(d) => d.to_string(),
                     None => {
-                        return Err(TrainError(format!(
-                            "label column '{name}' has values {}: say which is positive with OPTIONS (positive = '…')",
-                            distinct.join(", ")
-                        )));
+                        let values = distinct.iter().map(|d| d.to_string()).collect();
+                        return Err(label_error(name, LabelProblem::WhichPositive { values }));
                     }
                 },
             };
@@ -80,9 +88,7 @@ pub fn binary_labels(
                 .map(|(i, x)| x.as_deref().map(|x| x == pos).ok_or_else(|| missing(i)))
                 .collect()
         }
-        RawColumn::Timestamp(_) => Err(TrainError(format!(
-            "label column '{name}' is a timestamp, not a binary outcome"
-        ))),
+        RawColumn::Timestamp(_) => Err(label_error(name, LabelProblem::Timestamp)),
     }
 }
 
@@ -91,9 +97,10 @@ pub(super) fn both_classes(label: &str, labels: &[bool]) -> Result<usize, TrainE
     let n = labels.len();
     let positives = labels.iter().filter(|l| **l).count();
     if positives == 0 || positives == n {
-        return Err(TrainError(format!(
-            "label '{label}' has a single class ({n} rows, {positives} positive): a model needs both outcomes"
-        )));
+        return Err(label_error(
+            label,
+            LabelProblem::SingleClass { rows: n, positives },
+        ));
     }
     Ok(positives)
 }
@@ -116,20 +123,28 @@ mod tests {
             "t".into(),
         )
         .expect_err("one class");
-        assert!(e.0.contains("single class (100 rows, 100 positive)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("single class (100 rows, 100 positive)"),
+            "{e}"
+        );
         let e = binary_labels(
             "y",
             &RawColumn::Numeric(vec![Some(0.0), Some(1.0), Some(2.0)]),
             None,
         )
         .expect_err("3 values");
-        assert!(e.0.contains("not binary: it has 3 distinct values"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("not binary: it has 3 distinct values"),
+            "{e}"
+        );
         let e = binary_labels(
             "y",
             &RawColumn::Text(vec![Some("x".into()), Some("z".into())]),
             None,
         )
         .expect_err("which");
-        assert!(e.0.contains("say which is positive"), "{e}");
+        assert!(e.to_string().contains("say which is positive"), "{e}");
     }
 }

@@ -21,11 +21,9 @@
 //! One concern per file: `params` (the options and their checks), `labels` (the label
 //! column as booleans), `split` (training and held-out rows), `train` (the whole fit),
 //! `model` (the stored model and scoring), `evaluation` (held-out metrics). Their
-//! public items are used from here, as `leadql_models::predictive::…`.
-
-use std::fmt;
-
-use crate::features::FeatureError;
+//! public items are used from here, as `leadql_models::predictive::…`, and so is
+//! [`TrainError`], which lives in [`crate::train_error`] so that the estimators need
+//! nothing from this module.
 
 mod evaluation;
 mod labels;
@@ -37,26 +35,9 @@ mod train;
 #[cfg(test)]
 mod fixture;
 
+pub use crate::train_error::{LabelProblem, TrainError};
 pub use evaluation::{Evaluation, evaluate};
 pub use labels::binary_labels;
 pub use model::{BacktestRow, Estimator, FORMAT_VERSION, PredictiveModel};
 pub use params::{ModelType, Split, TrainOptions};
 pub use train::{Stages, TrainingData, train, train_timed};
-
-/// Errors of training and prediction, each saying what to change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainError(pub String);
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TrainError {}
-
-impl From<FeatureError> for TrainError {
-    fn from(e: FeatureError) -> Self {
-        TrainError(e.0)
-    }
-}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::boost;
 use crate::logistic;
-use crate::predictive::TrainError;
+use crate::train_error::TrainError;
 use crate::trees;
 
 /// The kind of estimator.
@@ -35,9 +35,7 @@ impl ModelType {
             "decision_tree" => Ok(ModelType::DecisionTree),
             "random_forest" => Ok(ModelType::RandomForest),
             "boosted_tree" => Ok(ModelType::BoostedTree),
-            other => Err(TrainError(format!(
-                "unknown model_type '{other}' (expected one of: logistic_reg, decision_tree, random_forest, boosted_tree)"
-            ))),
+            other => Err(TrainError::UnknownModelType(other.to_string())),
         }
     }
 
@@ -170,36 +168,38 @@ impl TrainOptions {
     /// `OPTIONS (…)`; this keeps direct callers of [`train`](fn@super::train) from
     /// fitting with impossible ones). The error names the option.
     pub fn check(&self) -> Result<(), TrainError> {
-        let fail = |what: String| Err(TrainError(what));
+        let fail = |option, problem: String| Err(TrainError::invalid_option(option, problem));
         match &self.split {
             Split::Random { test_fraction, .. } | Split::Time { test_fraction, .. }
                 if !(*test_fraction > 0.0 && *test_fraction < 1.0) =>
             {
-                return fail(format!(
-                    "test_fraction must be between 0 and 1, got {test_fraction}"
-                ));
+                return fail(
+                    "test_fraction",
+                    format!("must be between 0 and 1, got {test_fraction}"),
+                );
             }
             _ => {}
         }
         if self.min_level_count == 0 {
-            return fail("min_level_count must be at least 1".into());
+            return fail("min_level_count", "must be at least 1".into());
         }
         let [a, b, c] = self.grade_cutoffs;
         if !(a > b && b > c && a.is_finite() && c.is_finite()) {
-            return fail(format!(
-                "grade_cutoffs {a}/{b}/{c} must be three decreasing scores"
-            ));
+            return fail(
+                "grade_cutoffs",
+                format!("{a}/{b}/{c} must be three decreasing scores"),
+            );
         }
         if let Some(h) = self.horizon_days
             && !(h > 0.0 && h <= 36_500.0)
         {
-            return fail(format!("horizon_days must be in (0, 36500], got {h}"));
+            return fail("horizon_days", format!("must be in (0, 36500], got {h}"));
         }
         if !(0.0..=1.0).contains(&self.publish_tolerance) {
-            return fail(format!(
-                "publish_tolerance must be in [0, 1], got {}",
-                self.publish_tolerance
-            ));
+            return fail(
+                "publish_tolerance",
+                format!("must be in [0, 1], got {}", self.publish_tolerance),
+            );
         }
         match self.model_type {
             ModelType::LogisticReg => logistic_params(self).check(),
@@ -207,20 +207,20 @@ impl TrainOptions {
             ModelType::DecisionTree | ModelType::RandomForest => {
                 let g = growth(self);
                 if !(1..=64).contains(&g.max_depth) {
-                    return fail(format!(
-                        "max_depth must be from 1 to 64, got {}",
-                        g.max_depth
-                    ));
+                    return fail(
+                        "max_depth",
+                        format!("must be from 1 to 64, got {}", g.max_depth),
+                    );
                 }
                 if self.model_type == ModelType::RandomForest {
                     if g.trees == 0 {
-                        return fail("num_trees must be at least 1".into());
+                        return fail("num_trees", "must be at least 1".into());
                     }
                     if !(g.feature_fraction > 0.0 && g.feature_fraction <= 1.0) {
-                        return fail(format!(
-                            "feature_fraction must be in (0, 1], got {}",
-                            g.feature_fraction
-                        ));
+                        return fail(
+                            "feature_fraction",
+                            format!("must be in (0, 1], got {}", g.feature_fraction),
+                        );
                     }
                 }
                 Ok(())
@@ -314,7 +314,7 @@ mod tests {
             change(&mut o);
             train("m", "q", data(300), o, "t".into())
                 .expect_err("refused")
-                .0
+                .to_string()
         };
         let e = refused(&|o| o.l2 = -1.0, ModelType::LogisticReg);
         assert!(e.starts_with("l2 = -1 must be"), "{e}");

@@ -6,8 +6,9 @@
 //! without ORDER BY may return rows in another order on every run (parallel scans), and
 //! neither the split nor the fit may depend on it.
 
-use super::{Split, TrainError, TrainOptions, TrainingData};
+use super::{Split, TrainOptions, TrainingData};
 use crate::features::RawColumn;
+use crate::train_error::TrainError;
 
 /// The training rows and the held-out rows of `data` (each in the order of their
 /// [`row_keys`]), by the options' split. Numeric features must be finite (their values
@@ -25,55 +26,63 @@ pub(super) fn split_rows(
     }
     let keys = row_keys(&data.columns, labels);
     let by_key = |rows: &mut Vec<usize>| rows.sort_by_key(|&i| (keys[i], i));
-    let (mut train_rows, mut test_rows): (Vec<usize>, Vec<usize>) =
-        match &options.split {
-            Split::Random {
-                test_fraction,
-                seed,
-            } => {
-                let salt = mix(*seed ^ 0x5EED);
-                (0..n).partition(|&i| {
-                    (mix(keys[i] ^ salt) >> 11) as f64 / (1u64 << 53) as f64 >= *test_fraction
-                })
-            }
-            Split::Column { column } => {
-                let flags = data.holdout.as_ref().ok_or_else(|| {
-                    TrainError(format!("split by column needs the column '{column}'"))
-                })?;
-                (0..n).partition(|&i| !flags[i].unwrap_or(false))
-            }
-            Split::Time {
-                test_fraction,
-                column,
-            } if options.horizon_days.is_some() => {
-                let times = data.time.as_ref().ok_or_else(|| {
-                    TrainError(format!("split by time needs the column '{column}'"))
-                })?;
-                let horizon = options.horizon_days.unwrap_or(0.0);
-                snapshot_split(times, *test_fraction, horizon, column)?
-            }
-            Split::Time {
-                test_fraction,
-                column,
-            } => {
-                let times = data.time.as_ref().ok_or_else(|| {
-                    TrainError(format!("split by time needs the column '{column}'"))
-                })?;
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), keys[i], i));
-                let test = ((n as f64) * test_fraction).round() as usize;
-                let (r, t) = order.split_at(n - test.min(n));
-                (r.to_vec(), t.to_vec())
-            }
-        };
+    let (mut train_rows, mut test_rows): (Vec<usize>, Vec<usize>) = match &options.split {
+        Split::Random {
+            test_fraction,
+            seed,
+        } => {
+            let salt = mix(*seed ^ 0x5EED);
+            (0..n).partition(|&i| {
+                (mix(keys[i] ^ salt) >> 11) as f64 / (1u64 << 53) as f64 >= *test_fraction
+            })
+        }
+        Split::Column { column } => {
+            let flags = data
+                .holdout
+                .as_ref()
+                .ok_or_else(|| missing_column("column", column))?;
+            (0..n).partition(|&i| !flags[i].unwrap_or(false))
+        }
+        Split::Time {
+            test_fraction,
+            column,
+        } if options.horizon_days.is_some() => {
+            let times = data
+                .time
+                .as_ref()
+                .ok_or_else(|| missing_column("time", column))?;
+            let horizon = options.horizon_days.unwrap_or(0.0);
+            snapshot_split(times, *test_fraction, horizon, column)?
+        }
+        Split::Time {
+            test_fraction,
+            column,
+        } => {
+            let times = data
+                .time
+                .as_ref()
+                .ok_or_else(|| missing_column("time", column))?;
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|&i| (times[i].unwrap_or(i64::MIN), keys[i], i));
+            let test = ((n as f64) * test_fraction).round() as usize;
+            let (r, t) = order.split_at(n - test.min(n));
+            (r.to_vec(), t.to_vec())
+        }
+    };
     by_key(&mut train_rows);
     by_key(&mut test_rows);
     if test_rows.is_empty() || train_rows.is_empty() {
-        return Err(TrainError(format!(
-            "{n} rows are too few to hold out an evaluation split"
-        )));
+        return Err(TrainError::TooFewRows(n));
     }
     Ok((train_rows, test_rows))
+}
+
+/// The error of a split by `split` (`column`, `time`) without its column.
+fn missing_column(split: &'static str, column: &str) -> TrainError {
+    TrainError::MissingSplitColumn {
+        split,
+        column: column.to_string(),
+    }
 }
 
 /// The given rows of each column, in the given order.
@@ -169,26 +178,20 @@ fn snapshot_split(
             Some(t) if *t <= last_train => train.push(i),
             Some(_) => {}
             None => {
-                return Err(TrainError(format!(
-                    "time column '{column}' is NULL in row {}",
-                    i + 1
-                )));
+                return Err(TrainError::NullTime {
+                    column: column.to_string(),
+                    row: i + 1,
+                });
             }
         }
     }
     if train.is_empty() {
-        return Err(TrainError(format!(
-            "no snapshot is at least {horizon_days} days (the horizon) before the held-out instants from {}: train over a longer span or hold out less (test_fraction)",
-            micros_text(start)
-        )));
+        return Err(TrainError::NoTrainingSnapshot {
+            horizon_days,
+            held_out_from: start,
+        });
     }
     Ok((train, test))
-}
-
-fn micros_text(t: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(t)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| t.to_string())
 }
 
 #[cfg(test)]
@@ -236,7 +239,7 @@ mod tests {
         assert_eq!(m.trained_through, Some((180 + 45) * day));
         // A horizon longer than the history leaves nothing to train on.
         let e = fit(400.0).expect_err("no training rows");
-        assert!(e.0.contains("at least 400 days"), "{e}");
+        assert!(e.to_string().contains("at least 400 days"), "{e}");
     }
 
     #[test]

@@ -15,12 +15,12 @@ use super::labels::{binary_labels, both_classes};
 use super::params::{boost_params, growth, logistic_params};
 use super::split::{split_rows, take_rows};
 use super::{
-    Estimator, Evaluation, FORMAT_VERSION, ModelType, PredictiveModel, TrainError, TrainOptions,
-    evaluate,
+    Estimator, Evaluation, FORMAT_VERSION, ModelType, PredictiveModel, TrainOptions, evaluate,
 };
 use crate::boost;
 use crate::features::{FitOptions, Layout, Pipeline, RawColumn};
 use crate::logistic;
+use crate::train_error::TrainError;
 use crate::trees::{self, Forest};
 
 /// What [`train`] needs besides the options.
@@ -75,9 +75,7 @@ pub fn train_timed(
     let n = labels.len();
     let positives = both_classes(&options.label, &labels)?;
     if data.names.is_empty() {
-        return Err(TrainError(
-            "the training query has no feature columns besides the label".into(),
-        ));
+        return Err(TrainError::NoFeatureColumns { in_query: true });
     }
     let mut warnings = Vec::new();
     let minority = positives.min(n - positives);
