@@ -3,7 +3,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::TrainingData;
+use super::{ModelType, PredictiveModel, TrainOptions, TrainingData, train};
 use crate::features::RawColumn;
 
 /// `n` rows of a numeric feature `x`, a categorical `c` and a boolean label that is
@@ -28,4 +28,16 @@ pub(super) fn data(n: usize) -> TrainingData {
         time: None,
         holdout: None,
     }
+}
+
+/// A logistic regression trained with the default options on [`data`]`(n)`.
+pub(super) fn logistic_model(n: usize) -> PredictiveModel {
+    train(
+        "m",
+        "q",
+        data(n),
+        TrainOptions::new(ModelType::LogisticReg, "y"),
+        "t".into(),
+    )
+    .expect("trains")
 }

@@ -242,19 +242,11 @@ impl PredictiveModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::predictive::fixture::data;
-    use crate::predictive::{ModelType, train};
+    use crate::predictive::fixture::logistic_model;
 
     #[test]
     fn models_round_trip_through_json() {
-        let m = train(
-            "m",
-            "q",
-            data(300),
-            TrainOptions::new(ModelType::LogisticReg, "y"),
-            "t".into(),
-        )
-        .expect("trains");
+        let m = logistic_model(300);
         let text = serde_json::to_string(&m).expect("serialise");
         let back: PredictiveModel = serde_json::from_str(&text).expect("deserialise");
         assert_eq!(back, m);

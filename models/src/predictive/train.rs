@@ -218,19 +218,12 @@ fn fit_estimator(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::predictive::fixture::data;
+    use crate::predictive::fixture::logistic_model;
     use crate::predictive::model::sigmoid;
 
     #[test]
     fn logistic_regression_gives_the_probability_of_the_positive_minority_class() {
-        let m = train(
-            "m",
-            "q",
-            data(2000),
-            TrainOptions::new(ModelType::LogisticReg, "y"),
-            "t".into(),
-        )
-        .expect("trains");
+        let m = logistic_model(2000);
         // Positives are the minority (~30%): linfa's "positive" would be false; the
         // stored model must still rank true high.
         let auc = m.evaluation.auc.expect("both classes");
@@ -259,14 +252,7 @@ mod tests {
 
     #[test]
     fn small_data_gets_a_warning_not_a_refusal() {
-        let m = train(
-            "m",
-            "q",
-            data(200),
-            TrainOptions::new(ModelType::LogisticReg, "y"),
-            "t".into(),
-        )
-        .expect("trains");
+        let m = logistic_model(200);
         assert!(
             m.warnings
                 .iter()
