@@ -808,8 +808,12 @@ async fn run_command(cli: Cli) -> Result<()> {
                     reason: format!("'{v}' is not a version number or 'latest'"),
                 })?),
             };
-            store.activate(name, pin).map_err(|e| Error::Query(e.0))?;
-            let active = store.active(name).map_err(|e| Error::Query(e.0))?;
+            store
+                .activate(name, pin)
+                .map_err(|e| Error::Query(e.to_string()))?;
+            let active = store
+                .active(name)
+                .map_err(|e| Error::Query(e.to_string()))?;
             println!(
                 "model '{name}': version {} is active{}",
                 active.version,

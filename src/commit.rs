@@ -300,7 +300,9 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
         for file in stale_temporaries(&workspace) {
             let _ = fs::remove_file(file);
         }
-        models.remove_leftovers().map_err(|e| Error::Query(e.0))?;
+        models
+            .remove_leftovers()
+            .map_err(|e| Error::Query(e.to_string()))?;
     }
     Ok(Recovered {
         _shared: commit_lock(&workspace, false),

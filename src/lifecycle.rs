@@ -24,10 +24,10 @@ use datafusion::functions_aggregate::expr_fn::{max, min};
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, case, cast, col, lit, when};
 use datafusion::prelude::{DataFrame, SessionContext};
+use leadql_models::domain::COUNTRIES;
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
-use crate::generate::vocab::COUNTRIES;
 use crate::output::{self, Destination, Format};
 
 /// A lifecycle change.

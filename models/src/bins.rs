@@ -32,7 +32,7 @@ use std::cmp::Ordering;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::predictive::TrainError;
+use crate::train_error::TrainError;
 
 /// Most bins of a column (codes `0..=254`).
 pub const MAX_BINS: usize = 255;
@@ -74,10 +74,11 @@ impl Binned {
         threads: usize,
     ) -> Result<Binned, TrainError> {
         if rows.checked_mul(width) != Some(x.len()) {
-            return Err(TrainError(format!(
-                "feature matrix: {} values are not {rows} rows × {width} columns",
-                x.len()
-            )));
+            return Err(TrainError::MatrixShape {
+                values: x.len(),
+                rows,
+                width,
+            });
         }
         let sample = sample_rows(rows);
         let mut codes = vec![0u8; rows * width];
@@ -125,7 +126,10 @@ impl Binned {
                 .collect()
         });
         if let Some((c, e)) = failures.into_iter().min_by_key(|(c, _)| *c) {
-            return Err(TrainError(format!("feature column {c}: {e}")));
+            return Err(TrainError::FeatureColumn {
+                column: c,
+                problem: e,
+            });
         }
         Ok(Binned {
             rows,
@@ -381,7 +385,10 @@ mod tests {
         let mut bad = x.clone();
         bad[3 * rows + 7] = f64::NAN;
         let e = Binned::new(&bad, rows, 5).expect_err("NaN");
-        assert!(e.0.contains("column 3") && e.0.contains("row 7"), "{e}");
+        assert!(
+            e.to_string().contains("column 3") && e.to_string().contains("row 7"),
+            "{e}"
+        );
         bad[3 * rows + 7] = f64::INFINITY;
         assert!(Binned::new(&bad, rows, 5).is_err());
         assert!(Binned::new(&x, rows, 4).is_err());

@@ -38,7 +38,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bins::Binned;
-use crate::predictive::TrainError;
+use crate::train_error::TrainError;
 use crate::trees::grow::{self, Criterion, Grown, Layout, Shape, Stat, Workspace};
 use crate::trees::{Linked, check_data, check_nodes, column_major, for_each_row};
 
@@ -86,42 +86,42 @@ impl Default for BoostParams {
 impl BoostParams {
     /// Checks the settings; the error names the option.
     pub fn check(&self) -> Result<(), TrainError> {
-        let fail = |what: String| Err(TrainError(what));
+        let fail = |option, problem: String| Err(TrainError::invalid_option(option, problem));
         if !(self.learn_rate > 0.0 && self.learn_rate <= 1.0) {
-            return fail(format!(
-                "learn_rate must be in (0, 1], got {}",
-                self.learn_rate
-            ));
+            return fail(
+                "learn_rate",
+                format!("must be in (0, 1], got {}", self.learn_rate),
+            );
         }
         if !(1..=100_000).contains(&self.max_iterations) {
-            return fail(format!(
-                "max_iterations must be from 1 to 100000, got {}",
-                self.max_iterations
-            ));
+            return fail(
+                "max_iterations",
+                format!("must be from 1 to 100000, got {}", self.max_iterations),
+            );
         }
         if !(self.l2_reg >= 0.0 && self.l2_reg.is_finite()) {
-            return fail(format!(
-                "l2_reg must be a finite number ≥ 0, got {}",
-                self.l2_reg
-            ));
+            return fail(
+                "l2_reg",
+                format!("must be a finite number ≥ 0, got {}", self.l2_reg),
+            );
         }
         if !(self.min_split_loss >= 0.0 && self.min_split_loss.is_finite()) {
-            return fail(format!(
-                "min_split_loss must be a finite number ≥ 0, got {}",
-                self.min_split_loss
-            ));
+            return fail(
+                "min_split_loss",
+                format!("must be a finite number ≥ 0, got {}", self.min_split_loss),
+            );
         }
         if !(self.subsample > 0.0 && self.subsample <= 1.0) {
-            return fail(format!(
-                "subsample must be in (0, 1], got {}",
-                self.subsample
-            ));
+            return fail(
+                "subsample",
+                format!("must be in (0, 1], got {}", self.subsample),
+            );
         }
         if !(1..=64).contains(&self.max_depth) {
-            return fail(format!(
-                "max_tree_depth must be from 1 to 64, got {}",
-                self.max_depth
-            ));
+            return fail(
+                "max_tree_depth",
+                format!("must be from 1 to 64, got {}", self.max_depth),
+            );
         }
         Ok(())
     }
@@ -436,10 +436,10 @@ pub(crate) fn fit_boosted_on(
     };
     let positives = train.iter().filter(|&&r| y[r as usize]).count();
     if positives == 0 || positives == train.len() {
-        return Err(TrainError(format!(
-            "boosted trees need both classes among the training rows ({} rows, {positives} positive)",
-            train.len()
-        )));
+        return Err(TrainError::BoostedSingleClass {
+            rows: train.len(),
+            positives,
+        });
     }
     let share = positives as f64 / train.len() as f64;
     let base_score = (share / (1.0 - share)).ln();
@@ -802,7 +802,7 @@ mod tests {
     #[test]
     fn bad_parameters_are_errors_naming_the_option() {
         let (x, y) = xor(200, 7);
-        let error = |p: BoostParams| fit_boosted(&x, 3, &y, &p).expect_err("refused").0;
+        let error = |p: BoostParams| fit_boosted(&x, 3, &y, &p).expect_err("refused").to_string();
         let d = BoostParams::default();
         assert!(
             error(BoostParams {
@@ -868,7 +868,7 @@ mod tests {
         assert!(
             fit_boosted(&x, 3, &[true; 200], &d)
                 .expect_err("one class")
-                .0
+                .to_string()
                 .contains("both classes")
         );
     }

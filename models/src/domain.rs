@@ -1,9 +1,13 @@
 //! The closed vocabularies of the lead domain.
 //!
-//! Every value here is stored as a lowercase `snake_case` string in the workspace's
+//! Every enum here is stored as a lowercase `snake_case` string in the workspace's
 //! Parquet files (see `data/README.md`). Parsing is strict: an unknown spelling is an
 //! error that lists the accepted ones, so that a typo in a model file or an import is
 //! caught where it was written instead of silently scoring nothing.
+//!
+//! The reference tables shared by the generator, import and the lifecycle commands are
+//! here too: the countries ([`COUNTRIES`], ISO 3166-1 codes with their sales territory,
+//! dialling prefix and domain) and the lead sources ([`SOURCES`], with their channel).
 
 use std::fmt;
 use std::str::FromStr;
@@ -174,6 +178,239 @@ vocabulary! {
         CLevel => "c_level",
     }
 }
+
+/// A country leads and accounts can be in.
+#[derive(Debug, Clone, Copy)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2 code.
+    pub code: &'static str,
+    /// Sales territory it belongs to.
+    pub territory: &'static str,
+    /// The group of personal names its people have.
+    pub names: NameRegion,
+    /// International dialling prefix, without `+`.
+    pub dial: &'static str,
+    /// Top-level domain of its companies.
+    pub tld: &'static str,
+    /// Local personal email providers (besides the global ones).
+    pub local_mail: &'static [&'static str],
+}
+
+/// Groups of first and last names (the generator has a list of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRegion {
+    /// English-speaking countries.
+    English,
+    /// German-speaking countries.
+    German,
+    /// France.
+    French,
+    /// Spain, Mexico.
+    Spanish,
+    /// Portugal, Brazil.
+    Portuguese,
+    /// Italy.
+    Italian,
+    /// Netherlands.
+    Dutch,
+    /// Sweden.
+    Nordic,
+    /// Poland.
+    Polish,
+    /// India.
+    Indian,
+    /// Japan.
+    Japanese,
+    /// Singapore.
+    Chinese,
+}
+
+const fn country(
+    code: &'static str,
+    territory: &'static str,
+    names: NameRegion,
+    dial: &'static str,
+    tld: &'static str,
+    local_mail: &'static [&'static str],
+) -> Country {
+    Country {
+        code,
+        territory,
+        names,
+        dial,
+        tld,
+        local_mail,
+    }
+}
+
+/// The countries of the workspace's leads and accounts, with the share of leads they
+/// produce (the weights of generated data).
+pub const COUNTRIES: &[(Country, f64)] = &[
+    (
+        country("US", "north_america", NameRegion::English, "1", "com", &[]),
+        34.0,
+    ),
+    (
+        country("CA", "north_america", NameRegion::English, "1", "ca", &[]),
+        5.0,
+    ),
+    (
+        country(
+            "GB",
+            "emea",
+            NameRegion::English,
+            "44",
+            "co.uk",
+            &["btinternet.com"],
+        ),
+        10.0,
+    ),
+    (
+        country(
+            "DE",
+            "emea",
+            NameRegion::German,
+            "49",
+            "de",
+            &["gmx.de", "web.de", "t-online.de"],
+        ),
+        8.0,
+    ),
+    (
+        country(
+            "FR",
+            "emea",
+            NameRegion::French,
+            "33",
+            "fr",
+            &["orange.fr", "free.fr"],
+        ),
+        6.0,
+    ),
+    (
+        country("NL", "emea", NameRegion::Dutch, "31", "nl", &["ziggo.nl"]),
+        3.0,
+    ),
+    (
+        country(
+            "ES",
+            "emea",
+            NameRegion::Spanish,
+            "34",
+            "es",
+            &["telefonica.net"],
+        ),
+        3.0,
+    ),
+    (
+        country(
+            "IT",
+            "emea",
+            NameRegion::Italian,
+            "39",
+            "it",
+            &["libero.it"],
+        ),
+        3.0,
+    ),
+    (
+        country("SE", "emea", NameRegion::Nordic, "46", "se", &[]),
+        2.0,
+    ),
+    (
+        country(
+            "PT",
+            "emea",
+            NameRegion::Portuguese,
+            "351",
+            "pt",
+            &["sapo.pt"],
+        ),
+        2.0,
+    ),
+    (
+        country(
+            "PL",
+            "emea",
+            NameRegion::Polish,
+            "48",
+            "pl",
+            &["wp.pl", "onet.pl"],
+        ),
+        2.0,
+    ),
+    (
+        country("ZA", "emea", NameRegion::English, "27", "co.za", &[]),
+        1.0,
+    ),
+    (
+        country(
+            "IN",
+            "apac",
+            NameRegion::Indian,
+            "91",
+            "in",
+            &["rediffmail.com"],
+        ),
+        6.0,
+    ),
+    (
+        country(
+            "AU",
+            "apac",
+            NameRegion::English,
+            "61",
+            "com.au",
+            &["bigpond.com"],
+        ),
+        4.0,
+    ),
+    (
+        country("JP", "apac", NameRegion::Japanese, "81", "co.jp", &[]),
+        3.0,
+    ),
+    (
+        country("SG", "apac", NameRegion::Chinese, "65", "com.sg", &[]),
+        2.0,
+    ),
+    (
+        country(
+            "BR",
+            "latin_america",
+            NameRegion::Portuguese,
+            "55",
+            "com.br",
+            &["uol.com.br"],
+        ),
+        4.0,
+    ),
+    (
+        country(
+            "MX",
+            "latin_america",
+            NameRegion::Spanish,
+            "52",
+            "com.mx",
+            &[],
+        ),
+        2.0,
+    ),
+];
+
+/// Lead sources (`leads.source`) with their channel (`leads.channel`) and share of
+/// leads (the weights of generated data).
+pub const SOURCES: &[((&str, &str), f64)] = &[
+    (("web_form", "web"), 22.0),
+    (("paid_search", "paid"), 14.0),
+    (("organic_search", "web"), 12.0),
+    (("social_linkedin", "social"), 10.0),
+    (("event", "event"), 8.0),
+    (("webinar", "event"), 8.0),
+    (("referral", "partner"), 4.0),
+    (("partner", "partner"), 5.0),
+    (("content_syndication", "paid"), 8.0),
+    (("purchased_list", "list"), 9.0),
+];
 
 #[cfg(test)]
 mod tests {

@@ -47,7 +47,7 @@ use linfa::prelude::*;
 use ndarray::{Array1, ArrayBase, Data, Ix2};
 
 use crate::features::Design;
-use crate::predictive::TrainError;
+use crate::train_error::TrainError;
 
 /// Rows per partial sum.
 pub const CHUNK: usize = 1 << 15;
@@ -83,20 +83,24 @@ impl LogisticParams {
     /// Checks the settings, naming the option at fault.
     pub fn check(&self) -> Result<(), TrainError> {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(TrainError(format!(
-                "l2 = {} must be a finite number ≥ 0",
-                self.l2
-            )));
+            return Err(TrainError::invalid_option(
+                "l2",
+                format!("= {} must be a finite number ≥ 0", self.l2),
+            ));
         }
         if self.max_iterations == 0 {
-            return Err(TrainError("max_iterations must be at least 1".into()));
+            return Err(TrainError::invalid_option(
+                "max_iterations",
+                "must be at least 1",
+            ));
         }
         if let Some(t) = self.tolerance
             && !(t.is_finite() && t > 0.0)
         {
-            return Err(TrainError(format!(
-                "tolerance {t} must be a finite number > 0"
-            )));
+            return Err(TrainError::invalid_option(
+                "tolerance",
+                format!("{t} must be a finite number > 0"),
+            ));
         }
         Ok(())
     }
@@ -136,28 +140,27 @@ pub fn fit(
 ) -> Result<FittedLogistic, TrainError> {
     params.check()?;
     if design.rows != y.len() {
-        return Err(TrainError(format!(
-            "the feature matrix has {} rows but there are {} labels",
-            design.rows,
-            y.len()
-        )));
+        return Err(TrainError::LabelCount {
+            rows: design.rows,
+            labels: y.len(),
+        });
     }
     if y.is_empty() {
-        return Err(TrainError("no rows to fit".into()));
+        return Err(TrainError::NoRows("rows to fit"));
     }
     let width = design.width;
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let problem = Objective::new(design, y, params.l2, threads);
     let tolerance = params.tolerance.unwrap_or(DEFAULT_TOLERANCE);
     let diverged = || {
-        TrainError(
+        TrainError::Fit(
             "logistic regression did not fit: the coefficients diverged (try a larger l2)".into(),
         )
     };
     let evaluate = |w: &[f64]| {
         problem
             .evaluate(w)
-            .map_err(|e| TrainError(format!("logistic regression did not fit: {e}")))
+            .map_err(|e| TrainError::Fit(format!("logistic regression did not fit: {e}")))
     };
     let mut w = vec![0.0; width + 1];
     let mut here = evaluate(&w)?;
@@ -531,12 +534,6 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Fit
     }
 }
 
-impl From<linfa::Error> for TrainError {
-    fn from(e: linfa::Error) -> Self {
-        TrainError(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -805,9 +802,12 @@ mod tests {
             },
         )
         .expect_err("negative l2");
-        assert!(e.0.starts_with("l2 = -1 must be"), "{e}");
+        assert!(e.to_string().starts_with("l2 = -1 must be"), "{e}");
         let e = fit(&design, &y[..3], &LogisticParams::default()).expect_err("shape");
-        assert!(e.0.contains("16 rows but there are 3 labels"), "{e}");
+        assert!(
+            e.to_string().contains("16 rows but there are 3 labels"),
+            "{e}"
+        );
         let e = fit(
             &design,
             &y,
@@ -817,6 +817,6 @@ mod tests {
             },
         )
         .expect_err("iterations");
-        assert!(e.0.contains("max_iterations"), "{e}");
+        assert!(e.to_string().contains("max_iterations"), "{e}");
     }
 }

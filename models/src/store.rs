@@ -18,7 +18,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::fault::file_operation;
-use crate::predictive::{FORMAT_VERSION, PredictiveModel, TrainError};
+use crate::predictive::{FORMAT_VERSION, PredictiveModel};
+use crate::train_error::TrainError;
 
 /// A workspace's predictive models.
 #[derive(Debug, Clone)]
@@ -27,7 +28,10 @@ pub struct ModelStore {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError(format!("{}: {e}", path.display()))
+    TrainError::File {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    }
 }
 
 /// Whether `name` is usable as a model name (letters, digits, `_`, `-`).
@@ -45,9 +49,7 @@ pub fn check_name(name: &str) -> Result<(), TrainError> {
     if valid_name(name) {
         Ok(())
     } else {
-        Err(TrainError(format!(
-            "invalid model name '{name}': use letters, digits, _ and - (a model name is not a path)"
-        )))
+        Err(TrainError::InvalidModelName(name.to_string()))
     }
 }
 
@@ -116,17 +118,10 @@ impl ModelStore {
     pub fn latest(&self, name: &str) -> Result<PredictiveModel, TrainError> {
         match self.versions(name)?.last() {
             Some((_, path)) => load(path),
-            None => {
-                let known = self.names()?;
-                Err(TrainError(format!(
-                    "unknown model '{name}' (models: {})",
-                    if known.is_empty() {
-                        "none; train one with CREATE MODEL".into()
-                    } else {
-                        known.join(", ")
-                    }
-                )))
-            }
+            None => Err(TrainError::UnknownModel {
+                name: name.to_string(),
+                known: Some(self.names()?),
+            }),
         }
     }
 
@@ -135,18 +130,11 @@ impl ModelStore {
         let versions = self.versions(name)?;
         match versions.iter().find(|(v, _)| *v == version) {
             Some((_, path)) => load(path),
-            None => Err(TrainError(format!(
-                "model '{name}' has no version {version} (versions: {})",
-                if versions.is_empty() {
-                    "none".to_string()
-                } else {
-                    versions
-                        .iter()
-                        .map(|(v, _)| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ))),
+            None => Err(TrainError::UnknownVersion {
+                name: name.to_string(),
+                version,
+                versions: versions.iter().map(|(v, _)| *v).collect(),
+            }),
         }
     }
 
@@ -156,11 +144,10 @@ impl ModelStore {
         let path = self.folder(name)?.join("ACTIVE");
         match fs::read_to_string(&path) {
             Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-                TrainError(format!(
-                    "{}: expected a version number, found '{}'",
-                    path.display(),
-                    text.trim()
-                ))
+                io_err(
+                    &path,
+                    format!("expected a version number, found '{}'", text.trim()),
+                )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path, e)),
@@ -213,7 +200,10 @@ impl ModelStore {
         let folder = self.folder(name)?;
         let n = self.versions(name)?.len();
         if n == 0 {
-            return Err(TrainError(format!("unknown model '{name}'")));
+            return Err(TrainError::UnknownModel {
+                name: name.to_string(),
+                known: None,
+            });
         }
         let aside = self
             .dir

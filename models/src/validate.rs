@@ -8,13 +8,14 @@
 //! [`crate::store::load`] calls it on every load.
 
 use crate::features::Transform;
-use crate::predictive::{Estimator, PredictiveModel, TrainError};
+use crate::predictive::{Estimator, PredictiveModel};
+use crate::train_error::TrainError;
 
 fn finite(what: impl FnOnce() -> String, x: f64) -> Result<(), TrainError> {
     if x.is_finite() {
         Ok(())
     } else {
-        Err(TrainError(format!(
+        Err(TrainError::InvalidModel(format!(
             "{} is {x}, not a finite number",
             what()
         )))
@@ -24,7 +25,7 @@ fn finite(what: impl FnOnce() -> String, x: f64) -> Result<(), TrainError> {
 /// One finite importance per model column.
 fn importances_check(importances: &[f64], width: usize) -> Result<(), TrainError> {
     if importances.len() != width {
-        return Err(TrainError(format!(
+        return Err(TrainError::InvalidModel(format!(
             "{} importances, but the feature pipeline has {width} columns",
             importances.len()
         )));
@@ -39,7 +40,7 @@ fn scale(name: &str, mean: f64, std: f64) -> Result<(), TrainError> {
     finite(|| format!("feature '{name}': mean"), mean)?;
     finite(|| format!("feature '{name}': standard deviation"), std)?;
     if std <= 0.0 {
-        return Err(TrainError(format!(
+        return Err(TrainError::InvalidModel(format!(
             "feature '{name}': standard deviation {std} is not positive"
         )));
     }
@@ -61,7 +62,7 @@ impl PredictiveModel {
                 | Transform::Timestamp { mean, std, .. } => scale(&f.name, *mean, *std)?,
                 Transform::Categorical { levels } => {
                     if let Some(w) = levels.windows(2).find(|w| w[0] >= w[1]) {
-                        return Err(TrainError(format!(
+                        return Err(TrainError::InvalidModel(format!(
                             "feature '{}': levels are not sorted and distinct ('{}' before '{}')",
                             f.name, w[0], w[1]
                         )));
@@ -76,7 +77,7 @@ impl PredictiveModel {
                 coefficients,
             } => {
                 if coefficients.len() != width {
-                    return Err(TrainError(format!(
+                    return Err(TrainError::InvalidModel(format!(
                         "{} coefficients, but the feature pipeline has {width} columns",
                         coefficients.len()
                     )));
@@ -90,11 +91,11 @@ impl PredictiveModel {
                 forest,
                 importances,
             } => {
-                forest.check(width).map_err(TrainError)?;
+                forest.check(width).map_err(TrainError::InvalidModel)?;
                 importances_check(importances, width)?;
             }
             Estimator::Boosted { model, importances } => {
-                model.check(width).map_err(TrainError)?;
+                model.check(width).map_err(TrainError::InvalidModel)?;
                 importances_check(importances, width)?;
             }
         }
@@ -103,7 +104,7 @@ impl PredictiveModel {
             finite(|| "a grade cut-off".into(), x)?;
         }
         if !(a > b && b > c) {
-            return Err(TrainError(format!(
+            return Err(TrainError::InvalidModel(format!(
                 "grade cut-offs {a}/{b}/{c} are not decreasing (A > B > C)"
             )));
         }
@@ -187,7 +188,7 @@ mod tests {
     }
 
     fn error(m: &PredictiveModel) -> String {
-        m.validate().expect_err("invalid").0
+        m.validate().expect_err("invalid").to_string()
     }
 
     #[test]
@@ -317,7 +318,9 @@ mod tests {
             node(0, 0, 0, 0.1),
         ]);
         std::fs::write(&path, serde_json::to_string(&looping).expect("json")).expect("write");
-        let e = crate::store::load(&path).expect_err("self loop").0;
+        let e = crate::store::load(&path)
+            .expect_err("self loop")
+            .to_string();
         assert!(
             e.starts_with(&format!(
                 "{}: invalid model file: tree 0: node 1",

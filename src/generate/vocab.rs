@@ -5,8 +5,15 @@
 //! non-ASCII letters), company names that repeat across countries, job titles that map
 //! to a function and a seniority, and phone formats that differ by country and person —
 //! the mess real lead data has.
+//!
+//! The countries (with their territories) and the lead sources (with their channels)
+//! are the lead domain's, shared with import and the lifecycle commands: they live in
+//! [`leadql_models::domain`] and are re-exported here with the name regions the
+//! generator draws people's names from.
 
 use rand::Rng;
+
+pub use leadql_models::domain::{COUNTRIES, Country, NameRegion, SOURCES};
 
 /// Picks an item with probability proportional to its weight.
 pub fn weighted<'a, T, R: Rng>(rng: &mut R, items: &'a [(T, f64)]) -> &'a T {
@@ -25,223 +32,6 @@ pub fn weighted<'a, T, R: Rng>(rng: &mut R, items: &'a [(T, f64)]) -> &'a T {
 pub fn pick<'a, T, R: Rng>(rng: &mut R, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
-
-/// A country leads and accounts can be in.
-#[derive(Debug, Clone, Copy)]
-pub struct Country {
-    /// ISO 3166-1 alpha-2 code.
-    pub code: &'static str,
-    /// Sales territory it belongs to.
-    pub territory: &'static str,
-    /// Which name list its people draw from.
-    pub names: NameRegion,
-    /// International dialling prefix, without `+`.
-    pub dial: &'static str,
-    /// Top-level domain of its companies.
-    pub tld: &'static str,
-    /// Local personal email providers (besides the global ones).
-    pub local_mail: &'static [&'static str],
-}
-
-/// Groups of first and last names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameRegion {
-    /// English-speaking countries.
-    English,
-    /// German-speaking countries.
-    German,
-    /// France.
-    French,
-    /// Spain, Mexico.
-    Spanish,
-    /// Portugal, Brazil.
-    Portuguese,
-    /// Italy.
-    Italian,
-    /// Netherlands.
-    Dutch,
-    /// Sweden.
-    Nordic,
-    /// Poland.
-    Polish,
-    /// India.
-    Indian,
-    /// Japan.
-    Japanese,
-    /// Singapore.
-    Chinese,
-}
-
-const fn country(
-    code: &'static str,
-    territory: &'static str,
-    names: NameRegion,
-    dial: &'static str,
-    tld: &'static str,
-    local_mail: &'static [&'static str],
-) -> Country {
-    Country {
-        code,
-        territory,
-        names,
-        dial,
-        tld,
-        local_mail,
-    }
-}
-
-/// Countries with the share of leads they produce.
-pub const COUNTRIES: &[(Country, f64)] = &[
-    (
-        country("US", "north_america", NameRegion::English, "1", "com", &[]),
-        34.0,
-    ),
-    (
-        country("CA", "north_america", NameRegion::English, "1", "ca", &[]),
-        5.0,
-    ),
-    (
-        country(
-            "GB",
-            "emea",
-            NameRegion::English,
-            "44",
-            "co.uk",
-            &["btinternet.com"],
-        ),
-        10.0,
-    ),
-    (
-        country(
-            "DE",
-            "emea",
-            NameRegion::German,
-            "49",
-            "de",
-            &["gmx.de", "web.de", "t-online.de"],
-        ),
-        8.0,
-    ),
-    (
-        country(
-            "FR",
-            "emea",
-            NameRegion::French,
-            "33",
-            "fr",
-            &["orange.fr", "free.fr"],
-        ),
-        6.0,
-    ),
-    (
-        country("NL", "emea", NameRegion::Dutch, "31", "nl", &["ziggo.nl"]),
-        3.0,
-    ),
-    (
-        country(
-            "ES",
-            "emea",
-            NameRegion::Spanish,
-            "34",
-            "es",
-            &["telefonica.net"],
-        ),
-        3.0,
-    ),
-    (
-        country(
-            "IT",
-            "emea",
-            NameRegion::Italian,
-            "39",
-            "it",
-            &["libero.it"],
-        ),
-        3.0,
-    ),
-    (
-        country("SE", "emea", NameRegion::Nordic, "46", "se", &[]),
-        2.0,
-    ),
-    (
-        country(
-            "PT",
-            "emea",
-            NameRegion::Portuguese,
-            "351",
-            "pt",
-            &["sapo.pt"],
-        ),
-        2.0,
-    ),
-    (
-        country(
-            "PL",
-            "emea",
-            NameRegion::Polish,
-            "48",
-            "pl",
-            &["wp.pl", "onet.pl"],
-        ),
-        2.0,
-    ),
-    (
-        country("ZA", "emea", NameRegion::English, "27", "co.za", &[]),
-        1.0,
-    ),
-    (
-        country(
-            "IN",
-            "apac",
-            NameRegion::Indian,
-            "91",
-            "in",
-            &["rediffmail.com"],
-        ),
-        6.0,
-    ),
-    (
-        country(
-            "AU",
-            "apac",
-            NameRegion::English,
-            "61",
-            "com.au",
-            &["bigpond.com"],
-        ),
-        4.0,
-    ),
-    (
-        country("JP", "apac", NameRegion::Japanese, "81", "co.jp", &[]),
-        3.0,
-    ),
-    (
-        country("SG", "apac", NameRegion::Chinese, "65", "com.sg", &[]),
-        2.0,
-    ),
-    (
-        country(
-            "BR",
-            "latin_america",
-            NameRegion::Portuguese,
-            "55",
-            "com.br",
-            &["uol.com.br"],
-        ),
-        4.0,
-    ),
-    (
-        country(
-            "MX",
-            "latin_america",
-            NameRegion::Spanish,
-            "52",
-            "com.mx",
-            &[],
-        ),
-        2.0,
-    ),
-];
 
 /// Global personal email providers.
 pub const PERSONAL_MAIL: &[&str] = &[
@@ -800,20 +590,6 @@ pub fn chief_title(function: &str) -> &'static str {
         _ => "CEO",
     }
 }
-
-/// Lead sources with their channel and share of leads.
-pub const SOURCES: &[((&str, &str), f64)] = &[
-    (("web_form", "web"), 22.0),
-    (("paid_search", "paid"), 14.0),
-    (("organic_search", "web"), 12.0),
-    (("social_linkedin", "social"), 10.0),
-    (("event", "event"), 8.0),
-    (("webinar", "event"), 8.0),
-    (("referral", "partner"), 4.0),
-    (("partner", "partner"), 5.0),
-    (("content_syndication", "paid"), 8.0),
-    (("purchased_list", "list"), 9.0),
-];
 
 /// Products and topics campaigns are about.
 pub const TOPICS: &[&str] = &[

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use datafusion::common::ScalarValue;
+use leadql_models::domain::SOURCES;
 use leadql_models::matching::{normalize_email, normalize_phone};
 use leadql_models::{ConsentLevel, InteractionType, LeadStatus, Seniority, titles};
 use sha2::{Digest, Sha256};
@@ -11,7 +12,6 @@ use sha2::{Digest, Sha256};
 use super::mapping::{ExtraType, FieldKind, Mapping, field_kind};
 use super::values::{self, DayOrder};
 use crate::error::{Error, Result};
-use crate::generate::vocab::SOURCES;
 
 /// One imported lead, its values read and validated.
 #[derive(Debug, Clone, Default)]

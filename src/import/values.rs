@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 
-use crate::generate::vocab::COUNTRIES;
+use leadql_models::domain::COUNTRIES;
 
 /// Order of day and month in slashed dates (`03/04/2026`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,7 +70,7 @@ pub(super) async fn refresh_model(
     name: &str,
     retrain: bool,
 ) -> Result<ModelLine> {
-    leadql_models::store::check_name(name).map_err(|e| Error::Query(e.0))?;
+    leadql_models::store::check_name(name).map_err(|e| Error::Query(e.to_string()))?;
     let recipe = ws.dir.join("models").join(format!("{name}.sql"));
     let stamp_file = ws.dir.join("models").join(name).join(".trained-from");
     let current = ws.predictive_models.get("run", name).ok();
@@ -146,13 +146,15 @@ pub(super) async fn refresh_model(
     if let Some(previous) = current.as_ref().filter(|p| p.version != trained.version) {
         match publish_decision(ctx, &mut backtests, &trained, previous).await? {
             Publish::Yes(why) => {
-                store.activate(name, None).map_err(|e| Error::Query(e.0))?;
+                store
+                    .activate(name, None)
+                    .map_err(|e| Error::Query(e.to_string()))?;
                 line.publish = Some(why);
             }
             Publish::No(why) => {
                 store
                     .activate(name, Some(previous.version))
-                    .map_err(|e| Error::Query(e.0))?;
+                    .map_err(|e| Error::Query(e.to_string()))?;
                 active = (**previous).clone();
                 line = ModelLine::of(previous, false);
                 line.publish = Some(why);

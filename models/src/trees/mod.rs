@@ -48,7 +48,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bins::Binned;
-use crate::predictive::TrainError;
+use crate::train_error::TrainError;
 use grow::{Criterion, Layout, Shape, Stat};
 
 /// One node of a flattened tree.
@@ -427,29 +427,33 @@ impl Criterion<Counts> for Gini {
 pub(crate) fn check_data(x: &[f64], width: usize, y: &[bool]) -> Result<usize, TrainError> {
     let rows = y.len();
     if rows == 0 {
-        return Err(TrainError("no training rows".into()));
+        return Err(TrainError::NoRows("training rows"));
     }
     if width == 0 {
-        return Err(TrainError("no feature columns".into()));
+        return Err(TrainError::NoFeatureColumns { in_query: false });
     }
     if rows > u32::MAX as usize {
-        return Err(TrainError(format!(
-            "{rows} training rows are more than trees support ({})",
-            u32::MAX
-        )));
+        return Err(TrainError::TooManyRows {
+            rows,
+            limit: u32::MAX,
+        });
     }
     if rows.checked_mul(width) != Some(x.len()) {
-        return Err(TrainError(format!(
-            "feature matrix: {} values are not {rows} rows × {width} columns",
-            x.len()
-        )));
+        return Err(TrainError::MatrixShape {
+            values: x.len(),
+            rows,
+            width,
+        });
     }
     Ok(rows)
 }
 
 fn check_depth(growth: &Growth) -> Result<(), TrainError> {
     if growth.max_depth == 0 {
-        return Err(TrainError("max_depth must be at least 1".into()));
+        return Err(TrainError::invalid_option(
+            "max_depth",
+            "must be at least 1",
+        ));
     }
     Ok(())
 }
@@ -535,13 +539,16 @@ pub(crate) fn fit_forest_on(
     threads: usize,
 ) -> Result<Forest, TrainError> {
     if growth.trees == 0 {
-        return Err(TrainError("num_trees must be at least 1".into()));
+        return Err(TrainError::invalid_option(
+            "num_trees",
+            "must be at least 1",
+        ));
     }
     if !(growth.feature_fraction > 0.0 && growth.feature_fraction <= 1.0) {
-        return Err(TrainError(format!(
-            "feature_fraction must be in (0, 1], got {}",
-            growth.feature_fraction
-        )));
+        return Err(TrainError::invalid_option(
+            "feature_fraction",
+            format!("must be in (0, 1], got {}", growth.feature_fraction),
+        ));
     }
     let rows = check_data(x, width, y)?;
     check_depth(growth)?;
@@ -585,7 +592,7 @@ pub(crate) fn fit_forest_on(
     let trees: Option<Vec<Tree>> = trees.into_iter().collect();
     match trees {
         Some(trees) => Ok(Forest { trees }),
-        None => Err(TrainError(
+        None => Err(TrainError::Fit(
             "random forest: a fitting thread panicked".into(),
         )),
     }

@@ -209,8 +209,8 @@ pub fn train_options(pairs: &[(String, String)]) -> Result<TrainOptions> {
     let Some(label) = get("label") else {
         return plan_err!("model option label is required: the column with the outcome");
     };
-    let model_type =
-        ModelType::parse(model_type).map_err(|e| datafusion::error::DataFusionError::Plan(e.0))?;
+    let model_type = ModelType::parse(model_type)
+        .map_err(|e| datafusion::error::DataFusionError::Plan(e.to_string()))?;
     if let Some((key, types)) = APPLIES_TO
         .iter()
         .find(|(key, types)| get(key).is_some() && !types.contains(&model_type))

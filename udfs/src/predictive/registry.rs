@@ -85,10 +85,8 @@ impl PredictiveModels {
             .into_iter()
             .filter(|m| m.name == name && m.known_until.is_none_or(|k| k <= t))
             .max_by_key(|m| m.version)
-            .ok_or_else(|| {
-                leadql_models::predictive::TrainError(format!(
-                    "no version of model '{name}' was trained on what was known by the session's as_of"
-                ))
+            .ok_or_else(|| leadql_models::predictive::TrainError::NoVersionKnownBy {
+                name: name.to_string(),
             })
     }
 
