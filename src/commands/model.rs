@@ -1,0 +1,60 @@
+//! `leadql model activate NAME VERSION`: pins the active version of a predictive
+//! model (what `predict`, `qualify_leads` and `leadql run` score with), or unpins it
+//! with `latest` so the newest version is active.
+
+use clap::Subcommand;
+
+use super::{Cli, data_dir, existing_workspace_lock, refuse_as_of};
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+
+/// Arguments of `leadql model`.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// The change.
+    #[command(subcommand)]
+    action: ModelAction,
+}
+
+/// Changes to predictive model versions.
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Make VERSION the active version of NAME (what `predict('NAME', …)`,
+    /// `qualify_leads` and `leadql run` score with); `latest` unpins, so the newest
+    /// version is active. A later `leadql run` that publishes a retrained version
+    /// replaces the pin.
+    Activate {
+        /// Model name.
+        name: String,
+        /// A version number, or `latest`.
+        version: String,
+    },
+}
+
+/// Runs `leadql model`.
+pub fn execute(cli: &Cli, args: &ModelArgs) -> Result<()> {
+    let ModelAction::Activate { name, version } = &args.action;
+    refuse_as_of(cli, "model activate")?;
+    let _lock = existing_workspace_lock(&data_dir(cli))?;
+    let ws = Workspace::open(&data_dir(cli))?;
+    let store = ws.predictive_models.store();
+    let pin = match version.as_str() {
+        "latest" => None,
+        v => Some(v.parse::<u32>().map_err(|_| Error::Argument {
+            arg: "VERSION".into(),
+            reason: format!("'{v}' is not a version number or 'latest'"),
+        })?),
+    };
+    store.activate(name, pin).map_err(|e| Error::Query(e.0))?;
+    let active = store.active(name).map_err(|e| Error::Query(e.0))?;
+    println!(
+        "model '{name}': version {} is active{}",
+        active.version,
+        if pin.is_some() {
+            " (pinned)"
+        } else {
+            " (the latest)"
+        }
+    );
+    Ok(())
+}
