@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::ValueEnum;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
 use super::{Cli, data_dir, reading_workspace, session_options, write_lock_if_inside};
 use crate::error::Result;
 use crate::output::Format;
@@ -18,8 +21,8 @@ pub struct ExportArgs {
     #[arg(long, short = 'o', value_name = "PATH")]
     out: PathBuf,
     /// parquet, csv, json, ndjson or arrow (default: from the extension, else parquet).
-    #[arg(long)]
-    format: Option<String>,
+    #[arg(long, value_parser = file_format(), hide_possible_values = true)]
+    format: Option<Format>,
     /// Write Hive-style partitions by these columns (repeatable or comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
     partition_by: Vec<String>,
@@ -28,6 +31,15 @@ pub struct ExportArgs {
     /// single quote, so spreadsheets do not run it as a formula (OWASP).
     #[arg(long)]
     raw: bool,
+}
+
+/// The formats of files: every output format but the table.
+fn file_format() -> impl TypedValueParser<Value = Format> {
+    let names = Format::value_variants()
+        .iter()
+        .filter(|f| **f != Format::Table)
+        .filter_map(ValueEnum::to_possible_value);
+    PossibleValuesParser::new(names).try_map(|name| Format::from_str(&name, false))
 }
 
 /// The format a file's extension names (Parquet when it names none).
@@ -43,10 +55,7 @@ fn format_of(out: &Path) -> Format {
 
 /// Runs `leadql export`.
 pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
-    let format = match &args.format {
-        Some(f) => f.parse()?,
-        None => format_of(&args.out),
-    };
+    let format = args.format.unwrap_or_else(|| format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;
     let ctx = session::open(&ws, &session_options(cli)?).await?;

@@ -20,8 +20,8 @@ pub struct SqlArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Output format: table, csv, json, ndjson, parquet or arrow (Arrow IPC stream).
-    #[arg(long, default_value = "table")]
-    format: String,
+    #[arg(long, value_enum, default_value_t = Format::Table, hide_possible_values = true)]
+    format: Format,
     /// Write the result to this file (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
@@ -40,7 +40,7 @@ pub struct SqlArgs {
 
 /// Runs `leadql sql`.
 pub async fn execute(cli: &Cli, args: &SqlArgs) -> Result<()> {
-    let format = args.format.parse::<Format>()?.raw(args.raw);
+    let format = args.format.raw(args.raw);
     let mut texts: Vec<(String, String)> = Vec::new();
     if let Some(q) = &args.query {
         texts.push(("QUERY".into(), q.clone()));
