@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::SessionContext;
+use leadql_models::DisqualifyReason;
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
@@ -37,14 +38,11 @@ pub enum Change {
     /// Open → disqualified with a reason.
     Disqualify {
         /// lost, cannot_contact, no_longer_interested or canceled.
-        reason: String,
+        reason: DisqualifyReason,
     },
     /// Disqualified → open.
     Reopen,
 }
-
-/// Reasons a lead can be disqualified for.
-pub const REASONS: &[&str] = &["lost", "cannot_contact", "no_longer_interested", "canceled"];
 
 /// Which leads, when and by whom.
 #[derive(Debug, Clone)]
@@ -244,7 +242,7 @@ pub async fn apply(
         Change::Qualify { .. } => ("qualified", "CAST(NULL AS VARCHAR)".to_string()),
         Change::Disqualify { reason } => (
             "disqualified",
-            leadql_udfs::qualification::sql::literal(reason),
+            leadql_udfs::qualification::sql::literal(reason.as_str()),
         ),
         Change::Reopen => ("open", "'reopened'".to_string()),
     };

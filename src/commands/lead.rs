@@ -2,11 +2,13 @@
 //! by a query), appended to lead_status_events; qualifying can create the account,
 //! contact and opportunity ([`crate::lifecycle`]).
 
-use clap::Subcommand;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Subcommand, ValueEnum};
+use leadql_models::DisqualifyReason;
 
 use super::{Cli, at_or_now, data_dir, existing_workspace_lock, refuse_as_of, session_options};
 use crate::catalog::Workspace;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::{self, Change};
 use crate::session;
 
@@ -40,8 +42,14 @@ pub enum LeadAction {
     /// Open → qualified.
     Qualify {
         /// Records to create: account (for leads without one), contact, opportunity.
-        #[arg(long, value_delimiter = ',', value_name = "LIST")]
-        create: Vec<String>,
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            value_name = "LIST",
+            hide_possible_values = true
+        )]
+        create: Vec<Record>,
         /// The leads.
         #[command(flatten)]
         targets: LeadTargets,
@@ -49,8 +57,8 @@ pub enum LeadAction {
     /// Open → disqualified.
     Disqualify {
         /// lost, cannot_contact, no_longer_interested or canceled.
-        #[arg(long)]
-        reason: String,
+        #[arg(long, value_parser = disqualify_reason(), hide_possible_values = true)]
+        reason: DisqualifyReason,
         /// The leads.
         #[command(flatten)]
         targets: LeadTargets,
@@ -63,42 +71,37 @@ pub enum LeadAction {
     },
 }
 
+/// A record `lead qualify --create` makes for each lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Record {
+    /// An account, for leads without one.
+    Account,
+    /// A contact.
+    Contact,
+    /// An open opportunity.
+    Opportunity,
+}
+
+/// The reasons of [`DisqualifyReason`], by their stored spelling.
+fn disqualify_reason() -> impl TypedValueParser<Value = DisqualifyReason> {
+    PossibleValuesParser::new(DisqualifyReason::ALL.iter().map(|r| r.as_str()))
+        .try_map(|name| name.parse::<DisqualifyReason>())
+}
+
 /// Runs `leadql lead`.
 pub async fn execute(cli: &Cli, args: &LeadArgs) -> Result<()> {
     refuse_as_of(cli, "lead")?;
     let (change, targets) = match &args.action {
-        LeadAction::Qualify { create, targets } => {
-            for c in create {
-                if !["account", "contact", "opportunity"].contains(&c.as_str()) {
-                    return Err(Error::Argument {
-                        arg: "--create".into(),
-                        reason: format!("'{c}' (expected account, contact, opportunity)"),
-                    });
-                }
-            }
-            let has = |x: &str| create.iter().any(|c| c == x);
-            (
-                Change::Qualify {
-                    account: has("account"),
-                    contact: has("contact"),
-                    opportunity: has("opportunity"),
-                },
-                targets,
-            )
-        }
+        LeadAction::Qualify { create, targets } => (
+            Change::Qualify {
+                account: create.contains(&Record::Account),
+                contact: create.contains(&Record::Contact),
+                opportunity: create.contains(&Record::Opportunity),
+            },
+            targets,
+        ),
         LeadAction::Disqualify { reason, targets } => {
-            if !lifecycle::REASONS.contains(&reason.as_str()) {
-                return Err(Error::Argument {
-                    arg: "--reason".into(),
-                    reason: format!("'{reason}' (expected {})", lifecycle::REASONS.join(", ")),
-                });
-            }
-            (
-                Change::Disqualify {
-                    reason: reason.clone(),
-                },
-                targets,
-            )
+            (Change::Disqualify { reason: *reason }, targets)
         }
         LeadAction::Reopen { targets } => (Change::Reopen, targets),
     };
