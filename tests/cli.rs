@@ -587,7 +587,12 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
         "sql",
         "SELECT 1",
     ]);
-    assert_usage_error(&o, "invalid --memory-limit");
+    assert_invalid_value(
+        &o,
+        "lots",
+        "--memory-limit",
+        "'--memory-limit <SIZE>': not a size (examples: 512M, 4G)",
+    );
     let o = run(&["generate", "--leads", "10"]);
     assert_usage_error(&o, "generate needs --data DIR");
 }

@@ -58,7 +58,7 @@ pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
     let format = args.format.unwrap_or_else(|| format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     let opts = export::ExportOptions {
         source: args.source.clone(),
         out: args.out.clone(),

@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
-use super::{Cli, at_or_now, data_dir, new_or_empty, pairs, refuse_as_of, session_options};
+use super::{Cli, at_or_now, data_dir, instant, new_or_empty, pair, refuse_as_of, session_options};
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
-use crate::import;
+use crate::import::{self, decode::Encoding};
 use crate::session;
 
 /// Arguments of `leadql import`.
@@ -33,8 +34,8 @@ pub enum ImportSource {
         #[arg(long, value_name = "MAP")]
         mapping: Option<PathBuf>,
         /// Map a lead field to a file column (repeatable; overrides the mapping file).
-        #[arg(long = "map", value_name = "FIELD=COLUMN")]
-        map: Vec<String>,
+        #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = pair)]
+        map: Vec<(String, String)>,
         /// Options of every import.
         #[command(flatten)]
         common: CommonArgs,
@@ -57,21 +58,21 @@ pub enum ImportSource {
 pub struct CommonArgs {
     /// Set a lead field to a constant where the file has no value (repeatable), e.g.
     /// --set source=event --set consent=marketing.
-    #[arg(long = "set", value_name = "FIELD=VALUE")]
-    set: Vec<String>,
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = pair)]
+    set: Vec<(String, String)>,
     /// Field delimiter (default: detected among , ; tab |).
-    #[arg(long)]
-    delimiter: Option<String>,
+    #[arg(long, value_parser = import::parse_delimiter)]
+    delimiter: Option<u8>,
     /// An encoding label: utf-8, utf-16le, utf-16be, windows-1252, latin1, iso-8859-15, …
     /// (default: detected).
     #[arg(long)]
-    encoding: Option<String>,
+    encoding: Option<Encoding>,
     /// chrono format of dates that are not ISO 8601, e.g. "%d/%m/%Y %H:%M".
     #[arg(long, value_name = "FORMAT")]
     date_format: Option<String>,
     /// Instant of the import, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC).
-    #[arg(long, value_name = "INSTANT")]
-    at: Option<String>,
+    #[arg(long, value_name = "INSTANT", value_parser = instant)]
+    at: Option<DateTime<Utc>>,
     /// Rejects file (default: _rejects/ in the workspace).
     #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
@@ -108,7 +109,7 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
                 file,
                 import::mapping::read(path)?,
                 path.display().to_string(),
-                map,
+                map.as_slice(),
                 common,
             ),
             None => (
@@ -116,7 +117,7 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
                 file,
                 import::mapping::Mapping::default(),
                 "automatic".to_string(),
-                map,
+                map.as_slice(),
                 common,
             ),
         },
@@ -125,38 +126,20 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
             file,
             import::mapping::linkedin(),
             "linkedin".to_string(),
-            &Vec::new(),
+            [].as_slice(),
             common,
         ),
     };
-    for (field, column) in pairs("--map", map)? {
-        mapping.columns.insert(field, column);
+    for (field, column) in map {
+        mapping.columns.insert(field.clone(), column.clone());
     }
-    for (field, value) in pairs("--set", &common.set)? {
-        mapping.set.insert(field, value);
+    for (field, value) in &common.set {
+        mapping.set.insert(field.clone(), value.clone());
     }
     if let Some(f) = &common.date_format {
         mapping.date_format = Some(f.clone());
     }
-    let delimiter = common
-        .delimiter
-        .as_deref()
-        .map(import::parse_delimiter)
-        .transpose()
-        .map_err(|reason| Error::Argument {
-            arg: "--delimiter".into(),
-            reason,
-        })?;
-    let encoding = common
-        .encoding
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|reason| Error::Argument {
-            arg: "--encoding".into(),
-            reason,
-        })?;
-    let at = at_or_now(common.at.as_deref())?;
+    let at = at_or_now(common.at);
     let _lock = if common.dry_run {
         None
     } else {
@@ -165,14 +148,14 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
         Some(crate::lock::write_lock(&dir)?)
     };
     let ws = import_workspace(&data_dir(cli))?;
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     let opts = import::ImportOptions {
         kind,
         file: file.clone(),
         mapping,
         mapping_label: label,
-        delimiter,
-        encoding,
+        delimiter: common.delimiter,
+        encoding: common.encoding,
         at,
         rejects: common.rejects.clone(),
         dry_run: common.dry_run,

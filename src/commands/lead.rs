@@ -2,11 +2,14 @@
 //! by a query), appended to lead_status_events; qualifying can create the account,
 //! contact and opportunity ([`crate::lifecycle`]).
 
+use chrono::{DateTime, Utc};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Subcommand, ValueEnum};
 use leadql_models::DisqualifyReason;
 
-use super::{Cli, at_or_now, data_dir, existing_workspace_lock, refuse_as_of, session_options};
+use super::{
+    Cli, at_or_now, data_dir, existing_workspace_lock, instant, refuse_as_of, session_options,
+};
 use crate::catalog::Workspace;
 use crate::error::Result;
 use crate::lifecycle::{self, Change};
@@ -29,8 +32,8 @@ pub struct LeadTargets {
     #[arg(long, value_name = "SQL")]
     query: Option<String>,
     /// Instant of the change, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC).
-    #[arg(long, value_name = "INSTANT")]
-    at: Option<String>,
+    #[arg(long, value_name = "INSTANT", value_parser = instant)]
+    at: Option<DateTime<Utc>>,
     /// Seller making the change (sellers.seller_id).
     #[arg(long, value_name = "SELLER_ID")]
     actor: Option<i64>,
@@ -105,10 +108,10 @@ pub async fn execute(cli: &Cli, args: &LeadArgs) -> Result<()> {
         }
         LeadAction::Reopen { targets } => (Change::Reopen, targets),
     };
-    let at = at_or_now(targets.at.as_deref())?;
+    let at = at_or_now(targets.at);
     let _lock = existing_workspace_lock(&data_dir(cli))?;
     let ws = Workspace::open(&data_dir(cli))?;
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     let opts = lifecycle::LifecycleOptions {
         ids: targets.ids.clone(),
         query: targets.query.clone(),

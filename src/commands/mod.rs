@@ -2,8 +2,13 @@
 //! its handler), and what the commands share: the workspace directory, its write lock,
 //! the session options and `--as-of`.
 //!
+//! Arguments are parsed into typed values by clap (enumerations, instants, sizes,
+//! `FIELD=VALUE` pairs), so a malformed value is a usage error naming the argument
+//! before anything runs.
+//!
 //! Exit codes: 0 success, 1 an error (printed once on stderr as `error: …`), 2 invalid
-//! usage (reported by the argument parser).
+//! usage (reported by the argument parser, or by a command for a value that is wrong
+//! whatever the data).
 
 pub mod export;
 pub mod generate;
@@ -17,6 +22,7 @@ pub mod sql;
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::catalog::Workspace;
@@ -33,8 +39,8 @@ pub struct Cli {
     pub data: Option<PathBuf>,
     /// Memory for query operators before they spill to disk, e.g. 512M or 4G
     /// (default: half of the machine's memory).
-    #[arg(long, global = true, value_name = "SIZE")]
-    pub memory_limit: Option<String>,
+    #[arg(long, global = true, value_name = "SIZE", value_parser = session::parse_size)]
+    pub memory_limit: Option<usize>,
     /// Directory for spill files (default: the system's temporary directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
@@ -42,8 +48,8 @@ pub struct Cli {
     /// 'YYYY-MM-DD HH:MM:SS' (sql, shell, export, run; default for run: the
     /// workspace's as_of): later rows do not exist, statuses are as they stood, and
     /// scoring, training and backtests default to this instant.
-    #[arg(long, global = true, value_name = "INSTANT")]
-    pub as_of: Option<String>,
+    #[arg(long, global = true, value_name = "INSTANT", value_parser = instant)]
+    pub as_of: Option<DateTime<Utc>>,
     /// A command that writes to the workspace fails at once when another leadql
     /// command is writing to it, instead of waiting for it to finish.
     #[arg(long, global = true)]
@@ -120,30 +126,23 @@ fn data_dir(cli: &Cli) -> PathBuf {
 }
 
 /// The session options of the global arguments.
-fn session_options(cli: &Cli) -> Result<SessionOptions> {
-    Ok(SessionOptions {
-        memory_limit: cli
-            .memory_limit
-            .as_deref()
-            .map(session::parse_size)
-            .transpose()?,
+fn session_options(cli: &Cli) -> SessionOptions {
+    SessionOptions {
+        memory_limit: cli.memory_limit,
         spill_dir: cli.spill_dir.clone(),
         target_partitions: None,
-    })
+    }
 }
 
 /// The global `--as-of` instant (µs since the epoch).
-fn as_of(cli: &Cli) -> Result<Option<i64>> {
-    cli.as_of
-        .as_deref()
-        .map(|t| instant("--as-of", t))
-        .transpose()
+fn as_of(cli: &Cli) -> Option<i64> {
+    cli.as_of.map(|t| t.timestamp_micros())
 }
 
 /// The workspace for reading commands, as known at `--as-of` when given.
 fn reading_workspace(cli: &Cli) -> Result<Workspace> {
     let ws = Workspace::open(&data_dir(cli))?;
-    match as_of(cli)? {
+    match as_of(cli) {
         Some(t) => ws.known_at(t),
         None => Ok(ws),
     }
@@ -196,46 +195,56 @@ fn new_or_empty(dir: &Path) -> Result<bool> {
     }
 }
 
-/// Parses an instant, 'YYYY-MM-DD HH:MM:SS' in UTC, given as `arg` (µs since the
-/// epoch).
-fn instant(arg: &str, text: &str) -> Result<i64> {
+/// Parses an instant, 'YYYY-MM-DD HH:MM:SS' in UTC (`--as-of`, `--at`).
+fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .map(|t| t.and_utc().timestamp_micros())
-        .map_err(|e| Error::Argument {
-            arg: arg.into(),
-            reason: format!("'{text}' is not 'YYYY-MM-DD HH:MM:SS' ({e})"),
-        })
+        .map(|t| t.and_utc())
+        .map_err(|e| format!("expected 'YYYY-MM-DD HH:MM:SS' ({e})"))
 }
 
-/// The instant of a change given as `--at` (µs since the epoch), else now (whole
-/// seconds).
-fn at_or_now(at: Option<&str>) -> Result<i64> {
+/// The instant of a change (`--at`, µs since the epoch): the one given, else now
+/// (whole seconds).
+fn at_or_now(at: Option<DateTime<Utc>>) -> i64 {
     match at {
-        Some(t) => instant("--at", t),
-        None => Ok(chrono::Utc::now().timestamp() * 1_000_000),
+        Some(t) => t.timestamp_micros(),
+        None => Utc::now().timestamp() * 1_000_000,
     }
 }
 
-/// Parses the `FIELD=VALUE` items of `arg` (`--map`, `--set`); both sides trimmed, the
-/// field not empty.
-fn pairs(arg: &str, items: &[String]) -> Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|item| {
-            item.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| Error::Argument {
-                    arg: arg.into(),
-                    reason: format!("'{item}' is not FIELD=VALUE"),
-                })
-        })
-        .collect()
+/// Parses `FIELD=VALUE` (`--map`, `--set`); both sides trimmed, the field not empty.
+fn pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| "expected a field name, '=' and a value".to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_utc_seconds() {
+        assert_eq!(
+            instant("2026-07-01 09:30:00").map(|t| t.timestamp_micros()),
+            Ok(1_782_898_200_000_000)
+        );
+        let e = instant("2026-07-01").expect_err("no time");
+        assert_eq!(e, "expected 'YYYY-MM-DD HH:MM:SS' (premature end of input)");
+        assert_eq!(at_or_now(instant("1970-01-01 00:00:01").ok()), 1_000_000);
+    }
+
+    #[test]
+    fn pairs_need_a_field_and_an_equals_sign() {
+        assert_eq!(
+            pair(" source = event "),
+            Ok(("source".into(), "event".into()))
+        );
+        assert_eq!(pair("note=a=b"), Ok(("note".into(), "a=b".into())));
+        assert_eq!(pair("consent="), Ok(("consent".into(), String::new())));
+        assert!(pair("source").is_err());
+        assert!(pair("=event").is_err());
+    }
 
     #[test]
     fn the_command_line_is_consistent() {

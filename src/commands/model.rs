@@ -27,8 +27,29 @@ pub enum ModelAction {
         /// Model name.
         name: String,
         /// A version number, or `latest`.
-        version: String,
+        #[arg(value_parser = version)]
+        version: Version,
     },
+}
+
+/// The version `model activate` makes active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// No pin: the newest version is active.
+    Latest,
+    /// This version number, pinned.
+    Number(u32),
+}
+
+/// Parses `latest` or a version number.
+fn version(text: &str) -> Result<Version, String> {
+    match text {
+        "latest" => Ok(Version::Latest),
+        v => v
+            .parse()
+            .map(Version::Number)
+            .map_err(|_| "expected a version number or 'latest'".to_string()),
+    }
 }
 
 /// Runs `leadql model`.
@@ -38,12 +59,9 @@ pub fn execute(cli: &Cli, args: &ModelArgs) -> Result<()> {
     let _lock = existing_workspace_lock(&data_dir(cli))?;
     let ws = Workspace::open(&data_dir(cli))?;
     let store = ws.predictive_models.store();
-    let pin = match version.as_str() {
-        "latest" => None,
-        v => Some(v.parse::<u32>().map_err(|_| Error::Argument {
-            arg: "VERSION".into(),
-            reason: format!("'{v}' is not a version number or 'latest'"),
-        })?),
+    let pin = match version {
+        Version::Latest => None,
+        Version::Number(n) => Some(*n),
     };
     store.activate(name, pin).map_err(|e| Error::Query(e.0))?;
     let active = store.active(name).map_err(|e| Error::Query(e.0))?;

@@ -29,7 +29,7 @@ pub struct RunArgs {
 
 /// Runs `leadql run`.
 pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
-    let as_of = as_of(cli)?;
+    let as_of = as_of(cli);
     let _lock = existing_workspace_lock(&data_dir(cli))?;
     // The run sees the workspace as it was known at its instant.
     let ws = Workspace::open(&data_dir(cli))?;
@@ -37,7 +37,7 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
         Some(t) => ws.known_at(t)?,
         None => ws,
     };
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     let opts = run::RunOptions {
         policy: args.policy.clone(),
         as_of,

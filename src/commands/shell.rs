@@ -8,6 +8,6 @@ use crate::{session, shell};
 /// Runs `leadql shell`.
 pub async fn execute(cli: &Cli) -> Result<()> {
     let ws = reading_workspace(cli)?;
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     shell::run(&ctx, &ws).await
 }

@@ -60,7 +60,7 @@ pub async fn execute(cli: &Cli, args: &SqlArgs) -> Result<()> {
         None => None,
     };
     let ws = reading_workspace(cli)?;
-    let ctx = session::open(&ws, &session_options(cli)?).await?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
     let destination = match &args.output {
         Some(p) => Destination::File(p.clone()),
         None => Destination::Stdout,
