@@ -103,27 +103,23 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error: 2 for invalid usage (an option value
-    /// that is malformed whatever the data: a format name, an instant, a size, a
-    /// reason), 1 for everything else, including arguments the workspace or a file
-    /// rejects (README, "Exit codes").
+    /// The process exit code for this error: 2 for invalid usage (an option that is
+    /// wrong whatever the data: a format a command does not write, `--as-of` given to
+    /// a command that changes the workspace, a generate parameter out of range, a
+    /// missing QUERY or --data; values malformed as text, such as a format name, an
+    /// instant, a size or a reason, are refused by the argument parser, also with 2),
+    /// 1 for everything else, including arguments the workspace or a file rejects
+    /// (README, "Exit codes").
     pub fn exit_code(&self) -> u8 {
         const USAGE: &[&str] = &[
             "--format",
-            "--memory-limit",
             "--as-of",
-            "--at",
-            "--reason",
-            "--create",
             "--days",
             "--end",
             "--duplicates",
             "--interactions-per-lead",
             "--leads-per-part",
-            "--delimiter",
-            "--encoding",
             "--data",
-            "VERSION",
             "QUERY",
         ];
         match self {

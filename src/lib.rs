@@ -5,11 +5,12 @@
 //! `SessionContext` built by [`session`], together with the SQL functions of the
 //! `leadql-udfs` crate. [`sql`] runs statements and [`output`] writes results in
 //! several formats; [`shell`] is the interactive front end and [`generate`] makes
-//! realistic synthetic workspaces.
+//! realistic synthetic workspaces. [`commands`] is the command line: one module per
+//! command.
 
 pub mod atomic;
 pub mod catalog;
-pub mod cli;
+pub mod commands;
 pub mod commit;
 pub mod damaged;
 pub mod error;

@@ -24,6 +24,7 @@ use datafusion::functions_aggregate::expr_fn::{max, min};
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, case, cast, col, lit, when};
 use datafusion::prelude::{DataFrame, SessionContext};
+use leadql_models::DisqualifyReason;
 use leadql_models::domain::COUNTRIES;
 
 use crate::catalog::Workspace;
@@ -45,14 +46,11 @@ pub enum Change {
     /// Open → disqualified with a reason.
     Disqualify {
         /// lost, cannot_contact, no_longer_interested or canceled.
-        reason: String,
+        reason: DisqualifyReason,
     },
     /// Disqualified → open.
     Reopen,
 }
-
-/// Reasons a lead can be disqualified for.
-pub const REASONS: &[&str] = &["lost", "cannot_contact", "no_longer_interested", "canceled"];
 
 /// Which leads, when and by whom.
 #[derive(Debug, Clone)]

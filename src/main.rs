@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadql::cli::{Cli, run};
+use leadql::commands::{Cli, run};
 
 /// Stack of the thread that plans and runs statements, and of the runtime's workers.
 ///

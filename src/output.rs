@@ -9,7 +9,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -57,49 +56,50 @@ pub enum Format {
 }
 
 impl Format {
-    /// Every format's name.
-    pub const NAMES: &'static [&'static str] =
-        &["table", "csv", "json", "ndjson", "parquet", "arrow"];
-
-    fn is_binary(self) -> bool {
-        matches!(self, Format::Parquet | Format::Arrow)
-    }
-}
-
-impl FromStr for Format {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "table" => Format::Table,
-            "csv" => Format::Csv,
-            "json" => Format::Json,
-            "ndjson" | "jsonl" => Format::Ndjson,
-            "parquet" => Format::Parquet,
-            "arrow" => Format::Arrow,
-            other => {
-                return Err(Error::Argument {
-                    arg: "--format".into(),
-                    reason: format!(
-                        "unknown format '{other}' (expected one of: {})",
-                        Format::NAMES.join(", ")
-                    ),
-                });
-            }
-        })
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+    /// The format's name (`csv` for both CSV variants).
+    fn name(self) -> &'static str {
+        match self {
             Format::Table => "table",
             Format::Csv | Format::CsvRaw => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
             Format::Parquet => "parquet",
             Format::Arrow => "arrow",
-        })
+        }
+    }
+
+    fn is_binary(self) -> bool {
+        matches!(self, Format::Parquet | Format::Arrow)
+    }
+}
+
+/// The names of `--format` (`jsonl` is another name of `ndjson`; `--raw` CSV is
+/// `csv --raw`, not a name of its own).
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Table,
+            Format::Csv,
+            Format::Json,
+            Format::Ndjson,
+            Format::Parquet,
+            Format::Arrow,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let value = clap::builder::PossibleValue::new(self.name());
+        match self {
+            Format::CsvRaw => None,
+            Format::Ndjson => Some(value.alias("jsonl")),
+            _ => Some(value),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -23,17 +23,17 @@ pub struct SessionOptions {
     pub target_partitions: Option<usize>,
 }
 
-/// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes).
-pub fn parse_size(text: &str) -> Result<usize> {
+/// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes); the error
+/// says why the text is not one (shown after the value by `--memory-limit`).
+pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number.parse().map_err(|_| Error::Argument {
-        arg: "--memory-limit".into(),
-        reason: format!("'{text}' is not a size (examples: 512M, 4G)"),
-    })?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| "not a size (examples: 512M, 4G)".to_string())?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
@@ -41,18 +41,12 @@ pub fn parse_size(text: &str) -> Result<usize> {
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tb" | "tib" => 1024.0_f64.powi(4),
         other => {
-            return Err(Error::Argument {
-                arg: "--memory-limit".into(),
-                reason: format!("unknown unit '{other}' in '{text}' (use K, M, G or T)"),
-            });
+            return Err(format!("unknown unit '{other}' (use K, M, G or T)"));
         }
     };
     let bytes = value * factor;
     if !(bytes.is_finite() && bytes >= 1024.0 * 1024.0) {
-        return Err(Error::Argument {
-            arg: "--memory-limit".into(),
-            reason: format!("'{text}' is below 1M"),
-        });
+        return Err("below 1M".to_string());
     }
     Ok(bytes as usize)
 }

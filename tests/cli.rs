@@ -59,6 +59,21 @@ fn assert_usage_error(o: &Output, needle: &str) {
     assert_failure(o, 2, needle);
 }
 
+/// Asserts a value the argument parser refuses: exit code 2, a first line
+/// `error: invalid value 'VALUE' for 'ARG …'` and `needle` (the valid values, or why
+/// the value is not one).
+fn assert_invalid_value(o: &Output, value: &str, arg: &str, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("error: invalid value '{value}' for '{arg} ")),
+        "{err}"
+    );
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+}
+
 fn assert_failure(o: &Output, code: i32, needle: &str) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(code), "stderr: {err}");
@@ -558,7 +573,12 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
         "xml",
         "SELECT 1",
     ]);
-    assert_usage_error(&o, "unknown format 'xml'");
+    assert_invalid_value(
+        &o,
+        "xml",
+        "--format",
+        "[possible values: table, csv, json, ndjson, parquet, arrow]",
+    );
     let o = run(&[
         "--data",
         data.path().to_str().expect("utf-8"),
@@ -567,7 +587,12 @@ fn not_a_workspace_and_bad_arguments_are_clear_errors() {
         "sql",
         "SELECT 1",
     ]);
-    assert_usage_error(&o, "invalid --memory-limit");
+    assert_invalid_value(
+        &o,
+        "lots",
+        "--memory-limit",
+        "'--memory-limit <SIZE>': not a size (examples: 512M, 4G)",
+    );
     let o = run(&["generate", "--leads", "10"]);
     assert_usage_error(&o, "generate needs --data DIR");
 }
@@ -665,8 +690,12 @@ fn invalid_usage_exits_2_and_errors_exit_1() {
     let data = sample();
     let ws = data.path();
     let bad_format = common::leadql_in(ws, &["sql", "--format", "nope", "SELECT 1"]);
-    assert_eq!(bad_format.status.code(), Some(2), "{bad_format:?}");
-    assert!(stderr(&bad_format).contains("invalid --format"));
+    assert_invalid_value(
+        &bad_format,
+        "nope",
+        "--format",
+        "[possible values: table, csv, json, ndjson, parquet, arrow]",
+    );
     let bad_query = common::leadql_in(ws, &["sql", "SELECT nope"]);
     assert_eq!(bad_query.status.code(), Some(1), "{bad_query:?}");
 }

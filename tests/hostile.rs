@@ -468,7 +468,13 @@ fn a_disqualify_reason_with_a_quote_is_refused_not_pasted() {
             "2026-07-01 00:00:00",
         ],
     );
-    assert!(e.contains("--reason") && e.contains("expected lost"), "{e}");
+    assert!(
+        e.contains("for '--reason <REASON>'")
+            && e.contains(
+                "[possible values: lost, cannot_contact, no_longer_interested, canceled]"
+            ),
+        "{e}"
+    );
     assert_eq!(events(&ws), before);
     ok(
         &ws,

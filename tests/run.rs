@@ -392,7 +392,14 @@ fn lifecycle_changes_are_appended_checked_and_all_or_nothing() {
     );
     let o = leadql(&ws, &["lead", "disqualify", "17", "--reason", "bored"]);
     assert_eq!(o.status.code(), Some(2), "invalid usage");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("'bored' (expected lost, cannot_contact"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("invalid value 'bored' for '--reason <REASON>'")
+            && e.contains(
+                "[possible values: lost, cannot_contact, no_longer_interested, canceled]"
+            ),
+        "{e}"
+    );
 }
 
 #[test]

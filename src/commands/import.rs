@@ -1,0 +1,202 @@
+//! `leadql import csv|linkedin FILE`: captures leads from a CSV file (columns mapped by
+//! a mapping file, `--map`, or header names) or a LinkedIn Lead Gen Forms export,
+//! creating the workspace in a new or empty directory, and reports what was imported,
+//! skipped and rejected ([`crate::import`]).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+
+use super::{Cli, at_or_now, data_dir, instant, new_or_empty, pair, refuse_as_of, session_options};
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::import::{self, decode::Encoding};
+use crate::session;
+
+/// Arguments of `leadql import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The kind of file.
+    #[command(subcommand)]
+    source: ImportSource,
+}
+
+/// Kinds of import.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// A CSV file. Columns map to lead fields by --mapping FILE, --map FIELD=COLUMN,
+    /// and otherwise by header names (Email, First Name, Company, …).
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// Mapping file (TOML; see data/README.md).
+        #[arg(long, value_name = "MAP")]
+        mapping: Option<PathBuf>,
+        /// Map a lead field to a file column (repeatable; overrides the mapping file).
+        #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = pair)]
+        map: Vec<(String, String)>,
+        /// Options of every import.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// A LinkedIn Lead Gen Forms CSV export (First Name, Last Name, Email Address,
+    /// Company Name, Job Title, Country, Phone Number, Lead ID, Form Name, Campaign
+    /// Name, Submitted At); each submission is also recorded as a form_submit
+    /// interaction.
+    Linkedin {
+        /// The file.
+        file: PathBuf,
+        /// Options of every import.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+/// Options of every import.
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
+    /// Set a lead field to a constant where the file has no value (repeatable), e.g.
+    /// --set source=event --set consent=marketing.
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = pair)]
+    set: Vec<(String, String)>,
+    /// Field delimiter (default: detected among , ; tab |).
+    #[arg(long, value_parser = import::parse_delimiter)]
+    delimiter: Option<u8>,
+    /// An encoding label: utf-8, utf-16le, utf-16be, windows-1252, latin1, iso-8859-15, …
+    /// (default: detected).
+    #[arg(long)]
+    encoding: Option<Encoding>,
+    /// chrono format of dates that are not ISO 8601, e.g. "%d/%m/%Y %H:%M".
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
+    /// Instant of the import, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC).
+    #[arg(long, value_name = "INSTANT", value_parser = instant)]
+    at: Option<DateTime<Utc>>,
+    /// Rejects file (default: _rejects/ in the workspace).
+    #[arg(long, value_name = "PATH")]
+    rejects: Option<PathBuf>,
+    /// Refuse the whole import when more rows than this are rejected.
+    #[arg(long, value_name = "N")]
+    max_rejects: Option<u64>,
+    /// Read, check and report; write nothing to the workspace.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Opens the workspace an import writes to, creating an empty one in a new or empty
+/// directory.
+fn import_workspace(dir: &Path) -> Result<Workspace> {
+    if new_or_empty(dir)? {
+        let leads = dir.join(crate::schema::LEADS.name);
+        std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
+    }
+    Workspace::open(dir)
+}
+
+/// Runs `leadql import`.
+pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
+    refuse_as_of(cli, "import")?;
+    let (kind, file, mut mapping, label, map, common) = match &args.source {
+        ImportSource::Csv {
+            file,
+            mapping,
+            map,
+            common,
+        } => match mapping {
+            Some(path) => (
+                import::Kind::Csv,
+                file,
+                import::mapping::read(path)?,
+                path.display().to_string(),
+                map.as_slice(),
+                common,
+            ),
+            None => (
+                import::Kind::Csv,
+                file,
+                import::mapping::Mapping::default(),
+                "automatic".to_string(),
+                map.as_slice(),
+                common,
+            ),
+        },
+        ImportSource::Linkedin { file, common } => (
+            import::Kind::Linkedin,
+            file,
+            import::mapping::linkedin(),
+            "linkedin".to_string(),
+            [].as_slice(),
+            common,
+        ),
+    };
+    for (field, column) in map {
+        mapping.columns.insert(field.clone(), column.clone());
+    }
+    for (field, value) in &common.set {
+        mapping.set.insert(field.clone(), value.clone());
+    }
+    if let Some(f) = &common.date_format {
+        mapping.date_format = Some(f.clone());
+    }
+    let at = at_or_now(common.at);
+    let _lock = if common.dry_run {
+        None
+    } else {
+        let dir = data_dir(cli);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Some(crate::lock::write_lock(&dir)?)
+    };
+    let ws = import_workspace(&data_dir(cli))?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
+    let opts = import::ImportOptions {
+        kind,
+        file: file.clone(),
+        mapping,
+        mapping_label: label,
+        delimiter: common.delimiter,
+        encoding: common.encoding,
+        at,
+        rejects: common.rejects.clone(),
+        dry_run: common.dry_run,
+        max_rejects: common.max_rejects,
+    };
+    let r = import::import(&ws, &ctx, &opts).await?;
+    eprintln!(
+        "{}{}: {} rows ({}, delimiter {:?}): {} imported, {} already imported, {} rejected; \
+         accounts: {} matched, {} created; contacts: {} matched, {} created; {} interactions",
+        if common.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        file.display(),
+        r.rows,
+        r.encoding,
+        r.delimiter,
+        r.imported,
+        r.skipped,
+        r.rejected,
+        r.accounts_matched,
+        r.accounts_created,
+        r.contacts_matched,
+        r.contacts_created,
+        r.interactions
+    );
+    if !r.ignored.is_empty() {
+        eprintln!("columns not imported: {}", r.ignored.join(", "));
+    }
+    if r.warned > 0 {
+        eprintln!(
+            "{} rows imported with an invalid optional field stored as NULL (warning rows in the rejects file)",
+            r.warned
+        );
+    }
+    if let Some(p) = &r.rejects_file {
+        eprintln!(
+            "rejected rows, with line, column and reason: {}",
+            p.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The command line: the global options, one module per command (its arguments and
+//! its handler), and what the commands share: the workspace directory, its write lock,
+//! the session options and `--as-of`.
+//!
+//! Arguments are parsed into typed values by clap (enumerations, instants, sizes,
+//! `FIELD=VALUE` pairs), so a malformed value is a usage error naming the argument
+//! before anything runs.
+//!
+//! Exit codes: 0 success, 1 an error (printed once on stderr as `error: …`), 2 invalid
+//! usage (reported by the argument parser, or by a command for a value that is wrong
+//! whatever the data).
+
+pub mod export;
+pub mod generate;
+pub mod import;
+pub mod lead;
+pub mod model;
+pub mod run;
+pub mod schema;
+pub mod shell;
+pub mod sql;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::lock::WriteLock;
+use crate::session::{self, SessionOptions};
+
+/// leadql: open, SQL-native lead scoring and qualification.
+#[derive(Debug, Parser)]
+#[command(name = "leadql", version, about, long_about = None)]
+pub struct Cli {
+    /// Workspace directory (default: $LEADQL_DATA, else the bundled sample data/sample).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Memory for query operators before they spill to disk, e.g. 512M or 4G
+    /// (default: half of the machine's memory).
+    #[arg(long, global = true, value_name = "SIZE", value_parser = session::parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Directory for spill files (default: the system's temporary directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// See the workspace as it was known strictly before this instant,
+    /// 'YYYY-MM-DD HH:MM:SS' (sql, shell, export, run; default for run: the
+    /// workspace's as_of): later rows do not exist, statuses are as they stood, and
+    /// scoring, training and backtests default to this instant.
+    #[arg(long, global = true, value_name = "INSTANT", value_parser = instant)]
+    pub as_of: Option<DateTime<Utc>>,
+    /// A command that writes to the workspace fails at once when another leadql
+    /// command is writing to it, instead of waiting for it to finish.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over the workspace and print or write the result.
+    Sql(sql::SqlArgs),
+    /// The main job: train or refresh the policy's predictive model, score, qualify,
+    /// create and assign sales activities, export the tables and print a summary.
+    Run(run::RunArgs),
+    /// Export a table, view or query to a file, atomically (Parquet files carry the
+    /// query, as_of and model versions in their metadata).
+    Export(export::ExportArgs),
+    /// Lead lifecycle: qualify, disqualify or reopen leads (appended to
+    /// lead_status_events).
+    Lead(lead::LeadArgs),
+    /// Capture leads from files: a CSV with a column mapping, or a LinkedIn Lead Gen
+    /// Forms export. Rows imported before are skipped; refused rows go to a rejects CSV.
+    Import(import::ImportArgs),
+    /// Interactive SQL shell.
+    Shell,
+    /// Predictive model versions: pin or roll back the active one.
+    Model(model::ModelArgs),
+    /// Generate a realistic synthetic workspace (deterministic for a seed).
+    Generate(generate::GenerateArgs),
+    /// Print the workspace schema reference (the body of data/README.md) as Markdown.
+    Schema,
+}
+
+/// Runs the parsed command line. A Parquet decoding error that names no file gets
+/// the damaged workspace file named ([`crate::damaged`]).
+pub async fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli);
+    run_command(&cli)
+        .await
+        .map_err(|e| crate::damaged::name_damaged_file(e, &dir))
+}
+
+async fn run_command(cli: &Cli) -> Result<()> {
+    crate::lock::set_no_wait(cli.no_wait);
+    match &cli.command {
+        Command::Sql(args) => sql::execute(cli, args).await,
+        Command::Run(args) => run::execute(cli, args).await,
+        Command::Export(args) => export::execute(cli, args).await,
+        Command::Lead(args) => lead::execute(cli, args).await,
+        Command::Import(args) => import::execute(cli, args).await,
+        Command::Shell => shell::execute(cli).await,
+        Command::Model(args) => model::execute(cli, args),
+        Command::Generate(args) => generate::execute(cli, args).await,
+        Command::Schema => schema::execute(),
+    }
+}
+
+/// The workspace directory to use.
+fn data_dir(cli: &Cli) -> PathBuf {
+    if let Some(d) = &cli.data {
+        return d.clone();
+    }
+    if let Some(d) = std::env::var_os("LEADQL_DATA") {
+        return PathBuf::from(d);
+    }
+    let local = PathBuf::from("data/sample");
+    if local.join("leads").is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+}
+
+/// The session options of the global arguments.
+fn session_options(cli: &Cli) -> SessionOptions {
+    SessionOptions {
+        memory_limit: cli.memory_limit,
+        spill_dir: cli.spill_dir.clone(),
+        target_partitions: None,
+    }
+}
+
+/// The global `--as-of` instant (µs since the epoch).
+fn as_of(cli: &Cli) -> Option<i64> {
+    cli.as_of.map(|t| t.timestamp_micros())
+}
+
+/// The workspace for reading commands, as known at `--as-of` when given.
+fn reading_workspace(cli: &Cli) -> Result<Workspace> {
+    let ws = Workspace::open(&data_dir(cli))?;
+    match as_of(cli) {
+        Some(t) => ws.known_at(t),
+        None => Ok(ws),
+    }
+}
+
+/// Commands that change the workspace do not travel in time.
+fn refuse_as_of(cli: &Cli, command: &str) -> Result<()> {
+    if cli.as_of.is_some() {
+        return Err(Error::Argument {
+            arg: "--as-of".into(),
+            reason: format!(
+                "applies to sql, shell, export and run, not to {command} (which changes the workspace now)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The write lock of the workspace `dir` when it exists (otherwise opening it reports
+/// the error).
+fn existing_workspace_lock(dir: &Path) -> Result<Option<WriteLock>> {
+    if dir.join(crate::schema::LEADS.name).is_dir() {
+        crate::lock::write_lock(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The write lock of the workspace `dir` when `path` is inside it.
+fn write_lock_if_inside(dir: &Path, path: &Path) -> Result<Option<WriteLock>> {
+    if dir.join(crate::schema::LEADS.name).is_dir() && crate::lock::is_inside(path, dir) {
+        crate::lock::write_lock(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether `dir` does not exist or is an empty directory (where `generate` may write
+/// without `--force`, and where an import creates a new workspace).
+fn new_or_empty(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        // The lock file of the writer checking (generate locks first) does not count.
+        Ok(mut entries) => Ok(!entries.any(|e| {
+            e.map_or(true, |e| {
+                e.file_name().to_string_lossy() != crate::lock::LOCK_FILE
+            })
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// Parses an instant, 'YYYY-MM-DD HH:MM:SS' in UTC (`--as-of`, `--at`).
+fn instant(text: &str) -> Result<DateTime<Utc>, String> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .map_err(|e| format!("expected 'YYYY-MM-DD HH:MM:SS' ({e})"))
+}
+
+/// The instant of a change (`--at`, µs since the epoch): the one given, else now
+/// (whole seconds).
+fn at_or_now(at: Option<DateTime<Utc>>) -> i64 {
+    match at {
+        Some(t) => t.timestamp_micros(),
+        None => Utc::now().timestamp() * 1_000_000,
+    }
+}
+
+/// Parses `FIELD=VALUE` (`--map`, `--set`); both sides trimmed, the field not empty.
+fn pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| "expected a field name, '=' and a value".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_utc_seconds() {
+        assert_eq!(
+            instant("2026-07-01 09:30:00").map(|t| t.timestamp_micros()),
+            Ok(1_782_898_200_000_000)
+        );
+        let e = instant("2026-07-01").expect_err("no time");
+        assert_eq!(e, "expected 'YYYY-MM-DD HH:MM:SS' (premature end of input)");
+        assert_eq!(at_or_now(instant("1970-01-01 00:00:01").ok()), 1_000_000);
+    }
+
+    #[test]
+    fn pairs_need_a_field_and_an_equals_sign() {
+        assert_eq!(
+            pair(" source = event "),
+            Ok(("source".into(), "event".into()))
+        );
+        assert_eq!(pair("note=a=b"), Ok(("note".into(), "a=b".into())));
+        assert_eq!(pair("consent="), Ok(("consent".into(), String::new())));
+        assert!(pair("source").is_err());
+        assert!(pair("=event").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
