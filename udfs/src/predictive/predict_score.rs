@@ -24,7 +24,7 @@ use datafusion::logical_expr::{
 use leadql_models::features::RawColumn;
 use leadql_models::predictive::PredictiveModel;
 
-use super::columns::raw_column;
+use super::columns::{missing, raw_column};
 use super::registry::PredictiveModels;
 use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
 
@@ -138,6 +138,11 @@ pub fn feature_columns(
         .zip(args)
         .map(|(f, a)| {
             let array: ArrayRef = a.to_array(rows)?;
+            if array.data_type() == &DataType::Null {
+                // An untyped NULL (`predict_score('m', NULL, …)`) is a missing value of
+                // whatever kind the feature is, imputed as in training.
+                return Ok(missing(&f.transform, rows));
+            }
             raw_column(&f.name, &[array])
         })
         .collect()
