@@ -304,16 +304,15 @@ impl TableFunctionImpl for TrainModel {
         let f = NAME;
         let name = args::string(state, f, "name", &exprs[0])?;
         let query = args::string(state, f, "query", &exprs[1])?;
-        let mut pairs = vec![
-            (
-                "model_type".to_string(),
-                args::string(state, f, "model_type", &exprs[2])?,
-            ),
-            (
-                "label".to_string(),
-                args::string(state, f, "label", &exprs[3])?,
-            ),
-        ];
+        // An empty model_type or label is a missing one (`CREATE MODEL` without it), for
+        // the options' own "is required" error.
+        let mut pairs = Vec::new();
+        for (key, e) in [("model_type", &exprs[2]), ("label", &exprs[3])] {
+            let value = args::string(state, f, key, e)?;
+            if !value.is_empty() {
+                pairs.push((key.to_string(), value));
+            }
+        }
         if let Some(e) = exprs.get(4) {
             pairs.extend(parse_pairs(&args::string(state, f, "options", e)?)?);
         }
