@@ -182,11 +182,14 @@ impl TableFunctionImpl for Backtest {
         let subject = if self.rules.names().any(|n| n == name) {
             Subject::Rule(self.rules.get(NAME, &name)?)
         } else {
+            // One message naming both kinds of model: the statement layer reports only
+            // the root of an error, so a context added here would be lost.
             let model = self.predictive.get(NAME, &name).map_err(|e| {
-                e.context(format!(
-                    "'{name}' is neither a rule model ({}) nor a trained predictive model",
-                    self.rules.names().collect::<Vec<_>>().join(", ")
-                ))
+                plan_datafusion_err!(
+                    "{NAME}: '{name}' is neither a rule model ({}) nor a trained predictive model ({})",
+                    self.rules.names().collect::<Vec<_>>().join(", "),
+                    e.message()
+                )
             })?;
             Subject::Predictive(name.clone(), model)
         };
