@@ -95,59 +95,89 @@ pub struct Entry {
     pub build: Build,
 }
 
+impl Entry {
+    /// A scalar function's entry.
+    pub const fn scalar(
+        name: &'static str,
+        documentation: fn() -> &'static Documentation,
+        build: Build,
+    ) -> Entry {
+        Entry {
+            name,
+            kind: Kind::Scalar,
+            documentation,
+            build,
+        }
+    }
+
+    /// A table function's entry.
+    pub const fn table(
+        name: &'static str,
+        documentation: fn() -> &'static Documentation,
+        build: Build,
+    ) -> Entry {
+        Entry {
+            kind: Kind::Table,
+            ..Entry::scalar(name, documentation, build)
+        }
+    }
+
+    /// A statement's entry.
+    pub const fn statement(
+        name: &'static str,
+        documentation: fn() -> &'static Documentation,
+    ) -> Entry {
+        Entry {
+            kind: Kind::Statement,
+            ..Entry::scalar(name, documentation, Build::Statement)
+        }
+    }
+}
+
+/// A section of the reference, with its introduction.
+const fn section(label: &'static str, description: &'static str) -> DocSection {
+    DocSection {
+        include: true,
+        label,
+        description: Some(description),
+    }
+}
+
 /// Rule scoring.
-pub const RULE_SCORING: DocSection = DocSection {
-    include: true,
-    label: "Rule scoring",
-    description: Some(
-        "Rule models are TOML files in the workspace's `scoring/` folder (format in [`data/README.md`](../data/README.md#rule-scoring-models-scoringtoml)); the sample ships `engagement` (behaviour, decayed) and `fit` (person and company). Every score is computed as of an instant, by default the workspace's `as_of` (`[workspace] as_of` in `workspace.toml`), and reads only what happened before it.",
-    ),
-};
+pub const RULE_SCORING: DocSection = section(
+    "Rule scoring",
+    "Rule models are TOML files in the workspace's `scoring/` folder (format in [`data/README.md`](../data/README.md#rule-scoring-models-scoringtoml)); the sample ships `engagement` (behaviour, decayed) and `fit` (person and company). Every score is computed as of an instant, by default the workspace's `as_of` (`[workspace] as_of` in `workspace.toml`), and reads only what happened before it.",
+);
 
 /// Predictive models.
-pub const PREDICTIVE: DocSection = DocSection {
-    include: true,
-    label: "Predictive models",
-    description: Some(
-        "Logistic regression, decision trees, random forests and gradient-boosted trees trained on past conversions (`CREATE MODEL`, `train_model`), each training stored as a new version under `models/NAME/vN.json` with its feature pipeline. A model argument `'conversion'` names the active version (pinned with `leadql model activate`, else the latest), `'conversion@3'` version 3. Scores are the probability of the positive label × 100.",
-    ),
-};
+pub const PREDICTIVE: DocSection = section(
+    "Predictive models",
+    "Logistic regression, decision trees, random forests and gradient-boosted trees trained on past conversions (`CREATE MODEL`, `train_model`), each training stored as a new version under `models/NAME/vN.json` with its feature pipeline. A model argument `'conversion'` names the active version (pinned with `leadql model activate`, else the latest), `'conversion@3'` version 3. Scores are the probability of the positive label × 100.",
+);
 
 /// Point in time.
-pub const POINT_IN_TIME: DocSection = DocSection {
-    include: true,
-    label: "Point in time",
-    description: Some(
-        "Every score is a statement about an instant. These functions look at the leads open at a series of past instants: from `from` to `to` every `every_days` (counting back from `to`, so `to` is always one), labelled with whether each lead was qualified within `horizon_days` after the instant (a lead disqualified within it is a negative; the label is NULL when the horizon ends after the workspace's `as_of`). `from` and `to` may be NULL: `to` is then the workspace's `as_of` minus the horizon (the latest instant whose outcome is known) and `from` two years before `to`. At most 1,000 instants per call.",
-    ),
-};
+pub const POINT_IN_TIME: DocSection = section(
+    "Point in time",
+    "Every score is a statement about an instant. These functions look at the leads open at a series of past instants: from `from` to `to` every `every_days` (counting back from `to`, so `to` is always one), labelled with whether each lead was qualified within `horizon_days` after the instant (a lead disqualified within it is a negative; the label is NULL when the horizon ends after the workspace's `as_of`). `from` and `to` may be NULL: `to` is then the workspace's `as_of` minus the horizon (the latest instant whose outcome is known) and `from` two years before `to`. At most 1,000 instants per call.",
+);
 
 /// Qualification.
-pub const QUALIFICATION: DocSection = DocSection {
-    include: true,
-    label: "Qualification",
-    description: Some(
-        "Policies are TOML files in the workspace's `policies/` folder (format in [`data/README.md`](../data/README.md#qualification-policies-policiestoml)); the sample ships `default`.",
-    ),
-};
+pub const QUALIFICATION: DocSection = section(
+    "Qualification",
+    "Policies are TOML files in the workspace's `policies/` folder (format in [`data/README.md`](../data/README.md#qualification-policies-policiestoml)); the sample ships `default`.",
+);
 
 /// Lead capture and matching.
-pub const CAPTURE: DocSection = DocSection {
-    include: true,
-    label: "Lead capture and matching",
-    description: Some(
-        "The building blocks of imports and duplicate detection. The pure logic is in `leadql_models::matching`.",
-    ),
-};
+pub const CAPTURE: DocSection = section(
+    "Lead capture and matching",
+    "The building blocks of imports and duplicate detection. The pure logic is in `leadql_models::matching`.",
+);
 
 /// Statements.
-pub const STATEMENTS: DocSection = DocSection {
-    include: true,
-    label: "Statements",
-    description: Some(
-        "Statements leadql parses itself before DataFusion plans the rest (in `leadql sql`, `leadql shell`, `leadql export` and the Python `ws.sql`). Each runs through a table function, which is also callable where custom statements cannot go.",
-    ),
-};
+pub const STATEMENTS: DocSection = section(
+    "Statements",
+    "Statements leadql parses itself before DataFusion plans the rest (in `leadql sql`, `leadql shell`, `leadql export` and the Python `ws.sql`). Each runs through a table function, which is also callable where custom statements cannot go.",
+);
 
 /// Every function and statement, in the order of the reference.
 pub const CATALOGUE: &[Entry] = &[

@@ -30,7 +30,7 @@ use datafusion::logical_expr::Documentation;
 use leadql_models::matching::FREE_MAIL;
 
 use crate::args;
-use crate::catalogue::{Build, CAPTURE, Entry, Function, Kind};
+use crate::catalogue::{Build, CAPTURE, Entry, Function};
 use crate::relation;
 use crate::scoring::common::state;
 
@@ -38,12 +38,11 @@ use crate::scoring::common::state;
 pub const NAME: &str = "lead_duplicates";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Standalone(|| Function::Table(Arc::new(LeadDuplicates))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Table(Arc::new(LeadDuplicates))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -23,18 +23,17 @@ use datafusion::logical_expr::{
 use leadql_models::matching;
 
 use super::text::{as_utf8, is_text};
-use crate::catalogue::{Build, CAPTURE, Entry, Function, Kind};
+use crate::catalogue::{Build, CAPTURE, Entry, Function};
 
 /// The SQL name.
 pub const NAME: &str = "name_similarity";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Standalone(|| Function::Scalar(name_similarity_udf())),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Scalar(name_similarity_udf())),
+);
 
 /// The `name_similarity` function.
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -10,18 +10,17 @@ use datafusion::logical_expr::{Documentation, ScalarUDF};
 use leadql_models::matching;
 
 use super::text::text_udf;
-use crate::catalogue::{Build, CAPTURE, Entry, Function, Kind};
+use crate::catalogue::{Build, CAPTURE, Entry, Function};
 
 /// The SQL name.
 pub const NAME: &str = "normalize_phone";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Standalone(|| Function::Scalar(normalize_phone_udf())),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Scalar(normalize_phone_udf())),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -12,7 +12,7 @@ use leadql_models::store::check_name;
 
 use super::registry::PredictiveModels;
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
 
@@ -20,12 +20,11 @@ use crate::scoring::common::state;
 pub const NAME: &str = "drop_model";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| Function::Table(Arc::new(DropModel::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(DropModel::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

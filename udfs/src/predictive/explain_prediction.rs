@@ -15,20 +15,17 @@ use datafusion::logical_expr::{Documentation, col};
 use super::factors::{FactorsKind, factors_udf};
 use super::predict::{AS_OF, RELATION, model_and_relation};
 use super::registry::PredictiveModels;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "explain_prediction";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| {
-        Function::Table(Arc::new(ExplainPrediction::new(models.clone())))
-    }),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(ExplainPrediction::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -8,27 +8,25 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
 use datafusion::logical_expr::Documentation;
 use leadql_models::predictive::PredictiveModel;
 
-use super::model_info::{model, table};
-use super::registry::PredictiveModels;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use super::model_info::{ModelInfo, table};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "model_evaluation";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| {
-        Function::Table(Arc::new(ModelEvaluation::new(models.clone())))
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| {
+        Function::Table(Arc::new(ModelInfo::new(models.clone(), NAME, evaluation)))
     }),
-};
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -57,25 +55,6 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .with_related_udf("model_backtest")
     .build()
 });
-
-/// The `model_evaluation` table function.
-#[derive(Debug)]
-pub struct ModelEvaluation {
-    models: Arc<PredictiveModels>,
-}
-
-impl ModelEvaluation {
-    /// Evaluations of `models`.
-    pub fn new(models: Arc<PredictiveModels>) -> Self {
-        ModelEvaluation { models }
-    }
-}
-
-impl TableFunctionImpl for ModelEvaluation {
-    fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        evaluation(&*model(&self.models, NAME, &fargs)?)
-    }
-}
 
 /// The evaluation rows of `m`.
 fn evaluation(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {

@@ -8,27 +8,25 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
 use datafusion::logical_expr::Documentation;
 use leadql_models::predictive::{Estimator, PredictiveModel};
 
-use super::model_info::{model, table};
-use super::registry::PredictiveModels;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use super::model_info::{ModelInfo, table};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "model_features";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| {
-        Function::Table(Arc::new(ModelFeatures::new(models.clone())))
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| {
+        Function::Table(Arc::new(ModelInfo::new(models.clone(), NAME, features)))
     }),
-};
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -54,25 +52,6 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .with_related_udf("explain_prediction")
     .build()
 });
-
-/// The `model_features` table function.
-#[derive(Debug)]
-pub struct ModelFeatures {
-    models: Arc<PredictiveModels>,
-}
-
-impl ModelFeatures {
-    /// Features of `models`.
-    pub fn new(models: Arc<PredictiveModels>) -> Self {
-        ModelFeatures { models }
-    }
-}
-
-impl TableFunctionImpl for ModelFeatures {
-    fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        features(&*model(&self.models, NAME, &fargs)?)
-    }
-}
 
 /// The feature rows of `m`.
 fn features(m: &PredictiveModel) -> Result<Arc<dyn TableProvider>> {

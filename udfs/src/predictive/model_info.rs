@@ -1,11 +1,11 @@
-//! What the model-information table functions share: reading their one model
-//! argument and returning a small in-memory table.
+//! The shape of the model-information table functions (`model_evaluation`,
+//! `model_features`): one model argument in, a small in-memory table about it out.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{MemTable, TableFunctionArgs, TableProvider};
+use datafusion::catalog::{MemTable, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_err};
 use leadql_models::predictive::PredictiveModel;
 
@@ -13,8 +13,37 @@ use super::registry::PredictiveModels;
 use crate::args;
 use crate::scoring::common::state;
 
+/// A table function `name(model)` returning `table` of the model.
+#[derive(Debug)]
+pub struct ModelInfo {
+    models: Arc<PredictiveModels>,
+    name: &'static str,
+    table: fn(&PredictiveModel) -> Result<Arc<dyn TableProvider>>,
+}
+
+impl ModelInfo {
+    /// The function `name` over `models`.
+    pub fn new(
+        models: Arc<PredictiveModels>,
+        name: &'static str,
+        table: fn(&PredictiveModel) -> Result<Arc<dyn TableProvider>>,
+    ) -> Self {
+        ModelInfo {
+            models,
+            name,
+            table,
+        }
+    }
+}
+
+impl TableFunctionImpl for ModelInfo {
+    fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        (self.table)(&*model(&self.models, self.name, &fargs)?)
+    }
+}
+
 /// The model named by the one argument `(model)` of `function`.
-pub fn model(
+fn model(
     models: &PredictiveModels,
     function: &str,
     fargs: &TableFunctionArgs,

@@ -18,7 +18,7 @@ use super::factors::{FactorsKind, factors_udf};
 use super::predict_score::predict_score_udf;
 use super::registry::PredictiveModels;
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 use crate::qualification::sql::timestamp;
 use crate::relation::{self, table};
 use crate::scoring::common::state;
@@ -27,12 +27,11 @@ use crate::scoring::common::state;
 pub const NAME: &str = "predict";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| Function::Table(Arc::new(Predict::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(Predict::new(models.clone())))),
+);
 
 /// The `relation` and `as_of` arguments of `predict` and `explain_prediction`.
 pub(super) const RELATION: &str =

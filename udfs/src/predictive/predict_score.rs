@@ -26,18 +26,17 @@ use leadql_models::predictive::PredictiveModel;
 
 use super::columns::{missing, raw_column};
 use super::registry::PredictiveModels;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "predict_score";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| Function::Scalar(predict_score_udf(models.clone()))),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Scalar(predict_score_udf(models.clone()))),
+);
 
 /// The `predict_score` function.
 #[derive(Debug)]

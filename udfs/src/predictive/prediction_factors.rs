@@ -7,20 +7,17 @@ use std::sync::LazyLock;
 use datafusion::logical_expr::Documentation;
 
 use super::factors::{FactorsKind, factors_udf};
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "prediction_factors";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| {
-        Function::Scalar(factors_udf(models.clone(), FactorsKind::List))
-    }),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Scalar(factors_udf(models.clone(), FactorsKind::List))),
+);
 
 pub(super) static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

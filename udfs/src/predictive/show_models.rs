@@ -19,18 +19,17 @@ use leadql_models::predictive::PredictiveModel;
 
 use super::model_info::table;
 use super::registry::PredictiveModels;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 
 /// The SQL name.
 pub const NAME: &str = "show_models";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| Function::Table(Arc::new(ShowModels::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(ShowModels::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

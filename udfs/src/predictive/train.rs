@@ -33,7 +33,7 @@ use super::columns::raw_column;
 use super::options::{parse_pairs, train_options};
 use super::registry::PredictiveModels;
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, PREDICTIVE};
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
 use crate::snapshots::FEATURES_VERSION;
@@ -42,12 +42,11 @@ use crate::snapshots::FEATURES_VERSION;
 pub const NAME: &str = "train_model";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| Function::Table(Arc::new(TrainModel::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(TrainModel::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -21,7 +21,7 @@ use datafusion::logical_expr::Documentation;
 use super::policies::Policies;
 use super::sql;
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, QUALIFICATION};
+use crate::catalogue::{Build, Entry, Function, QUALIFICATION};
 use crate::relation;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
@@ -30,14 +30,13 @@ use crate::scoring::common::state;
 pub const NAME: &str = "qualify_leads";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Policies(|policies, rules| {
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Policies(|policies, rules| {
         Function::Table(Arc::new(QualifyLeads::new(policies.clone(), rules.clone())))
     }),
-};
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use crate::catalogue::{Build, Entry, Function, Kind, RULE_SCORING};
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
@@ -40,12 +40,11 @@ pub fn decay_udf() -> Arc<ScalarUDF> {
 pub const NAME: &str = "decay";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Standalone(|| Function::Scalar(decay_udf())),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Scalar(decay_udf())),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -40,34 +40,30 @@ use super::common::state;
 use super::plan::{self, AsOf};
 use super::registry::RuleModels;
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, RULE_SCORING};
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 use crate::deferred::DeferredTable;
 use crate::snapshots::backtest::known;
 use crate::snapshots::instants::{self, Instants};
-use crate::snapshots::lead_snapshots::INSTANT_ARGUMENTS;
 
 /// The SQL name.
 pub const NAME: &str = "evaluate_scoring";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Rules(|models| Function::Table(Arc::new(EvaluateScoring::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|models| Function::Table(Arc::new(EvaluateScoring::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    let mut doc = Documentation::builder(
+    let doc = Documentation::builder(
         RULE_SCORING,
         "How well a rule model ranks past outcomes, evaluated like a predictive model: of the leads open at an instant, do the higher-scored ones convert more within the horizon? The rows are the snapshots of `lead_snapshots` (default: monthly over the two years before the workspace's `as_of` minus a 90-day horizon), each lead in the model's audience scored as of its snapshot's instant; the metrics pool every instant (`backtest` gives them instant by instant). One row per metric: `auc` (`leads`: the snapshots, `converted`: those qualified within the horizon), `conversion_rate` of each grade, `threshold_current`, `precision_current`, `recall_current`, `f1_current` (the model's `sales_ready` threshold and its metrics; `leads` and `converted` at or above it) and `threshold_suggested`, `precision_suggested`, `recall_suggested`, `f1_suggested` (the threshold that maximises F1). Columns: `model, metric, grade, leads, converted, value`.",
         "evaluate_scoring(model [, from, to, every_days, horizon_days])",
     )
     .with_argument("model", "Name of a rule model of the workspace (`scoring/NAME.toml`; a constant string).");
-    for (name, meaning) in INSTANT_ARGUMENTS {
-        doc = doc.with_argument(name, meaning);
-    }
-    doc.with_sql_example(
+    instants::documented(doc, None)
+        .with_sql_example(
         "> SELECT metric, grade, leads, converted, round(value, 3) AS value FROM evaluate_scoring('engagement')
   ORDER BY metric, grade;
 +---------------------+-------+-------+-----------+-------+

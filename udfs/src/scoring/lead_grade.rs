@@ -16,18 +16,17 @@ use datafusion::logical_expr::{
 };
 
 use super::registry::RuleModels;
-use crate::catalogue::{Build, Entry, Function, Kind, RULE_SCORING};
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 
 /// The SQL name.
 pub const NAME: &str = "lead_grade";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Scalar,
-    documentation: || &DOC,
-    build: Build::Rules(|models| Function::Scalar(lead_grade_udf(models.clone()))),
-};
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Rules(|models| Function::Scalar(lead_grade_udf(models.clone()))),
+);
 
 /// The `lead_grade` function over a set of models.
 #[derive(Debug)]

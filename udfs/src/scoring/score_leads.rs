@@ -17,18 +17,17 @@ use datafusion::logical_expr::Documentation;
 use super::common::{model_and_as_of, state};
 use super::plan;
 use super::registry::RuleModels;
-use crate::catalogue::{Build, Entry, Function, Kind, RULE_SCORING};
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 
 /// The SQL name.
 pub const NAME: &str = "score_leads";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Rules(|models| Function::Table(Arc::new(ScoreLeads::new(models.clone())))),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|models| Function::Table(Arc::new(ScoreLeads::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

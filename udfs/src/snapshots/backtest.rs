@@ -47,11 +47,10 @@ use leadql_models::RuleModel;
 use leadql_models::metrics::auc;
 use leadql_models::predictive::{BacktestRow, PredictiveModel};
 
-use super::instants::{Instants, check_arity, parse};
-use super::lead_snapshots::INSTANT_ARGUMENTS;
+use super::instants::{Instants, check_arity, documented, parse};
 use super::plan::{features, snapshots};
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, POINT_IN_TIME};
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::deferred::DeferredTable;
 use crate::predictive::PredictiveModels;
 use crate::predictive::columns::raw_column;
@@ -64,34 +63,26 @@ use crate::scoring::plan::{AsOf, score_leads};
 pub const NAME: &str = "backtest";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Models(|rules, predictive| {
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Models(|rules, predictive| {
         Function::Table(Arc::new(Backtest::new(rules.clone(), predictive.clone())))
     }),
-};
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    let mut doc = Documentation::builder(
+    let doc = Documentation::builder(
         POINT_IN_TIME,
         "How a rule model or a predictive model would have ranked the leads open at each past instant, against what happened within the horizon after it. At each instant whose outcome is known by the workspace's `as_of` the open leads are scored as of that instant (rule models as `score_leads` does, leads outside the model's audience ranking below every scored lead; predictive models on the features `lead_snapshot_features` computes at the instant), and one row per segment is returned: `all` (every open lead, with the `auc`), `top 5%` and `top 10%` (the best-scored, at least one lead), `grade X` for each grade of the model, and `decile 1` … `decile 10` (tenths by score, best first). Columns: `model, version, as_of, in_training_period, segment, leads, converted, conversion_rate, mean_predicted, auc`. `mean_predicted` is the mean predicted probability (predictive models: calibration). `in_training_period` is true when the instant's outcomes were training data of the model version (before the horizon of its latest training snapshot, else the `as_of` it was trained at): only the later instants are honest out-of-time checks.",
         "backtest(model, from, to, every_days [, horizon_days])",
     )
     .with_argument("model", "A rule model's name, or a trained predictive model (`'name'` or `'name@N'`); a constant string.");
-    for (name, meaning) in INSTANT_ARGUMENTS {
-        doc = match name {
-            "horizon_days" => doc.with_argument(
-                name,
-                format!(
-                    "{meaning} Default: a predictive model's own horizon, 90 days for a rule model."
-                ),
-            ),
-            _ => doc.with_argument(name, meaning),
-        };
-    }
-    doc.with_sql_example(
+    documented(
+        doc,
+        Some("Default: a predictive model's own horizon, 90 days for a rule model."),
+    )
+    .with_sql_example(
             "> SELECT as_of, leads, converted, round(conversion_rate, 3) AS base_rate, round(auc, 3) AS auc
   FROM backtest('engagement', TIMESTAMP '2025-06-30 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 91)
   WHERE segment = 'all' ORDER BY as_of;

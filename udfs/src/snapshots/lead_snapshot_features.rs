@@ -39,10 +39,9 @@ use datafusion::dataframe::DataFrame;
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, lit};
 
-use super::instants::{DAY_US, check_arity, parse};
-use super::lead_snapshots::INSTANT_ARGUMENTS;
+use super::instants::{DAY_US, check_arity, documented, parse};
 use super::plan::{features, snapshots};
-use crate::catalogue::{Build, Entry, Function, Kind, POINT_IN_TIME};
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::deferred::DeferredTable;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
@@ -51,25 +50,20 @@ use crate::scoring::common::state;
 pub const NAME: &str = "lead_snapshot_features";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Rules(|rules| {
-        Function::Table(Arc::new(LeadSnapshotFeatures::new(rules.clone())))
-    }),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|rules| Function::Table(Arc::new(LeadSnapshotFeatures::new(rules.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    let mut doc = Documentation::builder(
+    let doc = Documentation::builder(
         POINT_IN_TIME,
         "The rows of `lead_snapshots` with the features known at each instant: what point-in-time models train on and, at one instant, score. Columns: `lead_id, as_of, label`, then `age_days` (since the lead was created), the lead's `seniority, job_function, industry, size_band, source, consent, company_size`, its account's `account_segment` and `account_is_customer`, the interactions of each type in the last 7, 30, 90 and 365 days (`web_visit_30d`, `pricing_page_visit_7d`, …), `days_since_last_interaction` and `days_since_<type>` for pricing visits, forms, email clicks, web visits, webinars and event check-ins (1000 when there was none), and each rule model's score at the instant (`engagement_score`, `fit_score`). Only interactions strictly before the instant are read. `max_rows` caps the rows for training at scale: the rows with an unknown label are dropped and, when more remain, a deterministic share of about `max_rows` of them is kept (chosen by a hash of lead and instant: the same rows on every run over the same data).",
         "lead_snapshot_features(from, to, every_days, horizon_days [, max_rows])",
     );
-    for (name, meaning) in INSTANT_ARGUMENTS {
-        doc = doc.with_argument(name, meaning);
-    }
-    doc.with_argument("max_rows", "The most rows to keep, about (a positive whole number).")
+    documented(doc, None)
+        .with_argument("max_rows", "The most rows to keep, about (a positive whole number).")
         .with_sql_example(
             "> SELECT count(*) AS open_leads, round(avg(age_days), 1) AS mean_age_days,
     sum(pricing_page_visit_30d) AS pricing_visits_30d, round(avg(engagement_score), 2) AS mean_engagement

@@ -20,9 +20,9 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::Result;
 use datafusion::logical_expr::Documentation;
 
-use super::instants::{check_arity, parse};
+use super::instants::{check_arity, documented, parse};
 use super::plan::snapshots;
-use crate::catalogue::{Build, Entry, Function, Kind, POINT_IN_TIME};
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 
@@ -30,44 +30,20 @@ use crate::scoring::common::state;
 pub const NAME: &str = "lead_snapshots";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Rules(|rules| Function::Table(Arc::new(LeadSnapshots::new(rules.clone())))),
-};
-
-/// The arguments `from`, `to`, `every_days` and `horizon_days` of the point-in-time
-/// functions, documented.
-pub(crate) const INSTANT_ARGUMENTS: [(&str, &str); 4] = [
-    (
-        "from",
-        "The first instant (a constant timestamp; NULL: two years before `to`).",
-    ),
-    (
-        "to",
-        "The last instant (a constant timestamp; NULL: the workspace's `as_of` minus the horizon).",
-    ),
-    (
-        "every_days",
-        "Days between instants, counting back from `to` (a positive number).",
-    ),
-    (
-        "horizon_days",
-        "Days after an instant within which a qualification makes the label true (a positive number, at most 36,500).",
-    ),
-];
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|rules| Function::Table(Arc::new(LeadSnapshots::new(rules.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    let mut doc = Documentation::builder(
+    let doc = Documentation::builder(
         POINT_IN_TIME,
         "The leads open at each instant, one row per lead and instant: `lead_id, as_of, label`. A lead's status at an instant is its latest event in `lead_status_events` strictly before it (a reopened lead is open again); `label` is whether it was qualified within `horizon_days` after the instant (false when it was disqualified or stayed open; NULL when the horizon ends after the workspace's `as_of`, the outcome not known yet).",
         "lead_snapshots(from, to, every_days, horizon_days)",
     );
-    for (name, meaning) in INSTANT_ARGUMENTS {
-        doc = doc.with_argument(name, meaning);
-    }
-    doc.with_sql_example(
+    documented(doc, None)
+        .with_sql_example(
         "> SELECT as_of, count(*) AS open_leads, count(*) FILTER (WHERE label) AS qualified_in_90_days
   FROM lead_snapshots(TIMESTAMP '2025-10-02 00:00:00', TIMESTAMP '2026-01-30 00:00:00', 30, 90)
   GROUP BY as_of ORDER BY as_of;

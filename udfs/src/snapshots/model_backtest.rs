@@ -23,7 +23,7 @@ use datafusion::logical_expr::Documentation;
 
 use super::backtest::{batch, schema};
 use crate::args;
-use crate::catalogue::{Build, Entry, Function, Kind, POINT_IN_TIME};
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::predictive::PredictiveModels;
 use crate::scoring::common::state;
 
@@ -31,14 +31,11 @@ use crate::scoring::common::state;
 pub const NAME: &str = "model_backtest";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Table,
-    documentation: || &DOC,
-    build: Build::Predictive(|models| {
-        Function::Table(Arc::new(ModelBacktest::new(models.clone())))
-    }),
-};
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(ModelBacktest::new(models.clone())))),
+);
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use datafusion::logical_expr::Documentation;
 use leadql_models::predictive::{ModelType, Split, TrainOptions};
 
-use crate::catalogue::{Build, Entry, Kind, STATEMENTS};
+use crate::catalogue::{Entry, STATEMENTS};
 use crate::predictive::options::{ALIASES, APPLIES_TO};
 use crate::predictive::train;
 use crate::qualification::sql::literal;
@@ -24,12 +24,7 @@ use crate::qualification::sql::literal;
 pub const NAME: &str = "CREATE MODEL";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Statement,
-    documentation: || &DOC,
-    build: Build::Statement,
-};
+pub const ENTRY: Entry = Entry::statement(NAME, || &DOC);
 
 /// The query `CREATE MODEL name OPTIONS (options) AS query` runs: `train_model` with
 /// `model_type` and `label` as arguments and the other options as text.

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::Documentation;
 
-use crate::catalogue::{Build, Entry, Kind, STATEMENTS};
+use crate::catalogue::{Entry, STATEMENTS};
 use crate::predictive::drop_model;
 use crate::qualification::sql::literal;
 
@@ -13,12 +13,7 @@ use crate::qualification::sql::literal;
 pub const NAME: &str = "DROP MODEL";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Statement,
-    documentation: || &DOC,
-    build: Build::Statement,
-};
+pub const ENTRY: Entry = Entry::statement(NAME, || &DOC);
 
 /// The query `DROP MODEL [IF EXISTS] name` runs.
 pub fn sql(name: &str, if_exists: bool) -> String {

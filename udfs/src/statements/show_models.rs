@@ -4,19 +4,14 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::Documentation;
 
-use crate::catalogue::{Build, Entry, Kind, STATEMENTS};
+use crate::catalogue::{Entry, STATEMENTS};
 use crate::predictive::show_models;
 
 /// The statement's keywords.
 pub const NAME: &str = "SHOW MODELS";
 
 /// The catalogue entry.
-pub const ENTRY: Entry = Entry {
-    name: NAME,
-    kind: Kind::Statement,
-    documentation: || &DOC,
-    build: Build::Statement,
-};
+pub const ENTRY: Entry = Entry::statement(NAME, || &DOC);
 
 /// The query `SHOW MODELS` runs.
 pub fn sql() -> String {
