@@ -52,20 +52,18 @@ pub fn sql(name: &str, options: &[(String, String)], query: &str) -> String {
     )
 }
 
-/// `option` and the model types it applies to ("" when it applies to all).
+/// What the reference says of `option` after its meaning: the model types it applies
+/// to (none: all) and its BigQuery ML spelling, if any.
 fn applies_to(option: &str) -> String {
-    let alias = ALIASES
-        .iter()
-        .find(|(_, name)| *name == option)
-        .map(|(alias, _)| format!(" (BigQuery ML's `{alias}` too)"))
-        .unwrap_or_default();
-    match APPLIES_TO.iter().find(|(key, _)| *key == option) {
-        Some((_, types)) => {
-            let names: Vec<String> = types.iter().map(|t| format!("`{}`", t.as_str())).collect();
-            format!("{}{alias}: ", names.join(", "))
-        }
-        None => alias,
+    let mut out = String::new();
+    if let Some((_, types)) = APPLIES_TO.iter().find(|(key, _)| *key == option) {
+        let names: Vec<String> = types.iter().map(|t| format!("`{}`", t.as_str())).collect();
+        out.push_str(&format!(" For {} only.", names.join(", ")));
     }
+    if let Some((alias, _)) = ALIASES.iter().find(|(_, name)| *name == option) {
+        out.push_str(&format!(" BigQuery ML's `{alias}` is accepted too."));
+    }
+    out
 }
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
@@ -93,16 +91,16 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
         ("grade_cutoffs", format!("The scores of grades A, B and C, decreasing (default `'{a}/{b}/{c}'`); lower is D.")),
         ("horizon_days", "Makes a point-in-time model: the label is \"qualified within this many days of the row's instant\", the features must be columns of `lead_snapshot_features` taken as they are (so `predict` can recompute them at any instant), the split is by instant (the latest whole instants holding `test_fraction` of the rows are held out, and training keeps only instants at least one horizon before them), and the version stores its horizon, feature definition, the instant it knew the data up to and its backtest (`model_backtest`).".into()),
         ("publish_tolerance", format!("`leadql run` publishes a retrained version only if its backtest AUC is at least the active version's minus this (default {}).", d.publish_tolerance)),
-        ("l2", format!("{}L2 penalty: on the coefficients (= 1/C of scikit-learn), on the leaf values of boosted trees (default {}).", applies_to("l2"), d.l2)),
-        ("max_iterations", format!("{}most Newton steps of a logistic regression, most rounds of boosted trees (default {}).", applies_to("max_iterations"), d.max_iterations)),
-        ("max_depth", format!("{}deepest split level (default 6, 10 for a forest).", applies_to("max_depth"))),
-        ("min_leaf_rows", format!("{}fewest training rows in a leaf (default {}).", applies_to("min_leaf_rows"), d.min_leaf_rows)),
-        ("num_trees", format!("{}trees in the forest (default {}).", applies_to("num_trees"), d.num_trees)),
-        ("feature_fraction", format!("{}share of the model columns tried at each split (default {}).", applies_to("feature_fraction"), d.feature_fraction)),
-        ("learn_rate", format!("{}shrinkage of each round's tree (default {}).", applies_to("learn_rate"), d.learn_rate)),
-        ("min_split_loss", format!("{}least loss reduction a split must bring (default {}).", applies_to("min_split_loss"), d.min_split_loss)),
-        ("subsample", format!("{}share of the training rows each round is fitted on (default {}).", applies_to("subsample"), d.subsample)),
-        ("early_stop", format!("{}hold out a seeded tenth of the training rows (from 10,000 rows on) and stop when its log loss has not improved for 10 rounds, keeping the best round (default {}).", applies_to("early_stop"), d.early_stop)),
+        ("l2", format!("L2 penalty: on the coefficients of a logistic regression (= 1/C of scikit-learn), on the leaf values of boosted trees (default {}).{}", d.l2, applies_to("l2"))),
+        ("max_iterations", format!("Most Newton steps of a logistic regression, most rounds of boosted trees (default {}).{}", d.max_iterations, applies_to("max_iterations"))),
+        ("max_depth", format!("Deepest split level (default 6, 10 for a forest).{}", applies_to("max_depth"))),
+        ("min_leaf_rows", format!("Fewest training rows in a leaf (default {}).{}", d.min_leaf_rows, applies_to("min_leaf_rows"))),
+        ("num_trees", format!("Trees in the forest (default {}).{}", d.num_trees, applies_to("num_trees"))),
+        ("feature_fraction", format!("Share of the model columns tried at each split (default {}).{}", d.feature_fraction, applies_to("feature_fraction"))),
+        ("learn_rate", format!("Shrinkage of each round's tree (default {}).{}", d.learn_rate, applies_to("learn_rate"))),
+        ("min_split_loss", format!("Least loss reduction a split must bring (default {}).{}", d.min_split_loss, applies_to("min_split_loss"))),
+        ("subsample", format!("Share of the training rows each round is fitted on (default {}).{}", d.subsample, applies_to("subsample"))),
+        ("early_stop", format!("Hold out a seeded tenth of the training rows (from 10,000 rows on) and stop when its log loss has not improved for 10 rounds, keeping the best round (default {}).{}", d.early_stop, applies_to("early_stop"))),
         ("query", "The training query: every column but the label, `lead_id` and the split's column is a feature (numbers, strings, booleans or timestamps).".into()),
     ];
     let mut doc = Documentation::builder(
