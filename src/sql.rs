@@ -20,10 +20,12 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
+use leadql_udfs::{predictive, statements};
+
 use crate::error::{Error, Result};
 
 /// A statement: DataFusion's, or one of leadql's own, which run through their
-/// table-function forms.
+/// table-function forms (documented in [`leadql_udfs::statements`]).
 #[derive(Debug)]
 pub enum Statement {
     /// Any statement DataFusion plans.
@@ -177,34 +179,19 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
     Ok(out)
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// The SQL (over leadql's table functions) that runs one of leadql's own statements.
 fn rewrite(statement: &Statement) -> Option<String> {
     match statement {
         Statement::DataFusion(_) => None,
-        Statement::CreateModel { name, options, query } => {
-            let get = |k: &str| options.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
-            let rest: Vec<String> = options
-                .iter()
-                .filter(|(k, _)| k != "model_type" && k != "label")
-                .map(|(k, v)| format!("{k} = {}", quote(v)))
-                .collect();
-            Some(format!(
-                "SELECT * FROM train_model({}, {}, {}, {}, {})",
-                quote(name),
-                quote(query),
-                quote(&get("model_type")),
-                quote(&get("label")),
-                quote(&rest.join(", "))
-            ))
+        Statement::CreateModel {
+            name,
+            options,
+            query,
+        } => Some(statements::create_model::sql(name, options, query)),
+        Statement::ShowModels => Some(statements::show_models::sql()),
+        Statement::DropModel { name, if_exists } => {
+            Some(statements::drop_model::sql(name, *if_exists))
         }
-        Statement::ShowModels => {
-            Some("SELECT model, version, active, model_type, label, horizon_days, training_rows, auc, backtest_auc, known_until, created_at FROM show_models() ORDER BY model, version".into())
-        }
-        Statement::DropModel { name, if_exists } => Some(format!("SELECT * FROM drop_model({}, {if_exists})", quote(name))),
     }
 }
 
@@ -216,7 +203,7 @@ fn writes_models(statement: &Statement) -> bool {
         Statement::ShowModels => false,
         Statement::DataFusion(s) => {
             let text = s.to_string().to_ascii_lowercase();
-            text.contains("train_model") || text.contains("drop_model")
+            text.contains(predictive::train::NAME) || text.contains(predictive::drop_model::NAME)
         }
     }
 }
@@ -342,6 +329,31 @@ mod tests {
         );
         let e = parse("CREATE MODEL m OPTIONS (label = 'y') SELECT 1").expect_err("no AS");
         assert!(e.to_string().contains("expected AS SELECT"), "{e}");
+    }
+
+    #[test]
+    fn every_catalogued_statement_is_parsed_here() {
+        use leadql_udfs::catalogue::{CATALOGUE, Kind, example_statements};
+        for entry in CATALOGUE.iter().filter(|e| e.kind == Kind::Statement) {
+            let example = (entry.documentation)()
+                .sql_example
+                .clone()
+                .unwrap_or_default();
+            let statements: Vec<String> = example_statements(&example)
+                .into_iter()
+                .map(|(sql, _)| sql)
+                .filter(|sql| sql.to_ascii_uppercase().starts_with(entry.name))
+                .collect();
+            assert!(!statements.is_empty(), "{}: no example", entry.name);
+            for sql in statements {
+                let parsed = parse(&sql).expect("parses");
+                assert!(
+                    !matches!(parsed[0], Statement::DataFusion(_)),
+                    "{}: '{sql}' is left to DataFusion",
+                    entry.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -348,7 +348,7 @@ fn a_policy_audience_calling_its_own_policy_is_refused() {
 }
 
 /// Issue 15, item 11: `name_similarity` on a 50 MB string ran for minutes. Only the
-/// first 200 folded characters count (README, "Functions").
+/// first 200 folded characters count (docs/functions.md, `name_similarity`).
 #[test]
 fn name_similarity_of_a_50_mb_string_returns_fast() {
     let (_tmp, ws) = workspace();

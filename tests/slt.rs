@@ -4,19 +4,27 @@
 //! `SHOW MODELS`, `DROP MODEL` and every table function behave as in `leadql sql`.
 //!
 //! Cells are printed as Arrow displays them, NULL as `NULL` and an empty string as
-//! `(empty)`. An expected error is matched against the one-line message a user sees.
+//! `(empty)`; a cell of several lines (an `EXPLAIN` plan) continues on rows of its
+//! own, one per further line. An expected error is matched against the one-line message
+//! a user sees. `<slt:ignore>` in expected rows matches anything (a creation time).
 //!
 //! After an intended change of results, `LEADQL_SLT_COMPLETE=1 cargo nextest run --test
 //! slt` rewrites the expected rows in place; review the diff before committing it.
+//!
+//! The examples of the function catalogue (`leadql_udfs::catalogue`, rendered in
+//! `docs/functions.md`) are checked here too: each runs on a copy of the sample in which
+//! the `conversion` model has been trained by its recipe, and must print what it shows.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 use leadql::catalog::Workspace;
 use leadql::session::{self, SessionOptions};
+use leadql_udfs::catalogue::{CATALOGUE, Kind, example_statements};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
 mod common;
@@ -36,20 +44,41 @@ impl std::error::Error for SltError {}
 /// A leadql session over a copy of the sample (dropped with the connection).
 struct Leadql {
     ctx: SessionContext,
-    _workspace: tempfile::TempDir,
+    workspace: tempfile::TempDir,
 }
 
 impl Leadql {
     async fn open() -> Result<Self, SltError> {
-        let workspace = common::sample_copy();
+        Leadql::on(common::sample_copy()).await
+    }
+
+    /// A session over `workspace`, which it keeps.
+    async fn on(workspace: tempfile::TempDir) -> Result<Self, SltError> {
         let ws = Workspace::open(workspace.path()).map_err(|e| SltError(e.to_string()))?;
         let ctx = session::open(&ws, &SessionOptions::default())
             .await
             .map_err(|e| SltError(e.to_string()))?;
-        Ok(Leadql {
-            ctx,
-            _workspace: workspace,
-        })
+        Ok(Leadql { ctx, workspace })
+    }
+
+    /// The result of each statement of `sql`, as one-line errors.
+    async fn batches(&self, sql: &str) -> Result<Vec<Vec<RecordBatch>>, SltError> {
+        let fail =
+            |e: &dyn fmt::Display| SltError(e.to_string().lines().next().unwrap_or("").to_string());
+        let mut statements = leadql::sql::parse(sql).map_err(|e| fail(&e))?;
+        let mut out = Vec::new();
+        while let Some(statement) = statements.pop_front() {
+            let frame = leadql::sql::plan(&self.ctx, statement)
+                .await
+                .map_err(|e| fail(&e))?;
+            let schema = frame.schema().as_arrow().clone();
+            let mut batches = frame.collect().await.map_err(|e| fail(&e))?;
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(std::sync::Arc::new(schema)));
+            }
+            out.push(batches);
+        }
+        Ok(out)
     }
 }
 
@@ -64,15 +93,24 @@ fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SltError(e.to_string()))?;
         for i in 0..batch.num_rows() {
+            let mut more = Vec::new();
             rows.push(
                 formatters
                     .iter()
                     .map(|f| {
                         let v = f.value(i).to_string();
-                        if v.is_empty() { "(empty)".into() } else { v }
+                        let mut lines = v.lines();
+                        let first = lines.next().unwrap_or_default().to_string();
+                        more.extend(lines.map(|l| vec![l.to_string()]));
+                        if first.is_empty() {
+                            "(empty)".into()
+                        } else {
+                            first
+                        }
                     })
                     .collect(),
             );
+            rows.extend(more);
         }
     }
     Ok(rows)
@@ -84,16 +122,9 @@ impl AsyncDB for Leadql {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
-        let fail =
-            |e: &dyn fmt::Display| SltError(e.to_string().lines().next().unwrap_or("").to_string());
-        let mut statements = leadql::sql::parse(sql).map_err(|e| fail(&e))?;
         let mut output = DBOutput::StatementComplete(0);
-        while let Some(statement) = statements.pop_front() {
-            let frame = leadql::sql::plan(&self.ctx, statement)
-                .await
-                .map_err(|e| fail(&e))?;
-            let columns = frame.schema().fields().len();
-            let batches = frame.collect().await.map_err(|e| fail(&e))?;
+        if let Some(batches) = self.batches(sql).await?.pop() {
+            let columns = batches.first().map_or(0, |b| b.num_columns());
             output = if columns == 0 {
                 DBOutput::StatementComplete(0)
             } else {
@@ -155,4 +186,92 @@ async fn sql_golden_files() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Copies the workspace `from` into a new temporary directory (its hidden files, such
+/// as the write lock, left out).
+fn workspace_copy(from: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for file in common::walk(from) {
+        let rel = file.strip_prefix(from).expect("inside");
+        if rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        let to = tmp.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&file, &to).expect("copy");
+    }
+    tmp
+}
+
+/// Every statement of every catalogue example runs without error on a copy of the
+/// sample in which `conversion` was trained by its recipe (the state `leadql run`
+/// leaves), and the output an example shows is what the statement prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogue_examples_run_and_print_what_they_show() {
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/models/conversion.sql");
+    let recipe = std::fs::read_to_string(recipe).expect("the sample's recipe");
+    let trainer = Leadql::on(common::sample_copy()).await.expect("session");
+    trainer.batches(&recipe).await.expect("the recipe trains");
+    let trained = trainer.workspace;
+
+    let mut failures = Vec::new();
+    for entry in CATALOGUE {
+        let doc = (entry.documentation)();
+        let example = doc.sql_example.as_deref().unwrap_or_default();
+        let db = Leadql::on(workspace_copy(trained.path()))
+            .await
+            .expect("session");
+        for (sql, shown) in example_statements(example) {
+            match db.batches(&sql).await {
+                Err(e) => {
+                    failures.push(format!("{}: {sql}\nfails: {e}", entry.name));
+                    break;
+                }
+                Ok(results) => {
+                    let printed = match results.last() {
+                        Some(batches) => {
+                            pretty_format_batches(batches).expect("prints").to_string()
+                        }
+                        None => String::new(),
+                    };
+                    if !shown.is_empty() && shown.trim_end() != printed.trim_end() {
+                        failures.push(format!(
+                            "{}: {sql}\nshows:\n{shown}prints:\n{printed}",
+                            entry.name
+                        ));
+                    }
+                    if std::env::var_os("LEADQL_EXAMPLES_PRINT").is_some() {
+                        eprintln!("== {}\n> {sql}\n{printed}", entry.name);
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every function and statement of the catalogue is called in some `.slt` file: a new
+/// function comes with its golden results.
+#[test]
+fn every_catalogued_function_and_statement_has_goldens() {
+    let corpus: String = files()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let missing: Vec<&str> = CATALOGUE
+        .iter()
+        .filter(|e| match e.kind {
+            Kind::Statement => !corpus
+                .lines()
+                .any(|l| l.trim_start().to_ascii_uppercase().starts_with(e.name)),
+            _ => !corpus.contains(&format!("{}(", e.name)),
+        })
+        .map(|e| e.name)
+        .collect();
+    assert!(missing.is_empty(), "not in tests/slt/*.slt: {missing:?}");
 }

@@ -1,4 +1,8 @@
-//! Reading the constant arguments of table functions and scalar functions.
+//! Reading the constant arguments of table functions. DataFusion hands a table
+//! function its arguments as expressions, before anything runs; these helpers evaluate
+//! a constant one (a literal, `TIMESTAMP '…'`, `now() - INTERVAL '30 days'`) and check
+//! its type, with errors that name the function and the argument. (Scalar functions get
+//! evaluated values and check their own: see `lead_grade` and `predict_score`.)
 
 use datafusion::arrow::array::RecordBatchOptions;
 use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
@@ -25,7 +29,7 @@ pub fn constant(state: &SessionState, expr: &Expr) -> Result<ScalarValue> {
     }
 }
 
-/// Argument `index` of `function` as a non-NULL string constant.
+/// Argument `name` of `function` as a non-NULL string constant.
 pub fn string(state: &SessionState, function: &str, name: &str, expr: &Expr) -> Result<String> {
     match constant(state, expr) {
         Ok(

@@ -1,9 +1,12 @@
 //! leadql's SQL functions for DataFusion.
 //!
-//! Register them into any `SessionContext` with [`register_all`]; each function lives
-//! in its own file, grouped by family (see [`scoring`]), and carries its own
-//! [`Documentation`](datafusion::logical_expr::Documentation), so the catalogue and the
-//! code cannot drift.
+//! Register them into any `SessionContext` with [`register_all`] (the functions that
+//! need no workspace) and the other `register_*` functions (those reading a workspace's
+//! models and policies). Each function lives in its own file, grouped by family (see
+//! [`scoring`]), and carries its own
+//! [`Documentation`](datafusion::logical_expr::Documentation); [`catalogue`] lists them
+//! all, and registration and the reference `docs/functions.md` both come from that list,
+//! so the reference and the code cannot drift.
 //!
 //! ```no_run
 //! # async fn demo() -> datafusion::error::Result<()> {
@@ -16,11 +19,11 @@
 use std::sync::Arc;
 
 use datafusion::error::Result;
-use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 pub mod args;
 pub mod capture;
+pub mod catalogue;
 pub mod deferred;
 pub mod predicate;
 pub mod predictive;
@@ -28,78 +31,60 @@ pub mod qualification;
 pub mod relation;
 pub mod scoring;
 pub mod snapshots;
+pub mod statements;
 pub mod status;
 
-/// Every scalar function of this crate.
-pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    let mut all = scoring::functions();
-    all.extend(capture::functions());
-    all
-}
+use catalogue::{Build, register};
 
-/// Registers the rule-scoring functions (`score_leads`, `score_breakdown`,
-/// `evaluate_scoring`, `lead_grade`) over `models` in `ctx`.
+/// Registers the functions of the [catalogue](catalogue::CATALOGUE) that read the rule
+/// models, over `models`, in `ctx`.
 pub fn register_scoring(ctx: &SessionContext, models: Arc<scoring::RuleModels>) {
-    scoring::register(ctx, models);
+    register(ctx, |build| match build {
+        Build::Rules(f) => Some(f(&models)),
+        _ => None,
+    });
 }
 
-/// Registers the predictive functions (`train_model`, `predict_score`, `predict`,
-/// `explain_prediction`, `model_evaluation`, `model_features`, `show_models`,
-/// `drop_model`, `prediction_factors`, `top_factors`) over `models` in `ctx`.
+/// Registers the functions of the catalogue that read the predictive models, over
+/// `models`, in `ctx`.
 pub fn register_predictive(ctx: &SessionContext, models: Arc<predictive::PredictiveModels>) {
-    predictive::register(ctx, models);
+    register(ctx, |build| match build {
+        Build::Predictive(f) => Some(f(&models)),
+        _ => None,
+    });
 }
 
-/// Registers the qualification function (`qualify_leads`) over `policies` and the rule
-/// models they use in `ctx`.
+/// Registers the functions of the catalogue that read the qualification policies, over
+/// `policies` and the rule models they use, in `ctx`.
 pub fn register_qualification(
     ctx: &SessionContext,
     policies: Arc<qualification::Policies>,
     rules: Arc<scoring::RuleModels>,
 ) {
-    qualification::register(ctx, policies, rules);
+    register(ctx, |build| match build {
+        Build::Policies(f) => Some(f(&policies, &rules)),
+        _ => None,
+    });
 }
 
-/// Registers the point-in-time functions (`lead_snapshots`, `lead_snapshot_features`,
-/// `backtest`) over the workspace's rule and predictive models in `ctx`.
+/// Registers the functions of the catalogue that read both the rule and the predictive
+/// models of the workspace in `ctx`.
 pub fn register_point_in_time(
     ctx: &SessionContext,
     rules: Arc<scoring::RuleModels>,
     predictive: Arc<predictive::PredictiveModels>,
 ) {
-    snapshots::register(ctx, rules, predictive);
+    register(ctx, |build| match build {
+        Build::Models(f) => Some(f(&rules, &predictive)),
+        _ => None,
+    });
 }
 
-/// Registers every model-independent leadql function in `ctx`.
+/// Registers every function of the catalogue that needs no workspace in `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
-    for f in scalar_functions() {
-        ctx.register_udf(f.as_ref().clone());
-    }
-    ctx.register_udtf(
-        "lead_duplicates",
-        Arc::new(capture::lead_duplicates::LeadDuplicates),
-    );
+    register(ctx, |build| match build {
+        Build::Standalone(f) => Some(f()),
+        _ => None,
+    });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn function_names_are_unique_and_documented() {
-        let mut names = Vec::new();
-        for f in scalar_functions() {
-            assert!(
-                f.documentation().is_some(),
-                "{} has no documentation",
-                f.name()
-            );
-            names.push(f.name().to_string());
-        }
-        let n = names.len();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), n, "two functions share a name");
-    }
 }

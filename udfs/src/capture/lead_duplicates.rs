@@ -20,17 +20,59 @@
 //! first name and last initial — so a typo in one of the two names is found, typos in
 //! both are not. Leads without a name are left to rules 1–2.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::Documentation;
 
 use leadql_models::matching::FREE_MAIL;
 
 use crate::args;
+use crate::catalogue::{Build, CAPTURE, Entry, Function};
 use crate::relation;
 use crate::scoring::common::state;
+
+/// The SQL name.
+pub const NAME: &str = "lead_duplicates";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Table(Arc::new(LeadDuplicates))),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        CAPTURE,
+        "Pairs of leads of the `leads` table that are probably the same person, by the Dynamics 365 duplicate rules, each pair once (`lead_id < duplicate_id`) under the first rule that finds it: `same_email` (equal `normalize_email`), `same_phone` (equal `normalize_phone`, 8 digits or more), `similar_name_and_company` (`name_similarity` of the names and of the companies both at least `min_similarity`; `similarity` is the smaller), `similar_name_same_domain` (names at least `min_similarity` alike and the same email domain, free-mail domains such as gmail.com excepted). Blocking keeps it far from comparing all pairs: names are compared only between leads sharing the first six letters of the company (or the email domain) and either the last name and first initial or the first name and last initial, so a typo in one of the two names is found, typos in both are not. Columns: `lead_id, duplicate_id, rule, similarity` (0–1).",
+        "lead_duplicates([min_similarity])",
+    )
+    .with_argument("min_similarity", "The least `name_similarity` of the name-based rules, from 0 to 1 (default 0.9).")
+    .with_sql_example(
+        "> SELECT rule, count(*) AS pairs, round(min(similarity), 3) AS least_similar
+  FROM lead_duplicates() GROUP BY rule ORDER BY rule;
++--------------------------+-------+---------------+
+| rule                     | pairs | least_similar |
++--------------------------+-------+---------------+
+| same_email               | 11    | 1.0           |
+| similar_name_and_company | 23    | 0.9           |
+| similar_name_same_domain | 3     | 0.916         |
++--------------------------+-------+---------------+
+> SELECT count(*) AS pairs FROM lead_duplicates(0.97);
++-------+
+| pairs |
++-------+
+| 29    |
++-------+",
+    )
+    .with_related_udf("name_similarity")
+    .with_related_udf("normalize_email")
+    .with_related_udf("normalize_phone")
+    .build()
+});
 
 /// The `lead_duplicates` table function.
 #[derive(Debug, Default)]
@@ -86,7 +128,6 @@ pub fn duplicates_sql(min: f64) -> String {
 
 impl TableFunctionImpl for LeadDuplicates {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        const NAME: &str = "lead_duplicates";
         let state = state(args.session())?;
         let exprs = args.exprs();
         let min = match exprs {

@@ -17,12 +17,23 @@ use datafusion::arrow::array::{Array, ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use leadql_models::matching;
 
 use super::text::{as_utf8, is_text};
+use crate::catalogue::{Build, CAPTURE, Entry, Function};
+
+/// The SQL name.
+pub const NAME: &str = "name_similarity";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Scalar(name_similarity_udf())),
+);
 
 /// The `name_similarity` function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -39,19 +50,29 @@ pub fn name_similarity_udf() -> Arc<ScalarUDF> {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "Lead capture", description: None },
+        CAPTURE,
         "Similarity from 0 to 1 of two person or company names: each word of the shorter name paired with its most similar word of the other (Jaro–Winkler), summed and divided by the larger word count; case, common accents, punctuation, legal forms and word order do not count. Only the first 200 characters of each name after folding (letters, digits, single spaces) are compared, so huge inputs stay fast. NULL when either is NULL or has no letters or digits.",
         "name_similarity(a, b)",
     )
-    .with_sql_example("> SELECT name_similarity('Katherine Smith', 'Kathrine Smith');\n0.9639")
-    .with_argument("a", "A name (string).")
-    .with_argument("b", "Another name (string).")
+    .with_argument("a", "A name (a string).")
+    .with_argument("b", "Another name (a string).")
+    .with_sql_example(
+        "> SELECT round(name_similarity('Katherine Smith', 'Kathrine Smith'), 4) AS typo,
+    name_similarity('Núñez, José', 'jose nunez') AS folded, name_similarity('Acme GmbH', 'ACME') AS legal_form,
+    round(name_similarity('Acme', 'Zenith'), 4) AS different, name_similarity('Li Wei', NULL) AS missing;
++--------+--------+------------+-----------+---------+
+| typo   | folded | legal_form | different | missing |
++--------+--------+------------+-----------+---------+
+| 0.9639 | 1.0    | 1.0        | 0.4722    |         |
++--------+--------+------------+-----------+---------+",
+    )
+    .with_related_udf("lead_duplicates")
     .build()
 });
 
 impl ScalarUDFImpl for NameSimilarity {
     fn name(&self) -> &str {
-        "name_similarity"
+        NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -75,8 +96,8 @@ impl ScalarUDFImpl for NameSimilarity {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let a = as_utf8(&args.args[0], rows, "name_similarity")?;
-        let b = as_utf8(&args.args[1], rows, "name_similarity")?;
+        let a = as_utf8(&args.args[0], rows, NAME)?;
+        let b = as_utf8(&args.args[1], rows, NAME)?;
         let out: Float64Array = (0..rows)
             .map(|i| {
                 if a.is_null(i) || b.is_null(i) {

@@ -4,7 +4,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{Result, plan_err};
-use leadql_models::features::RawColumn;
+use leadql_models::features::{RawColumn, Transform};
 
 /// Converts one Arrow column (all batches of it) into a [`RawColumn`].
 pub fn raw_column(name: &str, arrays: &[ArrayRef]) -> Result<RawColumn> {
@@ -55,6 +55,16 @@ pub fn raw_column(name: &str, arrays: &[ArrayRef]) -> Result<RawColumn> {
             "column '{name}' has type {t}, which cannot be a model feature (use numbers, strings, booleans or timestamps)"
         );
     })
+}
+
+/// `rows` missing values of the kind `transform` reads.
+pub fn missing(transform: &Transform, rows: usize) -> RawColumn {
+    match transform {
+        Transform::Numeric { .. } => RawColumn::Numeric(vec![None; rows]),
+        Transform::Boolean { .. } => RawColumn::Bool(vec![None; rows]),
+        Transform::Timestamp { .. } => RawColumn::Timestamp(vec![None; rows]),
+        Transform::Categorical { .. } => RawColumn::Text(vec![None; rows]),
+    }
 }
 
 /// Number of rows of the first array set.

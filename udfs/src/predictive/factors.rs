@@ -1,5 +1,5 @@
-//! `prediction_factors(model, f_1, …, f_n)` and `top_factors(model, f_1, …, f_n)`:
-//! what drives a prediction.
+//! What drives a prediction: the scalar functions [`prediction_factors`] and
+//! [`top_factors`] (documented in their files), one implementation.
 //!
 //! `prediction_factors` returns, per row, a list of `{feature, contribution}`, one per
 //! input feature plus the baseline. For a logistic model they are contributions to
@@ -7,11 +7,12 @@
 //! For a tree or forest they are steps of the probability along each tree's path and
 //! the baseline is `(base rate)`: they add up to the probability. For boosted trees
 //! they are steps of the logit along every round's tree path and the baseline is
-//! `(baseline)`: they add up to the logit. `top_factors` summarises it as text: the three strongest positive and the two
-//! strongest negative contributions, e.g. `+pricing_visits 1.32, +seniority 0.41, -email_domain 0.77`.
+//! `(baseline)`: they add up to the logit. `top_factors` summarises them as text: the
+//! three strongest positive and the two strongest negative contributions, e.g.
+//! `+pricing_visits 1.32, +seniority 0.41, -email_opens 0.77`.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, Float64Builder, ListBuilder, StringArray, StringBuilder, StructBuilder,
@@ -19,13 +20,14 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, exec_datafusion_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use leadql_models::predictive::PredictiveModel;
 
 use super::predict_score::{feature_columns, model_argument};
 use super::registry::PredictiveModels;
+use super::{prediction_factors, top_factors};
 
 /// Which summary a [`Factors`] function returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,28 +77,6 @@ fn entry_fields() -> Fields {
     ])
 }
 
-static LIST_DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "Predictive scoring", description: None },
-        "Contribution of each feature (and the baseline) to the model's score: to the logit for logistic and boosted models (summing to the logit), to the probability for trees and forests (summing to the probability).",
-        "prediction_factors(model, feature_1, ..., feature_n)",
-    )
-    .with_argument("model", "Name of a trained model (string literal).")
-    .with_argument("feature_i", "The feature values, in training-column order.")
-    .build()
-});
-
-static TOP_DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "Predictive scoring", description: None },
-        "The three strongest positive and two strongest negative feature contributions to a prediction, as text.",
-        "top_factors(model, feature_1, ..., feature_n)",
-    )
-    .with_argument("model", "Name of a trained model (string literal).")
-    .with_argument("feature_i", "The feature values, in training-column order.")
-    .build()
-});
-
 /// Contributions per row: `(feature names, rows of contributions)`.
 fn contributions(model: &PredictiveModel, matrix: &[f64]) -> Vec<Vec<f64>> {
     let w = model.pipeline.width().max(1);
@@ -126,8 +106,8 @@ pub fn top_text(names: &[&str], contributions: &[f64]) -> String {
 impl ScalarUDFImpl for Factors {
     fn name(&self) -> &str {
         match self.kind {
-            FactorsKind::List => "prediction_factors",
-            FactorsKind::Top => "top_factors",
+            FactorsKind::List => prediction_factors::NAME,
+            FactorsKind::Top => top_factors::NAME,
         }
     }
 
@@ -216,8 +196,8 @@ impl ScalarUDFImpl for Factors {
 
     fn documentation(&self) -> Option<&Documentation> {
         Some(match self.kind {
-            FactorsKind::List => &LIST_DOC,
-            FactorsKind::Top => &TOP_DOC,
+            FactorsKind::List => &prediction_factors::DOC,
+            FactorsKind::Top => &top_factors::DOC,
         })
     }
 }

@@ -48,11 +48,11 @@ pub const KEYS: &[&str] = &[
 
 /// BigQuery ML's names accepted for leadql's: `l2_reg` is `l2`, `max_tree_depth` is
 /// `max_depth`.
-const ALIASES: &[(&str, &str)] = &[("l2_reg", "l2"), ("max_tree_depth", "max_depth")];
+pub(crate) const ALIASES: &[(&str, &str)] = &[("l2_reg", "l2"), ("max_tree_depth", "max_depth")];
 
 /// Options that mean something for some model types only; giving one to another
 /// type is an error rather than silently ignored.
-const APPLIES_TO: &[(&str, &[ModelType])] = &[
+pub(crate) const APPLIES_TO: &[(&str, &[ModelType])] = &[
     ("l2", &[ModelType::LogisticReg, ModelType::BoostedTree]),
     (
         "max_iterations",

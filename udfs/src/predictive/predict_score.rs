@@ -2,12 +2,14 @@
 //! (0–100, the probability of the positive label × 100) for each row.
 //!
 //! ```sql
-//! SELECT lead_id, predict_score('conversion', seniority, company_size, pricing_visits) FROM lead_features;
+//! CREATE MODEL closed_leads OPTIONS (model_type = 'logistic_reg', label = 'converted')
+//! AS SELECT seniority, company_size, pricing_visits, converted FROM lead_features WHERE status <> 'open';
+//! SELECT lead_id, predict_score('closed_leads', seniority, company_size, pricing_visits) FROM lead_features;
 //! ```
 //!
-//! Features are passed in the order of the training query's columns (see
-//! `model_features('conversion')`); the stored feature pipeline transforms them exactly
-//! as in training. Vectorised per batch.
+//! Features are passed in the order of the model's features (the training query's
+//! columns; `features` in `show_models()`); the stored feature pipeline transforms them
+//! exactly as in training. Vectorised per batch.
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
@@ -16,14 +18,25 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use leadql_models::features::RawColumn;
 use leadql_models::predictive::PredictiveModel;
 
-use super::columns::raw_column;
+use super::columns::{missing, raw_column};
 use super::registry::PredictiveModels;
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
+
+/// The SQL name.
+pub const NAME: &str = "predict_score";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Scalar(predict_score_udf(models.clone()))),
+);
 
 /// The `predict_score` function.
 #[derive(Debug)]
@@ -56,13 +69,29 @@ pub fn predict_score_udf(models: Arc<PredictiveModels>) -> Arc<ScalarUDF> {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "Predictive scoring", description: None },
-        "Score 0–100 (probability of the positive label × 100) of a trained predictive model for the given feature values, in training-column order.",
+        PREDICTIVE,
+        "The model's score for each row, from 0 to 100 (the probability of the positive label × 100), given the values of all the model's features in their order (the training query's columns; `features` in `show_models()`). The stored feature pipeline transforms them exactly as in training (missing numbers and booleans imputed with the training mean, strings one-hot encoded, rare and unseen strings sharing one `(other)` column and NULL its own). Passing another number of features is an error listing them. `predict` takes the features of a whole table by name, which is simpler for a model with many features, such as the sample's point-in-time `conversion`.",
         "predict_score(model, feature_1, ..., feature_n)",
     )
-    .with_sql_example("> SELECT predict_score('conversion', 'director', 850, 3);\n71.4")
-    .with_argument("model", "Name of a trained model (string literal).")
-    .with_argument("feature_i", "The feature values, in the order of the training query's columns.")
+    .with_argument("model", "A trained model: `'name'` (its active version) or `'name@N'` (version N); a constant string.")
+    .with_argument("feature_1, ..., feature_n", "The values of the model's features, in its order.")
+    .with_sql_example(
+        "> CREATE MODEL closed_leads OPTIONS (model_type = 'logistic_reg', label = 'converted', seed = 7)
+  AS SELECT seniority, company_size, pricing_visits, converted FROM lead_features WHERE status <> 'open';
+> SELECT lead_id, seniority, company_size, pricing_visits,
+    round(predict_score('closed_leads', seniority, company_size, pricing_visits), 1) AS score
+  FROM lead_features WHERE status = 'open' ORDER BY score DESC, lead_id LIMIT 3;
++---------+-----------+--------------+----------------+-------+
+| lead_id | seniority | company_size | pricing_visits | score |
++---------+-----------+--------------+----------------+-------+
+| 3573    | vp        | 255          | 7              | 99.6  |
+| 1047    | c_level   | 53           | 6              | 98.8  |
+| 3269    | manager   | 97           | 6              | 98.7  |
++---------+-----------+--------------+----------------+-------+",
+    )
+    .with_related_udf("predict")
+    .with_related_udf("prediction_factors")
+    .with_related_udf("top_factors")
     .build()
 });
 
@@ -108,6 +137,11 @@ pub fn feature_columns(
         .zip(args)
         .map(|(f, a)| {
             let array: ArrayRef = a.to_array(rows)?;
+            if array.data_type() == &DataType::Null {
+                // An untyped NULL (`predict_score('m', NULL, …)`) is a missing value of
+                // whatever kind the feature is, imputed as in training.
+                return Ok(missing(&f.transform, rows));
+            }
             raw_column(&f.name, &[array])
         })
         .collect()
@@ -115,7 +149,7 @@ pub fn feature_columns(
 
 impl ScalarUDFImpl for PredictScore {
     fn name(&self) -> &str {
-        "predict_score"
+        NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -125,7 +159,7 @@ impl ScalarUDFImpl for PredictScore {
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         if arg_types.len() < 2 {
             return plan_err!(
-                "predict_score expects (model, feature_1, …, feature_n), got {} arguments",
+                "{NAME} expects (model, feature_1, …, feature_n), got {} arguments",
                 arg_types.len()
             );
         }
@@ -134,7 +168,7 @@ impl ScalarUDFImpl for PredictScore {
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
         ) {
             return plan_err!(
-                "predict_score argument 1 (model) must be a string, got {}",
+                "{NAME} argument 1 (model) must be a string, got {}",
                 arg_types[0]
             );
         }
@@ -142,12 +176,12 @@ impl ScalarUDFImpl for PredictScore {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let model = model_argument(&self.models, "predict_score", &args.args[0])?;
-        let columns = feature_columns(&model, "predict_score", &args.args[1..], args.number_rows)?;
+        let model = model_argument(&self.models, NAME, &args.args[0])?;
+        let columns = feature_columns(&model, NAME, &args.args[1..], args.number_rows)?;
         let matrix = model
             .pipeline
             .transform(&columns)
-            .map_err(|e| exec_datafusion_err!("predict_score: {e}"))?;
+            .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
         let scores: Float64Array = model
             .probabilities(&matrix)
             .into_iter()

@@ -1,18 +1,20 @@
-//! Training from SQL: `train_model(name, query, model_type, label [, options])`, and
-//! the shared [`train_from_query`] behind `CREATE MODEL`.
+//! Training from SQL: the `train_model(name, query, model_type, label [, options])`
+//! table function, which `CREATE MODEL` runs (the `leadql` statement layer rewrites the
+//! statement into a call: [`crate::statements::create_model`]), and
+//! [`train_from_query`], the training both share.
 //!
-//! ```sql
-//! SELECT * FROM train_model('conversion',
-//!   'SELECT seniority, company_size, source, status = ''qualified'' AS converted FROM leads WHERE status <> ''open''',
-//!   'logistic_reg', 'converted', 'l2 = 1, split = random, seed = 7');
-//! ```
-//!
-//! Every column of the query except the label, `lead_id` and a split-by-time column is a
-//! feature. Training runs when the result is read; it returns one row describing the
-//! new model version.
+//! Planning a call only reads and checks its arguments and options. The training runs
+//! when the result is read (a [`DeferredTable`]): the query runs; every column but the
+//! label, `lead_id` and the split's column (`time_column` or `split_column`) is a
+//! feature; a point-in-time model (`horizon_days`) must take its features as they are
+//! from `lead_snapshot_features`; the model is fitted and evaluated on the held-out rows
+//! on a blocking thread (a spinner on a terminal); a point-in-time model is then
+//! backtested at the latest instant whose outcome is known ([`crate::snapshots::backtest`]);
+//! and the version is saved ([`PredictiveModels::save`]). The result is one row
+//! describing the new version ([`summary_schema`]).
 
 use std::io::IsTerminal;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -21,6 +23,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_datafusion_err, plan_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::Documentation;
 use indicatif::{ProgressBar, ProgressStyle};
 use leadql_models::features::RawColumn;
 use leadql_models::predictive::{PredictiveModel, Split, TrainOptions, TrainingData, train_timed};
@@ -30,9 +33,49 @@ use super::columns::raw_column;
 use super::options::{parse_pairs, train_options};
 use super::registry::PredictiveModels;
 use crate::args;
+use crate::catalogue::{Build, Entry, Function, PREDICTIVE};
 use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
 use crate::snapshots::FEATURES_VERSION;
+
+/// The SQL name.
+pub const NAME: &str = "train_model";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Predictive(|models| Function::Table(Arc::new(TrainModel::new(models.clone())))),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        PREDICTIVE,
+        "Trains a predictive model on the rows of `query` and stores it as the next version of `name`: `CREATE MODEL` as a table function, for where custom statements cannot go. Every column of the query but the label, `lead_id` and the split's column is a feature. Training happens when the result is read; the result is one row describing the new version: `model, version, model_type, training_rows, test_rows, auc, log_loss, f1, warnings` (`auc` and `log_loss` held out; small or imbalanced data trains with a warning).",
+        "train_model(name, query, model_type, label [, options])",
+    )
+    .with_argument("name", "The model's name: letters, digits, `_` and `-`.")
+    .with_argument("query", "The training query, as a string (quotes inside doubled).")
+    .with_argument("model_type", "`'logistic_reg'`, `'decision_tree'`, `'random_forest'` or `'boosted_tree'`.")
+    .with_argument("label", "The column holding the outcome.")
+    .with_argument("options", "The other options of `CREATE MODEL`, as text: `'l2 = 0.5, split = time, time_column = created_at'`.")
+    .with_sql_example(
+        "> SELECT model, version, model_type, training_rows, test_rows, round(auc, 3) AS auc
+  FROM train_model('closed_leads',
+    'SELECT seniority, company_size, pricing_visits, converted FROM lead_features WHERE status <> ''open''',
+    'logistic_reg', 'converted', 'seed = 7');
++--------------+---------+--------------+---------------+-----------+-------+
+| model        | version | model_type   | training_rows | test_rows | auc   |
++--------------+---------+--------------+---------------+-----------+-------+
+| closed_leads | 1       | logistic_reg | 3002          | 748       | 0.724 |
++--------------+---------+--------------+---------------+-----------+-------+",
+    )
+    .with_related_udf("CREATE MODEL")
+    .with_related_udf("show_models")
+    .with_related_udf("model_evaluation")
+    .with_related_udf("predict")
+    .build()
+});
 
 /// Runs `query`, trains a model called `name` with `options` and saves it as the next
 /// version.
@@ -260,23 +303,22 @@ impl TableFunctionImpl for TrainModel {
         let exprs = fargs.exprs();
         if !(4..=5).contains(&exprs.len()) {
             return plan_err!(
-                "train_model expects (name, query, model_type, label [, options]), got {} arguments",
+                "{NAME} expects (name, query, model_type, label [, options]), got {} arguments",
                 exprs.len()
             );
         }
-        let f = "train_model";
+        let f = NAME;
         let name = args::string(state, f, "name", &exprs[0])?;
         let query = args::string(state, f, "query", &exprs[1])?;
-        let mut pairs = vec![
-            (
-                "model_type".to_string(),
-                args::string(state, f, "model_type", &exprs[2])?,
-            ),
-            (
-                "label".to_string(),
-                args::string(state, f, "label", &exprs[3])?,
-            ),
-        ];
+        // An empty model_type or label is a missing one (`CREATE MODEL` without it), for
+        // the options' own "is required" error.
+        let mut pairs = Vec::new();
+        for (key, e) in [("model_type", &exprs[2]), ("label", &exprs[3])] {
+            let value = args::string(state, f, key, e)?;
+            if !value.is_empty() {
+                pairs.push((key.to_string(), value));
+            }
+        }
         if let Some(e) = exprs.get(4) {
             pairs.extend(parse_pairs(&args::string(state, f, "options", e)?)?);
         }

@@ -12,16 +12,63 @@
 //! an earlier run (`qualification_history`, written by `leadql run`) stays sales-ready
 //! when its scores later drop, as in Dynamics 365; its reasons say so.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::Documentation;
 
 use super::plan;
 use super::policies::Policies;
 use crate::args;
+use crate::catalogue::{Build, Entry, Function, QUALIFICATION};
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
+
+/// The SQL name.
+pub const NAME: &str = "qualify_leads";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Policies(|policies, rules| {
+        Function::Table(Arc::new(QualifyLeads::new(policies.clone(), rules.clone())))
+    }),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        QUALIFICATION,
+        "The qualification table of a policy: every lead open at `as_of` (by `lead_status_events`) in the policy's audience, with the policy's rule score and grade (its first rule model), its predictive score and grade (its predictive model's probability, in %, computed at `as_of`; NULL without one), whether it is sales-ready by the policy's criteria and why. Columns: `lead_id, rule_score, rule_grade, predictive_score, predictive_grade, sales_ready, reasons, sales_ready_since, policy, as_of`. `reasons` names the criteria met, or for a lead that is not sales-ready those it misses. A lead marked sales-ready by an earlier `leadql run` (the workspace's `qualification_history`) stays sales-ready when its scores later drop, as in Dynamics 365, and its reasons say so; `sales_ready_since` is when it first became sales-ready (`as_of` for a lead sales-ready for the first time, NULL for one that is not).",
+        "qualify_leads(policy [, as_of])",
+    )
+    .with_argument("policy", "Name of a policy of the workspace (`policies/NAME.toml`; a constant string).")
+    .with_argument("as_of", "The instant to qualify at, a constant timestamp (default: the workspace's `as_of`).")
+    .with_sql_example(
+        "> SELECT lead_id, round(rule_score, 1) AS rule_score, rule_grade,
+    round(predictive_score, 1) AS predictive_score, predictive_grade, reasons
+  FROM qualify_leads('default') WHERE sales_ready ORDER BY predictive_score DESC, lead_id LIMIT 3;
++---------+------------+------------+------------------+------------------+-------------------------------------------------------------------------------------+
+| lead_id | rule_score | rule_grade | predictive_score | predictive_grade | reasons                                                                             |
++---------+------------+------------+------------------+------------------+-------------------------------------------------------------------------------------+
+| 4878    | 50.1       | Hot        | 66.0             | A                | engagement 50.1 >= 40; conversion 66.0, grade A (A or better), last form 2 days ago |
+| 4614    | 23.4       | Warm       | 63.9             | A                | conversion 63.9, grade A (A or better), last pricing visit 4 days ago               |
+| 4793    | 38.4       | Warm       | 62.5             | A                | conversion 62.5, grade A (A or better), last web visit today                        |
++---------+------------+------------+------------------+------------------+-------------------------------------------------------------------------------------+
+> SELECT sales_ready, count(*) AS leads FROM qualify_leads('default', TIMESTAMP '2026-03-31 00:00:00')
+  GROUP BY sales_ready ORDER BY sales_ready;
++-------------+-------+
+| sales_ready | leads |
++-------------+-------+
+| false       | 908   |
+| true        | 33    |
++-------------+-------+",
+    )
+    .with_related_udf("score_leads")
+    .with_related_udf("predict")
+    .build()
+});
 
 /// The `qualify_leads` table function.
 #[derive(Debug)]

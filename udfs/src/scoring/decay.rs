@@ -15,9 +15,11 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
+
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
@@ -34,19 +36,46 @@ pub fn decay_udf() -> Arc<ScalarUDF> {
     }))
 }
 
+/// The SQL name.
+pub const NAME: &str = "decay";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Standalone(|| Function::Scalar(decay_udf())),
+);
+
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "Lead scoring", description: None },
-        "Exponentially decayed points: `points × 0.5^(age_days / half_life_days)`, where age is measured from `event_time` back from `as_of`. Events after `as_of` count 0.",
+        RULE_SCORING,
+        "Points that lose half their value every `half_life_days`: `points × 0.5^(age_days / half_life_days)`, the age measured from `event_time` back to `as_of`. Events after `as_of` have not happened yet at that instant and count 0. NULL when any argument is NULL; a half-life that is not a positive number is an error.",
         "decay(points, event_time, as_of, half_life_days)",
     )
+    .with_argument("points", "Points of the event (a number).")
+    .with_argument("event_time", "When the event happened (a timestamp; dates and timestamp strings are cast).")
+    .with_argument("as_of", "The instant the points are valued at (a timestamp).")
+    .with_argument("half_life_days", "Days after which the points are worth half (a positive number).")
     .with_sql_example(
-        "> SELECT decay(10, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 30);\n5.0",
+        "> SELECT decay(10, TIMESTAMP '2026-06-01 00:00:00', TIMESTAMP '2026-07-01 00:00:00', 30) AS points;
++--------+
+| points |
++--------+
+| 5.0    |
++--------+
+> SELECT lead_id, round(sum(decay(10, occurred_at, TIMESTAMP '2026-06-30 00:00:00', 30)), 2) AS pricing_interest
+  FROM interactions WHERE type = 'pricing_page_visit'
+  GROUP BY lead_id ORDER BY pricing_interest DESC, lead_id LIMIT 3;
++---------+------------------+
+| lead_id | pricing_interest |
++---------+------------------+
+| 4714    | 26.91            |
+| 4929    | 26.41            |
+| 4599    | 23.47            |
++---------+------------------+",
     )
-    .with_argument("points", "Points of the event (numeric).")
-    .with_argument("event_time", "When the event happened (timestamp).")
-    .with_argument("as_of", "The instant the score is computed for (timestamp).")
-    .with_argument("half_life_days", "Days after which points are worth half (positive number).")
+    .with_related_udf("lead_grade")
+    .with_related_udf("score_leads")
     .build()
 });
 
@@ -110,7 +139,7 @@ fn constant_instant_and_half_life(args: &[ColumnarValue]) -> Result<Option<Array
 
 impl ScalarUDFImpl for Decay {
     fn name(&self) -> &str {
-        "decay"
+        NAME
     }
 
     fn signature(&self) -> &Signature {

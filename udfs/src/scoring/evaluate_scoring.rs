@@ -22,7 +22,7 @@
 //!   TIMESTAMP '2025-06-30 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 30, 90);
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
@@ -32,7 +32,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{JoinType, Result, plan_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::col;
+use datafusion::logical_expr::{Documentation, col};
 use leadql_models::RuleModel;
 use leadql_models::metrics::{at_threshold, auc, best_f1_threshold};
 
@@ -40,9 +40,54 @@ use super::common::state;
 use super::plan::{self, AsOf};
 use super::registry::RuleModels;
 use crate::args;
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
 use crate::deferred::DeferredTable;
 use crate::snapshots::backtest::known;
 use crate::snapshots::instants::{self, Instants};
+
+/// The SQL name.
+pub const NAME: &str = "evaluate_scoring";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|models| Function::Table(Arc::new(EvaluateScoring::new(models.clone())))),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    let doc = Documentation::builder(
+        RULE_SCORING,
+        "How well a rule model ranks past outcomes, evaluated like a predictive model: of the leads open at an instant, do the higher-scored ones convert more within the horizon? The rows are the snapshots of `lead_snapshots` (default: monthly over the two years before the workspace's `as_of` minus a 90-day horizon), each lead in the model's audience scored as of its snapshot's instant; the metrics pool every instant (`backtest` gives them instant by instant). One row per metric: `auc` (`leads`: the snapshots, `converted`: those qualified within the horizon), `conversion_rate` of each grade, `threshold_current`, `precision_current`, `recall_current`, `f1_current` (the model's `sales_ready` threshold and its metrics; `leads` and `converted` at or above it) and `threshold_suggested`, `precision_suggested`, `recall_suggested`, `f1_suggested` (the threshold that maximises F1). Columns: `model, metric, grade, leads, converted, value`.",
+        "evaluate_scoring(model [, from, to, every_days, horizon_days])",
+    )
+    .with_argument("model", "Name of a rule model of the workspace (`scoring/NAME.toml`; a constant string).");
+    instants::documented(doc, None)
+        .with_sql_example(
+        "> SELECT metric, grade, leads, converted, round(value, 3) AS value FROM evaluate_scoring('engagement')
+  ORDER BY metric, grade;
++---------------------+-------+-------+-----------+-------+
+| metric              | grade | leads | converted | value |
++---------------------+-------+-------+-----------+-------+
+| auc                 |       | 10543 | 1075      | 0.751 |
+| conversion_rate     | Cold  | 9032  | 682       | 0.076 |
+| conversion_rate     | Hot   | 160   | 66        | 0.413 |
+| conversion_rate     | Warm  | 1351  | 327       | 0.242 |
+| f1_current          |       | 160   | 66        | 0.107 |
+| f1_suggested        |       | 2813  | 618       | 0.318 |
+| precision_current   |       | 160   | 66        | 0.413 |
+| precision_suggested |       | 2813  | 618       | 0.22  |
+| recall_current      |       | 160   | 66        | 0.061 |
+| recall_suggested    |       | 2813  | 618       | 0.575 |
+| threshold_current   |       | 160   | 66        | 40.0  |
+| threshold_suggested |       | 2813  | 618       | 7.551 |
++---------------------+-------+-------+-----------+-------+",
+    )
+    .with_related_udf("backtest")
+    .with_related_udf("score_leads")
+    .with_related_udf("lead_snapshots")
+    .build()
+});
 
 /// The `evaluate_scoring` table function.
 #[derive(Debug)]
@@ -71,7 +116,6 @@ fn schema() -> SchemaRef {
 impl TableFunctionImpl for EvaluateScoring {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(args.session())?;
-        const NAME: &str = "evaluate_scoring";
         let exprs = args.exprs();
         if exprs.len() != 1 && exprs.len() != 5 {
             return plan_err!(

@@ -11,11 +11,22 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
 use super::registry::RuleModels;
+use crate::catalogue::{Build, Entry, Function, RULE_SCORING};
+
+/// The SQL name.
+pub const NAME: &str = "lead_grade";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::scalar(
+    NAME,
+    || &DOC,
+    Build::Rules(|models| Function::Scalar(lead_grade_udf(models.clone()))),
+);
 
 /// The `lead_grade` function over a set of models.
 #[derive(Debug)]
@@ -49,19 +60,29 @@ pub fn lead_grade_udf(models: Arc<RuleModels>) -> Arc<ScalarUDF> {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "Lead scoring", description: None },
-        "The grade (e.g. Cold / Warm / Hot) that the rule model `model` gives to `score`; NULL for a NULL score.",
+        RULE_SCORING,
+        "The grade that the rule model `model` gives to `score`, by the model's `[[grade]]` ranges (a range includes its `min` and excludes its `max`); NULL for a NULL or NaN score or a score no range holds. An unknown or invalid model is an error naming the models (or the file and line).",
         "lead_grade(score, model)",
     )
-    .with_sql_example("> SELECT lead_grade(72, 'engagement');\nHot")
-    .with_argument("score", "A score (numeric).")
-    .with_argument("model", "Name of a rule model of the workspace (string literal).")
+    .with_argument("score", "A score (a number).")
+    .with_argument("model", "Name of a rule model of the workspace (a constant string).")
+    .with_sql_example(
+        "> SELECT lead_grade(10, 'engagement') AS low, lead_grade(20, 'engagement') AS middle,
+    lead_grade(40, 'engagement') AS high, lead_grade(NULL, 'engagement') AS no_score;
++------+--------+------+----------+
+| low  | middle | high | no_score |
++------+--------+------+----------+
+| Cold | Warm   | Hot  |          |
++------+--------+------+----------+",
+    )
+    .with_related_udf("score_leads")
+    .with_related_udf("decay")
     .build()
 });
 
 impl ScalarUDFImpl for LeadGrade {
     fn name(&self) -> &str {
-        "lead_grade"
+        NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -100,9 +121,9 @@ impl ScalarUDFImpl for LeadGrade {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let name = match &args.args[1] {
             ColumnarValue::Scalar(ScalarValue::Utf8(Some(n))) => n.clone(),
-            _ => return exec_err!("lead_grade: argument 2 (model) must be a constant model name"),
+            _ => return exec_err!("{NAME}: argument 2 (model) must be a constant model name"),
         };
-        let model = self.models.get("lead_grade", &name)?;
+        let model = self.models.get(NAME, &name)?;
         let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let scores: ArrayRef = args.args[0].to_array(args.number_rows)?;
         let scores = scores.as_primitive::<Float64Type>();

@@ -29,7 +29,7 @@
 //! training data, so only the later instants are honest out-of-time checks. The horizon
 //! defaults to a predictive model's own, and to 90 days for rule models.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
@@ -42,14 +42,15 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{JoinType, Result, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, col, ident, lit};
+use datafusion::logical_expr::{Documentation, Expr, col, ident, lit};
 use leadql_models::RuleModel;
 use leadql_models::metrics::auc;
 use leadql_models::predictive::{BacktestRow, PredictiveModel};
 
-use super::instants::{Instants, check_arity, parse};
+use super::instants::{Instants, check_arity, documented, parse};
 use super::plan::{features, snapshots};
 use crate::args;
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::deferred::DeferredTable;
 use crate::predictive::PredictiveModels;
 use crate::predictive::columns::raw_column;
@@ -57,6 +58,59 @@ use crate::predictive::predict_score::predict_score_udf;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
 use crate::scoring::plan::{AsOf, score_leads};
+
+/// The SQL name.
+pub const NAME: &str = "backtest";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Models(|rules, predictive| {
+        Function::Table(Arc::new(Backtest::new(rules.clone(), predictive.clone())))
+    }),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    let doc = Documentation::builder(
+        POINT_IN_TIME,
+        "How a rule model or a predictive model would have ranked the leads open at each past instant, against what happened within the horizon after it. At each instant whose outcome is known by the workspace's `as_of` the open leads are scored as of that instant (rule models as `score_leads` does, leads outside the model's audience ranking below every scored lead; predictive models on the features `lead_snapshot_features` computes at the instant), and one row per segment is returned: `all` (every open lead, with the `auc`), `top 5%` and `top 10%` (the best-scored, at least one lead), `grade X` for each grade of the model, and `decile 1` … `decile 10` (tenths by score, best first). Columns: `model, version, as_of, in_training_period, segment, leads, converted, conversion_rate, mean_predicted, auc`. `mean_predicted` is the mean predicted probability (predictive models: calibration). `in_training_period` is true when the instant's outcomes were training data of the model version (before the horizon of its latest training snapshot, else the `as_of` it was trained at): only the later instants are honest out-of-time checks.",
+        "backtest(model, from, to, every_days [, horizon_days])",
+    )
+    .with_argument("model", "A rule model's name, or a trained predictive model (`'name'` or `'name@N'`); a constant string.");
+    documented(
+        doc,
+        Some("Default: a predictive model's own horizon, 90 days for a rule model."),
+    )
+    .with_sql_example(
+            "> SELECT as_of, leads, converted, round(conversion_rate, 3) AS base_rate, round(auc, 3) AS auc
+  FROM backtest('engagement', TIMESTAMP '2025-06-30 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 91)
+  WHERE segment = 'all' ORDER BY as_of;
++---------------------+-------+-----------+-----------+-------+
+| as_of               | leads | converted | base_rate | auc   |
++---------------------+-------+-----------+-----------+-------+
+| 2025-07-01T00:00:00 | 607   | 65        | 0.107     | 0.664 |
+| 2025-09-30T00:00:00 | 748   | 75        | 0.1       | 0.657 |
+| 2025-12-30T00:00:00 | 905   | 78        | 0.086     | 0.713 |
+| 2026-03-31T00:00:00 | 1060  | 71        | 0.067     | 0.708 |
++---------------------+-------+-----------+-----------+-------+
+> SELECT segment, leads, converted, round(mean_predicted, 3) AS predicted, round(conversion_rate, 3) AS actual
+  FROM backtest('conversion', TIMESTAMP '2026-03-31 00:00:00', TIMESTAMP '2026-03-31 00:00:00', 1)
+  WHERE segment IN ('all', 'top 5%', 'decile 1', 'decile 10') ORDER BY leads, segment;
++-----------+-------+-----------+-----------+--------+
+| segment   | leads | converted | predicted | actual |
++-----------+-------+-----------+-----------+--------+
+| top 5%    | 53    | 15        | 0.432     | 0.283  |
+| decile 1  | 106   | 28        | 0.36      | 0.264  |
+| decile 10 | 106   | 0         | 0.0       | 0.0    |
+| all       | 1060  | 71        | 0.071     | 0.067  |
++-----------+-------+-----------+-----------+--------+",
+        )
+        .with_related_udf("model_backtest")
+        .with_related_udf("evaluate_scoring")
+        .with_related_udf("lead_snapshots")
+        .build()
+});
 
 /// Horizon of rule-model backtests when none is given, in days.
 pub const DEFAULT_RULE_HORIZON_DAYS: f64 = 90.0;
@@ -106,7 +160,6 @@ pub enum Subject {
 
 impl TableFunctionImpl for Backtest {
     fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        const NAME: &str = "backtest";
         let state = state(fargs.session())?;
         let exprs = fargs.exprs();
         check_arity(
@@ -120,11 +173,14 @@ impl TableFunctionImpl for Backtest {
         let subject = if self.rules.names().any(|n| n == name) {
             Subject::Rule(self.rules.get(NAME, &name)?)
         } else {
+            // One message naming both kinds of model: the statement layer reports only
+            // the root of an error, so a context added here would be lost.
             let model = self.predictive.get(NAME, &name).map_err(|e| {
-                e.context(format!(
-                    "'{name}' is neither a rule model ({}) nor a trained predictive model",
-                    self.rules.names().collect::<Vec<_>>().join(", ")
-                ))
+                plan_datafusion_err!(
+                    "{NAME}: '{name}' is neither a rule model ({}) nor a trained predictive model ({})",
+                    self.rules.names().collect::<Vec<_>>().join(", "),
+                    e.message()
+                )
             })?;
             Subject::Predictive(name.clone(), model)
         };

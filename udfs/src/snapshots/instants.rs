@@ -9,9 +9,37 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{DocumentationBuilder, Expr};
 
 use crate::args;
+
+/// `doc` with the arguments `from`, `to`, `every_days` and `horizon_days` documented;
+/// `horizon_default` says what a missing horizon means, where it has a default.
+pub fn documented(
+    doc: DocumentationBuilder,
+    horizon_default: Option<&str>,
+) -> DocumentationBuilder {
+    let horizon = "Days after an instant within which a qualification makes the label true (a positive number, at most 36,500).";
+    doc.with_argument(
+        "from",
+        "The first instant (a constant timestamp; NULL: two years before `to`).",
+    )
+    .with_argument(
+        "to",
+        "The last instant (a constant timestamp; NULL: the workspace's `as_of` minus the horizon).",
+    )
+    .with_argument(
+        "every_days",
+        "Days between instants, counting back from `to` (a positive number).",
+    )
+    .with_argument(
+        "horizon_days",
+        match horizon_default {
+            Some(d) => format!("{horizon} {d}"),
+            None => horizon.to_string(),
+        },
+    )
+}
 
 /// Microseconds in a day.
 pub const DAY_US: i64 = 86_400_000_000;

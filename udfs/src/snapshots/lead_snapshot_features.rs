@@ -27,10 +27,11 @@
 //! [`DeferredTable`]), and kept in memory while the feature plan reads them: once for
 //! the attributes, once for the interaction counts and once per rule model's score.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::Result;
+use datafusion::logical_expr::Documentation;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, plan_err};
@@ -38,11 +39,46 @@ use datafusion::dataframe::DataFrame;
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, lit};
 
-use super::instants::{DAY_US, check_arity, parse};
+use super::instants::{DAY_US, check_arity, documented, parse};
 use super::plan::{features, snapshots};
+use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
 use crate::deferred::DeferredTable;
 use crate::scoring::RuleModels;
 use crate::scoring::common::state;
+
+/// The SQL name.
+pub const NAME: &str = "lead_snapshot_features";
+
+/// The catalogue entry.
+pub const ENTRY: Entry = Entry::table(
+    NAME,
+    || &DOC,
+    Build::Rules(|rules| Function::Table(Arc::new(LeadSnapshotFeatures::new(rules.clone())))),
+);
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    let doc = Documentation::builder(
+        POINT_IN_TIME,
+        "The rows of `lead_snapshots` with the features known at each instant: what point-in-time models train on and, at one instant, score. Columns: `lead_id, as_of, label`, then `age_days` (since the lead was created), the lead's `seniority, job_function, industry, size_band, source, consent, company_size`, its account's `account_segment` and `account_is_customer`, the interactions of each type in the last 7, 30, 90 and 365 days (`web_visit_30d`, `pricing_page_visit_7d`, …), `days_since_last_interaction` and `days_since_<type>` for pricing visits, forms, email clicks, web visits, webinars and event check-ins (1000 when there was none), and each rule model's score at the instant (`engagement_score`, `fit_score`). Only interactions strictly before the instant are read. `max_rows` caps the rows for training at scale: the rows with an unknown label are dropped and, when more remain, a deterministic share of about `max_rows` of them is kept (chosen by a hash of lead and instant: the same rows on every run over the same data).",
+        "lead_snapshot_features(from, to, every_days, horizon_days [, max_rows])",
+    );
+    documented(doc, None)
+        .with_argument("max_rows", "The most rows to keep, about (a positive whole number).")
+        .with_sql_example(
+            "> SELECT count(*) AS open_leads, round(avg(age_days), 1) AS mean_age_days,
+    sum(pricing_page_visit_30d) AS pricing_visits_30d, round(avg(engagement_score), 2) AS mean_engagement
+  FROM lead_snapshot_features(TIMESTAMP '2026-06-30 00:00:00', TIMESTAMP '2026-06-30 00:00:00', 1, 90);
++------------+---------------+--------------------+-----------------+
+| open_leads | mean_age_days | pricing_visits_30d | mean_engagement |
++------------+---------------+--------------------+-----------------+
+| 1250       | 239.0         | 55                 | -2.01           |
++------------+---------------+--------------------+-----------------+",
+        )
+        .with_related_udf("lead_snapshots")
+        .with_related_udf("CREATE MODEL")
+        .with_related_udf("predict")
+        .build()
+});
 
 /// The `lead_snapshot_features` table function.
 #[derive(Debug)]
@@ -59,7 +95,6 @@ impl LeadSnapshotFeatures {
 
 impl TableFunctionImpl for LeadSnapshotFeatures {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        const NAME: &str = "lead_snapshot_features";
         let state = state(args.session())?;
         let exprs = args.exprs();
         check_arity(

@@ -15,13 +15,6 @@
 //! - [`model_backtest`]: `model_backtest(model)`, the backtest a version stored when it
 //!   was trained
 
-use std::sync::Arc;
-
-use datafusion::prelude::SessionContext;
-
-use crate::predictive::PredictiveModels;
-use crate::scoring::RuleModels;
-
 pub mod backtest;
 pub mod instants;
 pub mod lead_snapshot_features;
@@ -29,36 +22,6 @@ pub mod lead_snapshots;
 pub mod model_backtest;
 pub mod plan;
 
-/// Names of the table functions registered by [`register`].
-pub const TABLE_FUNCTIONS: &[&str] = &[
-    "lead_snapshots",
-    "lead_snapshot_features",
-    "backtest",
-    "model_backtest",
-];
-
 /// Version of the feature definition of [`plan::features`], stored with every model
 /// trained on it. Bump it when the definition changes.
 pub const FEATURES_VERSION: &str = "lead_snapshot_features/1";
-
-/// Registers the point-in-time functions over the workspace's models in `ctx`.
-pub fn register(ctx: &SessionContext, rules: Arc<RuleModels>, predictive: Arc<PredictiveModels>) {
-    ctx.register_udtf(
-        "lead_snapshots",
-        Arc::new(lead_snapshots::LeadSnapshots::new(rules.clone())),
-    );
-    ctx.register_udtf(
-        "lead_snapshot_features",
-        Arc::new(lead_snapshot_features::LeadSnapshotFeatures::new(
-            rules.clone(),
-        )),
-    );
-    ctx.register_udtf(
-        "backtest",
-        Arc::new(backtest::Backtest::new(rules, predictive.clone())),
-    );
-    ctx.register_udtf(
-        "model_backtest",
-        Arc::new(model_backtest::ModelBacktest::new(predictive)),
-    );
-}
