@@ -357,9 +357,96 @@ pub fn name_similarity(a: &str, b: &str) -> Option<f64> {
     Some(total / long.len() as f64)
 }
 
+/// One lead of a duplicate group: the group is named by its smallest lead id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupMember {
+    /// The lead.
+    pub lead_id: i64,
+    /// The smallest lead id of its group.
+    pub group_id: i64,
+    /// How many leads the group has (at least 2).
+    pub group_size: usize,
+}
+
+/// The groups that duplicate `pairs` link transitively (A~B and B~C put A, B and C in
+/// one group): every lead of a pair, ordered by group and lead. Union–find with path
+/// halving, near-linear in the number of pairs.
+pub fn duplicate_groups(pairs: &[(i64, i64)]) -> Vec<GroupMember> {
+    let mut ids: Vec<i64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |id: i64| ids.binary_search(&id).unwrap_or(0);
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(a, b) in pairs {
+        let (ra, rb) = (root(&mut parent, index(a)), root(&mut parent, index(b)));
+        // The smaller index (smaller lead id) becomes the root: it names the group.
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let roots: Vec<usize> = (0..ids.len()).map(|i| root(&mut parent, i)).collect();
+    let mut sizes = vec![0usize; ids.len()];
+    for &r in &roots {
+        sizes[r] += 1;
+    }
+    let mut members: Vec<GroupMember> = roots
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| GroupMember {
+            lead_id: ids[i],
+            group_id: ids[r],
+            group_size: sizes[r],
+        })
+        .collect();
+    members.sort_by_key(|m| (m.group_id, m.lead_id));
+    members
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_groups_are_transitive_and_named_by_their_smallest_lead() {
+        let groups = duplicate_groups(&[(7, 9), (3, 9), (20, 21), (9, 7), (40, 40)]);
+        let got: Vec<(i64, i64, usize)> = groups
+            .iter()
+            .map(|m| (m.lead_id, m.group_id, m.group_size))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, 3, 3),
+                (7, 3, 3),
+                (9, 3, 3),
+                (20, 20, 2),
+                (21, 20, 2),
+                // A lead paired with itself is a group of one.
+                (40, 40, 1),
+            ]
+        );
+        assert!(duplicate_groups(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_chain_joins_into_one_group_whatever_the_order() {
+        let mut pairs: Vec<(i64, i64)> = (1..1000).map(|i| (i, i + 1)).collect();
+        pairs.reverse();
+        let groups = duplicate_groups(&pairs);
+        assert_eq!(groups.len(), 1000);
+        assert!(
+            groups
+                .iter()
+                .all(|m| m.group_id == 1 && m.group_size == 1000)
+        );
+    }
 
     #[test]
     fn emails_are_trimmed_lowercased_and_validated() {

@@ -20,7 +20,8 @@ use datafusion::logical_expr::{DocSection, Documentation, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 use crate::capture::{
-    email_domain, lead_duplicates, name_similarity, normalize_email, normalize_phone,
+    email_domain, lead_duplicate_groups, lead_duplicates, name_similarity, normalize_email,
+    normalize_phone,
 };
 use crate::predictive::{
     PredictiveModels, drop_model, explain_prediction, model_evaluation, model_features, predict,
@@ -206,6 +207,7 @@ pub const CATALOGUE: &[Entry] = &[
     normalize_phone::ENTRY,
     name_similarity::ENTRY,
     lead_duplicates::ENTRY,
+    lead_duplicate_groups::ENTRY,
     statements::create_model::ENTRY,
     statements::show_models::ENTRY,
     statements::drop_model::ENTRY,

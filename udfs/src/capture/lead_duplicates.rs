@@ -25,7 +25,9 @@ use std::sync::{Arc, LazyLock};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Documentation;
+use datafusion::logical_expr::Expr;
 
 use leadql_models::matching::FREE_MAIL;
 
@@ -126,35 +128,39 @@ pub fn duplicates_sql(min: f64) -> String {
     )
 }
 
+/// The `[min_similarity]` argument of `function` (default 0.9), checked to be a
+/// number from 0 to 1.
+pub(crate) fn min_similarity(state: &SessionState, function: &str, exprs: &[Expr]) -> Result<f64> {
+    let min = match exprs {
+        [] => 0.9,
+        [e] => match args::constant(state, e)? {
+            ScalarValue::Float64(Some(v)) => v,
+            ScalarValue::Float32(Some(v)) => f64::from(v),
+            ScalarValue::Int64(Some(v)) => v as f64,
+            ScalarValue::Decimal128(Some(v), _, scale) => v as f64 / 10f64.powi(i32::from(scale)),
+            other => {
+                return plan_err!(
+                    "{function}: min_similarity must be a number between 0 and 1, got {other}"
+                );
+            }
+        },
+        _ => {
+            return plan_err!(
+                "{function} expects ([min_similarity]), got {} arguments",
+                exprs.len()
+            );
+        }
+    };
+    if !(0.0..=1.0).contains(&min) {
+        return plan_err!("{function}: min_similarity must be between 0 and 1, got {min}");
+    }
+    Ok(min)
+}
+
 impl TableFunctionImpl for LeadDuplicates {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(args.session())?;
-        let exprs = args.exprs();
-        let min = match exprs {
-            [] => 0.9,
-            [e] => match args::constant(state, e)? {
-                ScalarValue::Float64(Some(v)) => v,
-                ScalarValue::Float32(Some(v)) => f64::from(v),
-                ScalarValue::Int64(Some(v)) => v as f64,
-                ScalarValue::Decimal128(Some(v), _, scale) => {
-                    v as f64 / 10f64.powi(i32::from(scale))
-                }
-                other => {
-                    return plan_err!(
-                        "{NAME}: min_similarity must be a number between 0 and 1, got {other}"
-                    );
-                }
-            },
-            _ => {
-                return plan_err!(
-                    "{NAME} expects ([min_similarity]), got {} arguments",
-                    exprs.len()
-                );
-            }
-        };
-        if !(0.0..=1.0).contains(&min) {
-            return plan_err!("{NAME}: min_similarity must be between 0 and 1, got {min}");
-        }
+        let min = min_similarity(state, NAME, args.exprs())?;
         let plan = relation::plan_sql(state, NAME, &duplicates_sql(min))?;
         Ok(DataFrame::new(state.clone(), plan).into_view())
     }

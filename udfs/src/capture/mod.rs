@@ -3,6 +3,7 @@
 //! are its SQL faces.
 
 pub mod email_domain;
+pub mod lead_duplicate_groups;
 pub mod lead_duplicates;
 pub mod name_similarity;
 pub mod normalize_email;
