@@ -211,10 +211,15 @@ pub async fn apply(
         )));
     }
 
-    let at = lit(ScalarValue::TimestampNanosecond(
-        Some(opts.at.saturating_mul(1000)),
-        None,
-    ));
+    let at = leadql_udfs::qualification::plan::recorded_instant(opts.at).map_err(|_| {
+        Error::Argument {
+            arg: "--at".into(),
+            reason: format!(
+                "{} is outside the instants the workspace can record (years 1677–2262)",
+                instant_text(opts.at)
+            ),
+        }
+    })?;
     let actor = match opts.actor {
         Some(a) => lit(a),
         None => null(DataType::Int64),

@@ -177,3 +177,108 @@ fn a_predicate_naming_an_unknown_column_is_an_error_at_its_line() {
         "{e}"
     );
 }
+
+#[test]
+fn rule_models_named_like_run_columns_or_with_capitals_grade_and_hand_off() {
+    let tmp = common::sample_copy();
+    let ws = tmp.path();
+    // A model called `rule` (its grading columns are rule_score, rule_grade) and one
+    // spelled with capitals.
+    fs::copy(
+        ws.join("scoring/engagement.toml"),
+        ws.join("scoring/rule.toml"),
+    )
+    .expect("copy");
+    fs::copy(ws.join("scoring/fit.toml"), ws.join("scoring/Big_Fit.toml")).expect("copy");
+    let policy = ws.join("policies/default.toml");
+    edit(
+        &policy,
+        "rule_models = [\"engagement\", \"fit\"]",
+        "rule_models = [\"engagement\", \"fit\", \"rule\", \"Big_Fit\"]",
+    );
+    // A hand-off rule may route on the qualification's columns.
+    edit(
+        &policy,
+        "when = \"account_segment = 'enterprise'\"",
+        "when = \"account_segment = 'enterprise' AND predictive_score >= 0 AND sales_ready\"",
+    );
+    let out = tempfile::tempdir().expect("out");
+    common::succeeded(&common::leadql_in(
+        ws,
+        &["run", "--out", &out.path().to_string_lossy()],
+    ));
+    let grades = out.path().join("lead_grades.parquet");
+    let columns = common::csv_in(
+        ws,
+        &format!(
+            "SELECT count(*) AS n, count(rule_score) = count(engagement_score) AS same_count, \
+             bool_and(rule_score = engagement_score) AS same_scores, count(\"Big_Fit_score\") AS big \
+             FROM '{}'",
+            grades.display()
+        ),
+    );
+    let row: Vec<&str> = columns.lines().nth(1).expect("row").split(',').collect();
+    assert_eq!(&row[1..3], &["true", "true"], "{columns}");
+    assert_eq!(row[0], row[3], "{columns}");
+    let activities = common::csv_in(
+        ws,
+        &format!(
+            "SELECT count(*) FROM '{}' WHERE rule = 'enterprise accounts'",
+            out.path().join("sales_activities.parquet").display()
+        ),
+    );
+    assert_ne!(activities.lines().nth(1), Some("0"), "{activities}");
+}
+
+#[test]
+fn an_aggregate_predicate_is_refused_at_its_line() {
+    let tmp = common::sample_copy();
+    let ws = tmp.path();
+    let policy = ws.join("policies/default.toml");
+    edit(
+        &policy,
+        "min_consent = \"transactional\"\n",
+        "min_consent = \"transactional\"\nwhere = \"count(*) > 0\"\n",
+    );
+    let e = failure(
+        ws,
+        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
+    );
+    let line = line_of(&policy, "where = ");
+    assert!(
+        e.contains(&format!(
+            "default.toml:{line}: invalid SQL predicate in [audience] where (count(*) > 0): a predicate is evaluated per row"
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_change_dated_past_what_the_workspace_can_record_is_refused() {
+    let tmp = common::sample_copy();
+    let ws = tmp.path();
+    let out = common::leadql_in(
+        ws,
+        &[
+            "lead",
+            "qualify",
+            "43",
+            "--create",
+            "opportunity",
+            "--at",
+            "9999-12-31 23:59:59",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("--at") && e.contains("outside the instants"),
+        "{e}"
+    );
+    // Nothing was recorded.
+    let events = common::csv_in(
+        ws,
+        "SELECT count(*) FROM lead_status_events WHERE lead_id = 43 AND occurred_at > TIMESTAMP '2200-01-01 00:00:00'",
+    );
+    assert_eq!(events.lines().nth(1), Some("0"), "{events}");
+}

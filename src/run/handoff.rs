@@ -12,11 +12,12 @@ use datafusion::common::{JoinType, ScalarValue};
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn::max;
-use datafusion::logical_expr::{Expr, cast, col, lit, when};
+use datafusion::logical_expr::{Case, Expr, cast, col, lit};
 use datafusion::prelude::{DataFrame, SessionContext};
 use leadql_models::assignment::{self, Candidate, Pool, SellerLoad};
 use leadql_models::policy::Policy;
 use leadql_udfs::args::instant;
+use leadql_udfs::qualification::plan::recorded_instant;
 
 use super::{ACTIVITIES, QUEUE_DAYS, has_table, int64s, strings, table};
 use crate::error::{Error, Result};
@@ -75,38 +76,11 @@ pub(super) async fn handoff(
 ) -> Result<RecordBatch> {
     let t = instant(as_of);
     let handoff = &policy.handoff;
-    // The first matching rule of each lead, with its account's territory and segment.
-    let leads = leads_with_accounts(ctx).await?;
-    let rule = match handoff.rules.iter().enumerate().try_fold(
-        None::<datafusion::logical_expr::conditional_expressions::CaseBuilder>,
-        |case, (i, r)| -> Result<_> {
-            let holds = match &r.when {
-                Some(w) => predicate(&leads, policy, "when", r, w)?,
-                None => lit(true),
-            };
-            Ok(Some(match case {
-                None => when(holds, lit(i as i64)),
-                Some(mut c) => c.when(holds, lit(i as i64)),
-            }))
-        },
-    )? {
-        Some(case) => case.end()?,
-        None => cast(lit(ScalarValue::Null), DataType::Int64),
-    };
-    let leads = leads.select(vec![
-        col("lead_id").alias("__lead"),
-        rule.alias("rule"),
-        col("account_territory"),
-        col("account_segment"),
-    ])?;
     // Leads sales-ready from this run on (not marked by an earlier run) and without an
-    // activity from an earlier run, best first.
-    let mut ready =
-        qualification
-            .clone()
-            .filter(col("sales_ready").and(col("sales_ready_since").eq(lit(
-                ScalarValue::TimestampNanosecond(Some(as_of.saturating_mul(1000)), None),
-            ))))?;
+    // activity from an earlier run.
+    let mut ready = qualification
+        .clone()
+        .filter(col("sales_ready").and(col("sales_ready_since").eq(recorded_instant(as_of)?)))?;
     if has_table(ctx, ACTIVITIES) {
         let earlier = table(ctx, ACTIVITIES)
             .await?
@@ -120,21 +94,53 @@ pub(super) async fn handoff(
             None,
         )?;
     }
+    // What the rules' `when` predicates see: the qualification's columns, the lead's
+    // and its account's (`account_*`).
+    let leads = leads_with_accounts(ctx).await?;
+    let leads = {
+        let columns: Vec<Expr> = leads
+            .schema()
+            .columns()
+            .into_iter()
+            .map(|c| match c.name.as_str() {
+                "lead_id" => col("lead_id").alias("__lead"),
+                _ => Expr::Column(c),
+            })
+            .collect();
+        leads.select(columns)?
+    };
+    let ready = ready.join(leads, JoinType::Inner, &["lead_id"], &["__lead"], None)?;
+    // The first rule whose `when` holds (NULL: none).
+    let mut rules = Vec::new();
+    for (i, r) in handoff.rules.iter().enumerate() {
+        let holds = match &r.when {
+            Some(w) => predicate(&ready, policy, "when", r, w)?,
+            None => lit(true),
+        };
+        rules.push((Box::new(holds), Box::new(lit(i as i64))));
+    }
+    let rule = if rules.is_empty() {
+        cast(lit(ScalarValue::Null), DataType::Int64)
+    } else {
+        Expr::Case(Case::new(None, rules, None))
+    };
     let batches = ready
-        .join(leads, JoinType::Inner, &["lead_id"], &["__lead"], None)?
+        .select(vec![
+            col("lead_id"),
+            rule.alias("rule"),
+            col("account_territory"),
+            col("account_segment"),
+            col("predictive_score"),
+            col("rule_score"),
+        ])?
         .sort(vec![
             col("predictive_score").sort(false, false),
             col("rule_score").sort(false, false),
             col("lead_id").sort(true, false),
         ])?
-        .select(vec![
-            col("lead_id"),
-            col("rule"),
-            col("account_territory"),
-            col("account_segment"),
-        ])?
         .collect()
-        .await?;
+        .await
+        .map_err(|e| Error::Query(format!("{}: hand-off rules: {e}", policy.file)))?;
     let mut candidates = Vec::new();
     for b in &batches {
         let ids = int64s(b, 0)?;
@@ -165,7 +171,13 @@ pub(super) async fn handoff(
             .sort(vec![col("seller_id").sort(true, false)])?
             .select_columns(&["seller_id", "territory", "segment"])?
             .collect()
-            .await?;
+            .await
+            .map_err(|e| {
+                Error::Query(format!(
+                    "{}:{}: sellers of hand-off rule '{}': {e}",
+                    policy.file, r.line, r.name
+                ))
+            })?;
         let mut sellers: BTreeMap<Vec<String>, Vec<i64>> = BTreeMap::new();
         for batch in &b {
             let ids = int64s(batch, 0)?;

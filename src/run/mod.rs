@@ -18,7 +18,7 @@ use datafusion::common::JoinType;
 use datafusion::common::ScalarValue;
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::functions_aggregate::expr_fn::max;
-use datafusion::logical_expr::{Expr, col, lit, when};
+use datafusion::logical_expr::{Expr, col, ident, lit, when};
 use datafusion::prelude::{DataFrame, SessionContext};
 use leadql_models::policy::Policy;
 use leadql_udfs::args::instant;
@@ -301,7 +301,17 @@ async fn grading(
     scores: &DataFrame,
     as_of: i64,
 ) -> Result<DataFrame> {
-    let mut frame = qualification.clone();
+    // The qualification's columns under names no rule model's columns can take
+    // (a model called `rule` has a `rule_score` column).
+    let mut frame = qualification.clone().select(vec![
+        col("lead_id"),
+        col("rule_score").alias("__rule_score"),
+        col("predictive_score").alias("__predictive_score"),
+        col("predictive_grade").alias("__predictive_grade"),
+        col("sales_ready").alias("__sales_ready"),
+        col("policy").alias("__policy"),
+        col("as_of").alias("__as_of"),
+    ])?;
     let mut columns = vec![col("lead_id")];
     for (i, m) in policy.rule_models.iter().enumerate() {
         let name = m.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
@@ -316,9 +326,10 @@ async fn grading(
                 col("grade").alias(&grade),
             ])?;
         frame = frame.join(model, JoinType::Left, &["lead_id"], &[&key], None)?;
-        columns.extend([col(score), col(grade)]);
+        // Named as they are spelled (`col` would fold `Fit_score` to `fit_score`).
+        columns.extend([ident(score), ident(grade)]);
     }
-    let value = coalesce(vec![col("predictive_score"), col("rule_score")]);
+    let value = coalesce(vec![col("__predictive_score"), col("__rule_score")]);
     let previous = if has_table(ctx, HISTORY) {
         previous_run(ctx, policy, as_of).await?
     } else {
@@ -347,12 +358,12 @@ async fn grading(
         }
     };
     columns.extend([
-        col("predictive_score"),
-        col("predictive_grade"),
+        col("__predictive_score").alias("predictive_score"),
+        col("__predictive_grade").alias("predictive_grade"),
         trend.alias("trend"),
-        col("sales_ready"),
-        col("policy"),
-        col("as_of"),
+        col("__sales_ready").alias("sales_ready"),
+        col("__policy").alias("policy"),
+        col("__as_of").alias("as_of"),
     ]);
     Ok(frame
         .select(columns)?

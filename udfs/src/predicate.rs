@@ -13,6 +13,7 @@
 //! into a DataFusion [`Expr`] over the relation it filters ([`condition`]).
 
 use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{DataFusionError, Result, plan_datafusion_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::functions::core::expr_fn::coalesce;
@@ -78,6 +79,24 @@ pub fn condition(frame: &DataFrame, place: &Place<'_>, p: &Located<String>) -> R
     let text = expression(&p.value).map_err(|e| plan_datafusion_err!("{}", place.invalid(p, e)))?;
     let invalid = |e: DataFusionError| plan_datafusion_err!("{}", place.invalid(p, first_line(&e)));
     let expr = frame.parse_sql_expr(&text).map_err(invalid)?;
+    // Evaluated per row: no aggregate (`count(*) > 0`), window function or parameter.
+    let per_row = !expr
+        .exists(|e| {
+            Ok(matches!(
+                e,
+                Expr::AggregateFunction(_) | Expr::WindowFunction(_) | Expr::Placeholder(_)
+            ))
+        })
+        .unwrap_or(true);
+    if !per_row {
+        return Err(plan_datafusion_err!(
+            "{}",
+            place.invalid(
+                p,
+                "a predicate is evaluated per row: no aggregate or window function, no $ parameter"
+            )
+        ));
+    }
     let t = expr.get_type(frame.schema()).map_err(invalid)?;
     if t != DataType::Boolean && t != DataType::Null {
         return Err(plan_datafusion_err!(

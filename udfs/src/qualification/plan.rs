@@ -18,7 +18,7 @@ use datafusion::functions::core::expr_fn::{coalesce, least};
 use datafusion::functions::math::expr_fn::{floor, round};
 use datafusion::functions::string::expr_fn::concat_ws;
 use datafusion::functions_aggregate::expr_fn::min;
-use datafusion::logical_expr::{Expr, Operator, binary_expr, cast, col, lit, when};
+use datafusion::logical_expr::{Case, Expr, Operator, binary_expr, cast, col, lit, when};
 use leadql_models::domain::ConsentLevel;
 use leadql_models::policy::{Combine, Policy};
 use leadql_models::rules::RuleModel;
@@ -30,18 +30,17 @@ use crate::snapshots::plan::{NEVER_DAYS, RECENCY_TYPES};
 /// The workspace table holding earlier runs' qualifications (written by `leadql run`).
 pub const HISTORY: &str = "qualification_history";
 
-/// An instant as a comparison operand (µs, the workspace's unit).
-fn instant(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(micros), None))
-}
-
-/// An instant as an output value: `as_of` and `sales_ready_since` are nanosecond
-/// timestamps, as in every qualification recorded so far.
-fn output_instant(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampNanosecond(
-        Some(micros.saturating_mul(1000)),
-        None,
-    ))
+/// An instant as the qualification records it: `as_of` and `sales_ready_since` are
+/// nanosecond timestamps, as in every qualification recorded so far (and the hand-off
+/// compares `sales_ready_since` with this same value). An instant past 2262 has no
+/// nanosecond timestamp and is an error.
+pub fn recorded_instant(micros: i64) -> Result<Expr> {
+    match micros.checked_mul(1000) {
+        Some(ns) => Ok(lit(ScalarValue::TimestampNanosecond(Some(ns), None))),
+        None => plan_err!(
+            "as_of {micros} µs is outside the range of nanosecond timestamps (years 1677–2262)"
+        ),
+    }
 }
 
 /// `a || b`: NULL when either side is NULL (unlike `concat`).
@@ -81,30 +80,30 @@ fn recency() -> Result<Expr> {
         .map(|t| col(format!("days_since_{t}")))
         .collect();
     let nearest = least(columns.clone());
-    let which = || -> Result<Expr> {
-        let mut case: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
-        for (t, c) in RECENCY_TYPES.iter().zip(&columns) {
-            let cond = c.clone().eq(nearest.clone());
-            case = Some(match case {
-                None => when(cond, lit(label(t))),
-                Some(mut b) => b.when(cond, lit(label(t))),
-            });
-        }
-        match case {
-            Some(b) => b.end(),
-            None => Ok(null(DataType::Utf8)),
-        }
-    };
+    // CASE WHEN days_since_x = nearest THEN 'x label' … END (no match: NULL).
+    let which = Expr::Case(Case::new(
+        None,
+        RECENCY_TYPES
+            .iter()
+            .zip(&columns)
+            .map(|(t, c)| {
+                (
+                    Box::new(c.clone().eq(nearest.clone())),
+                    Box::new(lit(label(t))),
+                )
+            })
+            .collect(),
+        None,
+    ));
     let days = floor(nearest.clone());
-    let (today, earlier) = (which()?, which()?);
     when(nearest.clone().gt_eq(lit(NEVER_DAYS)), null(DataType::Utf8))
         .when(
             nearest.lt(lit(1i64)),
-            joined(vec![lit("last "), today, lit(" today")]),
+            joined(vec![lit("last "), which.clone(), lit(" today")]),
         )
         .otherwise(joined(vec![
             lit("last "),
-            earlier,
+            which,
             lit(" "),
             text(cast(days.clone(), DataType::Int64)),
             when(days.eq(lit(1i64)), lit(" day ago")).otherwise(lit(" days ago"))?,
@@ -203,7 +202,8 @@ pub fn qualification(
     rules: &[Arc<RuleModel>],
     as_of: i64,
 ) -> Result<DataFrame> {
-    let t = instant(as_of);
+    let t = crate::args::instant(as_of);
+    let recorded = recorded_instant(as_of)?;
 
     // The audience: leads created by `as_of`, with enough consent, matching `where`.
     let leads = table(state, "leads")?;
@@ -273,8 +273,8 @@ pub fn qualification(
     };
 
     // Sales-ready marks of earlier runs: a lead stays sales-ready.
-    let since = if table(state, HISTORY).is_ok() {
-        let prior = table(state, HISTORY)?
+    let since = if let Ok(history) = table(state, HISTORY) {
+        let prior = history
             .filter(
                 col("policy")
                     .eq(lit(policy.name.as_str()))
@@ -359,10 +359,10 @@ pub fn qualification(
         ready_now.clone().or(kept.clone()).alias("sales_ready"),
         cast(reasons, DataType::Utf8View).alias("reasons"),
         when(kept, col("since"))
-            .when(ready_now, output_instant(as_of))
+            .when(ready_now, recorded.clone())
             .end()?
             .alias("sales_ready_since"),
         lit(policy.name.as_str()).alias("policy"),
-        output_instant(as_of).alias("as_of"),
+        recorded.alias("as_of"),
     ])
 }
