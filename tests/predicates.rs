@@ -23,25 +23,11 @@ fn edit(path: &Path, from: &str, to: &str) {
 fn a_policy_audience_cannot_escape_its_parentheses() {
     let tmp = common::sample_copy();
     let ws = tmp.path();
-    edit(
-        &ws.join("policies/default.toml"),
-        "min_consent = \"transactional\"\n",
-        "min_consent = \"transactional\"\nwhere = \"true) OR (true\"\n",
-    );
-    let e = failure(
-        ws,
-        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
-    );
-    // Checked when the workspace loads: the policy is invalid, and the error names
-    // the file, the predicate's line and the predicate.
+    // Checked when the workspace loads: the policy is invalid.
+    let e = audience_error(ws, "true) OR (true");
+    assert!(e.contains("policy 'default' is invalid: "), "{e}");
+    assert!(e.contains("not a single SQL expression"), "{e}");
     let line = line_of(&ws.join("policies/default.toml"), "where = ");
-    assert!(
-        e.contains(&format!(
-            "policy 'default' is invalid: {}:{line}: invalid SQL predicate in [audience] where (true) OR (true): not a single SQL expression",
-            ws.join("policies/default.toml").display()
-        )),
-        "{e}"
-    );
     // `leadql run` refuses the policy the same way.
     let out = tempfile::tempdir().expect("out");
     let e = failure(ws, &["run", "--out", &out.path().to_string_lossy()]);
@@ -49,6 +35,29 @@ fn a_policy_audience_cannot_escape_its_parentheses() {
         e.contains(&format!("default.toml:{line}: invalid SQL predicate")),
         "{e}"
     );
+}
+
+/// Gives the sample policy `default` the audience `where = "predicate"` and returns
+/// the error `qualify_leads('default')` reports, after checking that it names the
+/// policy file, the predicate's line and the predicate.
+fn audience_error(ws: &Path, predicate: &str) -> String {
+    let policy = ws.join("policies/default.toml");
+    edit(
+        &policy,
+        "min_consent = \"transactional\"\n",
+        &format!("min_consent = \"transactional\"\nwhere = \"{predicate}\"\n"),
+    );
+    let e = failure(
+        ws,
+        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
+    );
+    let line = line_of(&policy, "where = ");
+    let expected = format!(
+        "{}:{line}: invalid SQL predicate in [audience] where ({predicate}): ",
+        policy.display()
+    );
+    assert!(e.contains(&expected), "{e}\nexpected: {expected}");
+    e
 }
 
 /// The 1-based line of `path` holding `needle`.
@@ -146,20 +155,7 @@ fn a_predicate_naming_an_unknown_column_is_an_error_at_its_line() {
     let ws = tmp.path();
     let policy = ws.join("policies/default.toml");
     // The example: text that would change the plan if pasted into SQL.
-    edit(
-        &policy,
-        "min_consent = \"transactional\"\n",
-        "min_consent = \"transactional\"\nwhere = \"country='DE') OR (true\"\n",
-    );
-    let e = failure(
-        ws,
-        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
-    );
-    let line = line_of(&policy, "where = ");
-    assert!(
-        e.contains(&format!("default.toml:{line}: invalid SQL predicate in [audience] where (country='DE') OR (true)")),
-        "{e}"
-    );
+    audience_error(ws, "country='DE') OR (true");
     // Well-formed, but over a column sellers do not have: found when the plan is built.
     edit(&policy, "where = \"country='DE') OR (true\"\n", "");
     edit(
@@ -233,24 +229,8 @@ fn rule_models_named_like_run_columns_or_with_capitals_grade_and_hand_off() {
 #[test]
 fn an_aggregate_predicate_is_refused_at_its_line() {
     let tmp = common::sample_copy();
-    let ws = tmp.path();
-    let policy = ws.join("policies/default.toml");
-    edit(
-        &policy,
-        "min_consent = \"transactional\"\n",
-        "min_consent = \"transactional\"\nwhere = \"count(*) > 0\"\n",
-    );
-    let e = failure(
-        ws,
-        &["sql", "SELECT count(*) FROM qualify_leads('default')"],
-    );
-    let line = line_of(&policy, "where = ");
-    assert!(
-        e.contains(&format!(
-            "default.toml:{line}: invalid SQL predicate in [audience] where (count(*) > 0): a predicate is evaluated per row"
-        )),
-        "{e}"
-    );
+    let e = audience_error(tmp.path(), "count(*) > 0");
+    assert!(e.contains("a predicate is evaluated per row"), "{e}");
 }
 
 #[test]
