@@ -111,7 +111,8 @@ pub enum Distribution {
 pub struct AssignmentRule {
     /// Rule name (shown on each activity).
     pub name: String,
-    /// SQL predicate over the lead's columns (and `account_*` columns), with its line;
+    /// SQL predicate over the lead's qualification, its columns and its account's
+    /// (`account_*`), with its line;
     /// `None` = all.
     pub when: Option<Located<String>>,
     /// SQL predicate over the `sellers` table choosing the pool, with its line; `None` =

@@ -22,35 +22,6 @@ use leadql_udfs::qualification::plan::recorded_instant;
 use super::{ACTIVITIES, QUEUE_DAYS, has_table, int64s, strings, table};
 use crate::error::{Error, Result};
 
-/// The leads with the columns hand-off rules' `when` predicates see: every lead
-/// column, and the lead's account's as `account_<column>`.
-async fn leads_with_accounts(ctx: &SessionContext) -> Result<DataFrame> {
-    let accounts = table(ctx, "accounts").await?.select(vec![
-        col("account_id").alias("__account"),
-        col("territory").alias("account_territory"),
-        col("segment").alias("account_segment"),
-        col("industry").alias("account_industry"),
-        col("employees").alias("account_employees"),
-        col("country").alias("account_country"),
-        col("is_customer").alias("account_is_customer"),
-    ])?;
-    let joined = table(ctx, "leads").await?.join(
-        accounts,
-        JoinType::Left,
-        &["account_id"],
-        &["__account"],
-        None,
-    )?;
-    let columns: Vec<Expr> = joined
-        .schema()
-        .columns()
-        .into_iter()
-        .filter(|c| c.name != "__account")
-        .map(Expr::Column)
-        .collect();
-    Ok(joined.select(columns)?)
-}
-
 /// The seller columns a rule matches on, as the key of a lead or a seller.
 fn key(
     rule: &leadql_models::policy::AssignmentRule,
@@ -96,7 +67,7 @@ pub(super) async fn handoff(
     }
     // What the rules' `when` predicates see: the qualification's columns, the lead's
     // and its account's (`account_*`).
-    let leads = leads_with_accounts(ctx).await?;
+    let leads = leadql_udfs::scoring::plan::leads_with_accounts(&ctx.state())?;
     let leads = {
         let columns: Vec<Expr> = leads
             .schema()

@@ -171,26 +171,33 @@ fn uses_accounts(model: &RuleModel) -> bool {
     texts.any(|t| t.contains("account_"))
 }
 
+/// Every lead with its account's columns as `account_<column>` ([`ACCOUNT_COLUMNS`];
+/// NULL for a lead without an account): what fit rules, audiences and hand-off rules
+/// may name.
+pub fn leads_with_accounts(state: &SessionState) -> Result<DataFrame> {
+    let mut cols = vec![col("account_id").alias("__account_id")];
+    cols.extend(
+        ACCOUNT_COLUMNS
+            .iter()
+            .map(|c| col(*c).alias(format!("account_{c}"))),
+    );
+    let accounts = table(state, "accounts")?.select(cols)?;
+    table(state, "leads")?.join(
+        accounts,
+        JoinType::Left,
+        &["account_id"],
+        &["__account_id"],
+        None,
+    )
+}
+
 /// Compiles `model` into the scoring plan.
 pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<Scored> {
-    let mut leads = table(state, "leads")?;
-    if uses_accounts(model) {
-        let accounts = table(state, "accounts")?;
-        let mut cols = vec![col("account_id").alias("__account_id")];
-        cols.extend(
-            ACCOUNT_COLUMNS
-                .iter()
-                .map(|c| col(*c).alias(format!("account_{c}"))),
-        );
-        let accounts = accounts.select(cols)?;
-        leads = leads.join(
-            accounts,
-            JoinType::Left,
-            &["account_id"],
-            &["__account_id"],
-            None,
-        )?;
-    }
+    let mut leads = if uses_accounts(model) {
+        leads_with_accounts(state)?
+    } else {
+        table(state, "leads")?
+    };
     let as_of_expr = match as_of {
         AsOf::Instant(v) => ts(*v),
         AsOf::Snapshots(pairs) => {
