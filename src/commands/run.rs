@@ -45,5 +45,7 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
         retrain: args.retrain,
         top: args.top,
     };
-    run::run(&ws, &ctx, &opts).await
+    let summary = run::run(&ws, &ctx, &opts).await?;
+    print!("{}", summary.text());
+    Ok(())
 }

@@ -8,7 +8,6 @@
 //! run at a later instant sees the earlier ones (sticky sales-readiness, trends,
 //! sellers' open items).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,12 +29,12 @@ use crate::output::{self, Destination, Format};
 
 mod handoff;
 mod refresh;
-mod report;
+mod summary;
 
 pub use handoff::activities_schema;
 use handoff::handoff;
-use refresh::{ModelLine, refresh_model};
-use report::summary;
+use refresh::refresh_model;
+pub use summary::{Activities, BacktestFigures, ModelLine, RunSummary, TopLead, Written};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -75,7 +74,7 @@ fn has_table(ctx: &SessionContext, name: &str) -> bool {
 }
 
 /// Runs the main job and prints its summary on stdout.
-pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Result<()> {
+pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Result<RunSummary> {
     let started = std::time::Instant::now();
     let policy = ws
         .policies
@@ -90,7 +89,6 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
             });
         }
     };
-    let mut report = String::new();
     let mut stages = Stages::new();
 
     // 1. The predictive model.
@@ -178,13 +176,15 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         let frame = sorted(frame, keys)?;
         let path = out.join(format!("{name}.parquet"));
         let rows = write(frame, &path, &metadata).await?;
-        written.push(format!("{} ({rows} rows)", path.display()));
+        written.push(Written {
+            path: path.display().to_string(),
+            rows,
+        });
     }
     stages.done("record and export");
 
     // 6. Summary.
-    summary(
-        &mut report,
+    let mut summary = summary::summarise(
         &policy,
         &qualification,
         as_of,
@@ -195,17 +195,14 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     .await?;
     stages.done("summary");
     stages.report();
-    for w in &warnings {
-        let _ = writeln!(report, "warning: {w}");
-    }
-    let _ = writeln!(report, "\nWritten: {}", written.join(", "));
-    let _ = writeln!(
-        report,
-        "Recorded in the workspace: {HISTORY}/{file_name}, {ACTIVITIES}/{file_name} ({:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
-    print!("{report}");
-    Ok(())
+    summary.warnings = warnings;
+    summary.written = written;
+    summary.recorded = vec![
+        format!("{HISTORY}/{file_name}"),
+        format!("{ACTIVITIES}/{file_name}"),
+    ];
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
 }
 
 /// Wall time per stage of a run, printed to stderr when `LEADQL_TIMINGS` is set (for

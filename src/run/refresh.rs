@@ -16,32 +16,39 @@ use crate::error::{Error, Result};
 use crate::sql;
 
 /// The predictive model a run scores with, and what the run learnt about it.
-#[derive(Debug, Clone)]
-pub(super) struct ModelLine {
-    pub(super) name: String,
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelLine {
+    /// The model's name.
+    pub name: String,
     /// The active version after the run.
-    pub(super) version: u32,
-    pub(super) kind: String,
+    pub version: u32,
+    /// The model type (`logistic_regression`, …).
+    pub kind: String,
     /// Held-out AUC of the active version.
-    pub(super) auc: Option<f64>,
+    pub auc: Option<f64>,
     /// Whether this run trained a version.
-    pub(super) trained: bool,
+    pub trained: bool,
     /// Label horizon of a point-in-time model, in days.
-    pub(super) horizon_days: Option<f64>,
+    pub horizon_days: Option<f64>,
     /// Out-of-time backtest of the active version at its latest instant.
-    pub(super) backtest: Option<BacktestFigures>,
+    pub backtest: Option<BacktestFigures>,
     /// What happened to a newly trained version (published, or kept back and why).
-    pub(super) publish: Option<String>,
+    pub publish: Option<String>,
 }
 
 /// One instant of a backtest: AUC and the calibration of the top 5%.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct BacktestFigures {
-    pub(super) as_of: String,
-    pub(super) auc: Option<f64>,
-    pub(super) leads: i64,
-    pub(super) top5_predicted: Option<f64>,
-    pub(super) top5_actual: Option<f64>,
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BacktestFigures {
+    /// The instant.
+    pub as_of: String,
+    /// AUC over the leads open at the instant.
+    pub auc: Option<f64>,
+    /// Leads open at the instant.
+    pub leads: i64,
+    /// Mean predicted probability of the best-scored 5%.
+    pub top5_predicted: Option<f64>,
+    /// Share of the best-scored 5% qualified within the horizon.
+    pub top5_actual: Option<f64>,
 }
 
 impl ModelLine {
