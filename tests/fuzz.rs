@@ -166,8 +166,10 @@ proptest! {
         for (field, column) in mapping::automatic(&header) {
             mapping.columns.entry(field).or_insert(column);
         }
+        // Every other column kept, its type inferred.
+        mapping.keep_unmapped = true;
         let sellers: HashSet<i64> = [1, 2, 3].into_iter().collect();
-        match rows::read(&text, delimiter, &mapping, "csv", &sellers) {
+        match rows::read(&text, delimiter, &mapping, "csv", &sellers, &Default::default()) {
             Ok(read) => {
                 prop_assert_eq!(read.leads.len() as u64 + read.rejects.len() as u64 + read.repeated, read.rows);
                 for r in read.rejects.iter().chain(&read.warnings) {

@@ -1,6 +1,8 @@
 //! `leadql import`: CSV and LinkedIn imports into a copy of the sample workspace and
 //! into a new one, with malformed rows, unknown columns, other delimiters and
-//! encodings, repeated imports, and the real bank-marketing file.
+//! encodings, repeated imports, the real bank-marketing file, and `--keep-unmapped`
+//! (inferred types, name collisions, type stability across imports, kept columns in
+//! SQL, a rule model and `CREATE MODEL`).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -642,4 +644,390 @@ fn windows_1252_and_utf8_bom_files_import_with_correct_names_and_mixed_ones_are_
     );
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(number(&ws, "SELECT count(*) FROM leads"), leads);
+}
+
+/// A new workspace under a temporary directory, and a helper importing a file's
+/// `text` into it with the given extra arguments.
+fn new_workspace() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("ws");
+    (tmp, ws)
+}
+
+fn import_text(ws: &Path, name: &str, text: &str, args: &[&str]) -> Output {
+    let file = ws.parent().expect("parent").join(name);
+    std::fs::write(&file, text).expect("write");
+    let mut all = vec![
+        "import",
+        "csv",
+        file.to_str().expect("utf-8"),
+        "--at",
+        "2026-06-30 00:00:00",
+    ];
+    all.extend(args);
+    leadql(ws, &all)
+}
+
+fn failed(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
+#[test]
+fn keep_unmapped_stores_other_columns_with_inferred_types_and_nulls() {
+    let (_tmp, ws) = new_workspace();
+    let file = "Email,First Name,Plan Tier,Seats,Spend,Trial,Newsletter,Demo Date,Signed,Customer No,Budget,Notes,Empty\n\
+        a1@x.io,Ann,gold,12,1500.50,true,Yes,2026-03-01,25/03/2026,00123,\"1,200\",call back,\n\
+        a2@x.io,Bob,silver,,99,FALSE,no,2026-03-02 10:30:00,03/04/2026,00456,800,,\n\
+        a3@x.io,Cid,,-3,,,,,,98765,\"2,500\",n/a,\n";
+    // Without the option the columns are listed as not imported.
+    let err = ok(&import_text(&ws, "own.csv", file, &["--dry-run"]));
+    assert!(
+        err.contains("columns not imported: Plan Tier, Seats, Spend, Trial, Newsletter, Demo Date, Signed, Customer No, Budget, Notes, Empty"),
+        "{err}"
+    );
+    let err = ok(&import_text(&ws, "own.csv", file, &["--keep-unmapped"]));
+    assert!(err.contains("3 imported"), "{err}");
+    assert!(
+        err.contains(
+            "kept as extra lead columns: Plan Tier as plan_tier (text), Seats as seats (int), \
+             Spend as spend (float), Trial as trial (bool), Newsletter as newsletter (bool), \
+             Demo Date as demo_date (timestamp), Signed as signed (timestamp), \
+             Customer No as customer_no (text), Budget as budget (text), Notes as notes (text)"
+        ),
+        "{err}"
+    );
+    // A column of empty cells has no type to infer: not kept.
+    assert!(err.contains("columns not imported: Empty"), "{err}");
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT arrow_typeof(plan_tier) AS p, arrow_typeof(seats) AS s, arrow_typeof(spend) AS f, \
+             arrow_typeof(trial) AS t, arrow_typeof(demo_date) AS d, arrow_typeof(customer_no) AS c \
+             FROM leads LIMIT 1"
+        ),
+        "p,s,f,t,d,c\nUtf8,Int64,Float64,Boolean,Timestamp(µs),Utf8\n"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT email, plan_tier, seats, spend, trial, newsletter, demo_date, signed, customer_no, budget, notes \
+             FROM leads ORDER BY email"
+        ),
+        "email,plan_tier,seats,spend,trial,newsletter,demo_date,signed,customer_no,budget,notes\n\
+         a1@x.io,gold,12,1500.5,true,true,2026-03-01T00:00:00,2026-03-25T00:00:00,00123,\"1,200\",call back\n\
+         a2@x.io,silver,,99.0,false,false,2026-03-02T10:30:00,2026-04-03T00:00:00,00456,800,\n\
+         a3@x.io,,-3,,,,,,98765,\"2,500\",n/a\n"
+    );
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM leads WHERE seats IS NULL AND spend = 99"
+        ),
+        1
+    );
+}
+
+#[test]
+fn keep_unmapped_name_collisions_are_errors_naming_both_columns_and_write_nothing() {
+    let (tmp, ws) = sample();
+    let before = files(&ws);
+    let err = failed(&import_text(
+        &ws,
+        "ids.csv",
+        "Email,Lead ID,Score\nc1@x.io,L-1,3\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("column 'Lead ID' would be kept as 'lead_id', a lead column"),
+        "{err}"
+    );
+    let err = failed(&import_text(
+        &ws,
+        "twice.csv",
+        "Email,Plan Tier,plan_tier\nc1@x.io,gold,1\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("columns 'Plan Tier' and 'plan_tier' would both be kept as extra lead column 'plan_tier'"),
+        "{err}"
+    );
+    let err = failed(&import_text(
+        &ws,
+        "account.csv",
+        "Email,Account Segment\nc1@x.io,smb\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains(
+            "column 'Account Segment' would be kept as 'account_segment', the name rule models give an account column"
+        ),
+        "{err}"
+    );
+    // With [extra] naming one of them, the other is kept under its own name.
+    let mapping = tmp.path().join("rename.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\nemail = \"Email\"\n[extra]\n\"Lead ID\" = { type = \"text\", name = \"crm_lead_id\" }\n",
+    )
+    .expect("mapping");
+    assert_eq!(files(&ws), before, "nothing written by refused imports");
+    let err = ok(&import_text(
+        &ws,
+        "ids.csv",
+        "Email,Lead ID,Score\nc1@x.io,L-1,3\n",
+        &[
+            "--keep-unmapped",
+            "--mapping",
+            mapping.to_str().expect("utf-8"),
+        ],
+    ));
+    assert!(
+        err.contains("kept as extra lead columns: Score as score (int)"),
+        "{err}"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT crm_lead_id, score FROM leads WHERE email = 'c1@x.io'"
+        ),
+        "crm_lead_id,score\nL-1,3\n"
+    );
+}
+
+#[test]
+fn a_later_import_must_fit_the_stored_types_or_fails_naming_column_and_line() {
+    let (tmp, ws) = new_workspace();
+    ok(&import_text(
+        &ws,
+        "first.csv",
+        "Email,Seats,Score,Plan,Trial\nd1@x.io,4,0.5,gold,yes\nd2@x.io,5,1.5,silver,no\n",
+        &["--keep-unmapped"],
+    ));
+    let before = files(&ws);
+    // A decimal where earlier imports stored whole numbers.
+    let err = failed(&import_text(
+        &ws,
+        "second.csv",
+        "Email,Seats,Score\nd3@x.io,6,2\nd4@x.io,2.5,3\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("second.csv")
+            && err.contains(
+                "column 'Seats', line 3: '2.5' is not an int (int column 'seats', as earlier imports stored it); nothing was imported"
+            ),
+        "{err}"
+    );
+    // An identifier (leading zero) is text, not an int either.
+    let err = failed(&import_text(
+        &ws,
+        "third.csv",
+        "Email,Seats\nd3@x.io,6\n\nd4@x.io,007\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("column 'Seats', line 4: '007' is not an int"),
+        "{err}"
+    );
+    // A timestamp where earlier imports stored bool.
+    let err = failed(&import_text(
+        &ws,
+        "fourth.csv",
+        "Email,Trial\nd3@x.io,2026-01-01\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("column 'Trial', line 2: '2026-01-01' is not a bool"),
+        "{err}"
+    );
+    // An explicit [extra] type must agree too.
+    let mapping = tmp.path().join("float.toml");
+    std::fs::write(&mapping, "[extra]\nSeats = \"float\"\n").expect("mapping");
+    let err = failed(&import_text(
+        &ws,
+        "fifth.csv",
+        "Email,Seats\nd3@x.io,6\n",
+        &["--mapping", mapping.to_str().expect("utf-8")],
+    ));
+    assert!(
+        err.contains("[extra] 'Seats' is declared float, but earlier imports stored 'seats' as int: declare it int"),
+        "{err}"
+    );
+    assert_eq!(files(&ws), before, "nothing written by refused imports");
+
+    // Widening is safe: whole numbers into a float column, anything into text, true
+    // and false into a yes/no column.
+    let err = ok(&import_text(
+        &ws,
+        "sixth.csv",
+        "Email,Seats,Score,Plan,Trial\nd5@x.io,7,3,42,TRUE\nd6@x.io,,,007,\n",
+        &["--keep-unmapped"],
+    ));
+    assert!(
+        err.contains("Seats as seats (int), Score as score (float), Plan as plan (text), Trial as trial (bool)"),
+        "{err}"
+    );
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT email, seats, score, plan, trial FROM leads ORDER BY email"
+        ),
+        "email,seats,score,plan,trial\n\
+         d1@x.io,4,0.5,gold,true\n\
+         d2@x.io,5,1.5,silver,false\n\
+         d5@x.io,7,3.0,42,true\n\
+         d6@x.io,,,007,\n"
+    );
+    // A later file without those columns: NULL there.
+    ok(&import_text(
+        &ws,
+        "seventh.csv",
+        "Email\nd7@x.io\n",
+        &["--keep-unmapped"],
+    ));
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM leads WHERE seats IS NULL AND score IS NULL"
+        ),
+        2
+    );
+}
+
+#[test]
+fn keep_unmapped_with_a_mapping_keeps_its_extra_types_and_infers_the_rest() {
+    let (tmp, ws) = new_workspace();
+    let mapping = tmp.path().join("badges.toml");
+    std::fs::write(
+        &mapping,
+        "id = \"Badge ID\"\n\
+         [columns]\nemail = \"E-mail\"\n\
+         [extra]\n\"Visits\" = { type = \"int\", name = \"booth_visits\" }\n\"Badge type\" = \"text\"\n",
+    )
+    .expect("mapping");
+    let m = mapping.to_str().expect("utf-8");
+    let err = ok(&import_text(
+        &ws,
+        "badges.csv",
+        "Badge ID,E-mail,Visits,Badge type,Score,Region\n\
+         B1,e1@x.io,\"1,200\",007,4.5,EMEA\n\
+         B2,e2@x.io,3,VIP,5,\n",
+        &["--mapping", m, "--keep-unmapped"],
+    ));
+    // The [extra] columns keep their declared types (an int with a thousands separator,
+    // a text of digits); the badge ID is the row's identity, not kept.
+    assert!(
+        err.contains("kept as extra lead columns: Score as score (float), Region as region (text)"),
+        "{err}"
+    );
+    assert!(!err.contains("columns not imported"), "{err}");
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT email, booth_visits, badge_type, score, region, arrow_typeof(booth_visits) AS t \
+             FROM leads ORDER BY email"
+        ),
+        "email,booth_visits,badge_type,score,region,t\n\
+         e1@x.io,1200,007,4.5,EMEA,Int64\n\
+         e2@x.io,3,VIP,5.0,,Int64\n"
+    );
+    // An [extra] name and a kept column's name colliding: both file columns named.
+    std::fs::write(
+        &mapping,
+        "[columns]\nemail = \"E-mail\"\n[extra]\n\"Visits\" = { type = \"int\", name = \"score\" }\n",
+    )
+    .expect("mapping");
+    let err = failed(&import_text(
+        &ws,
+        "badges2.csv",
+        "E-mail,Visits,Score\ne3@x.io,1,2\n",
+        &["--mapping", m, "--keep-unmapped"],
+    ));
+    assert!(
+        err.contains(
+            "columns 'Visits' and 'Score' would both be kept as extra lead column 'score'"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn kept_columns_are_usable_in_sql_rule_models_and_create_model() {
+    let (_tmp, ws) = new_workspace();
+    let mut text = String::from("Email,Status,Seats,Trial,Plan,Spend\n");
+    for i in 0..60 {
+        let converted = i % 3 == 0;
+        text.push_str(&format!(
+            "f{i}@x.io,{},{},{},{},{}\n",
+            if converted {
+                "qualified"
+            } else {
+                "disqualified"
+            },
+            if converted { 10 + i % 7 } else { 1 + i % 9 },
+            if i % 2 == 0 { "true" } else { "false" },
+            ["gold", "silver", "bronze"][i % 3],
+            if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("{}.25", i * 10)
+            },
+        ));
+    }
+    let err = ok(&import_text(&ws, "own.csv", &text, &["--keep-unmapped"]));
+    assert!(err.contains("60 imported"), "{err}");
+    assert!(
+        err.contains("Seats as seats (int), Trial as trial (bool), Plan as plan (text), Spend as spend (float)"),
+        "{err}"
+    );
+    // A rule model over the file's own columns.
+    let scoring = ws.join("scoring");
+    std::fs::create_dir_all(&scoring).expect("mkdir");
+    std::fs::write(
+        scoring.join("own.toml"),
+        "description = \"From the CSV's own columns\"\nsales_ready = 20\n\
+         [[fit]]\nname = \"big_team\"\nwhen = \"seats >= 10\"\npoints = 15\n\
+         [[fit]]\nname = \"on_trial\"\nwhen = \"trial\"\npoints = 10\n\
+         [[fit]]\nname = \"gold\"\nwhen = \"plan = 'gold' AND spend > 100\"\npoints = 5\n\
+         [[grade]]\nname = \"B\"\nmax = 20\n[[grade]]\nname = \"A\"\nmin = 20\n",
+    )
+    .expect("rule model");
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT l.email, s.score, s.sales_ready FROM score_leads('own', TIMESTAMP '2026-07-01 00:00:00') s \
+             JOIN leads l USING (lead_id) WHERE l.email IN ('f0@x.io', 'f3@x.io', 'f1@x.io') ORDER BY l.email"
+        ),
+        // f0: 10 seats, trial, gold but no spend; f1: 2 seats, no trial; f3: 13 seats,
+        // no trial, gold with spend 30.25.
+        "email,score,sales_ready\nf0@x.io,25.0,true\nf1@x.io,0.0,false\nf3@x.io,15.0,false\n"
+    );
+    // And as features of a predictive model.
+    ok(&leadql(
+        &ws,
+        &[
+            "sql",
+            "CREATE MODEL own OPTIONS (model_type = 'logistic_reg', label = 'converted', seed = 1) \
+             AS SELECT seats, trial, plan, spend, status = 'qualified' AS converted FROM leads",
+        ],
+    ));
+    let features = csv(
+        &ws,
+        "SELECT DISTINCT split_part(feature, '=', 1) AS f FROM model_features('own') ORDER BY f",
+    );
+    for f in ["seats", "trial", "plan", "spend"] {
+        assert!(
+            features.lines().any(|l| l.starts_with(f)),
+            "{f}: {features}"
+        );
+    }
+    assert_eq!(
+        number(
+            &ws,
+            "SELECT count(*) FROM leads WHERE predict_score('own', seats, trial, plan, spend) IS NOT NULL"
+        ),
+        60
+    );
 }

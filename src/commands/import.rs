@@ -82,6 +82,15 @@ pub struct CommonArgs {
     /// Read, check and report; write nothing to the workspace.
     #[arg(long)]
     dry_run: bool,
+    /// Keep every column the mapping does not use as an extra lead column, named like
+    /// [extra] columns ("Plan Tier" -> plan_tier) and typed from its values: int, float
+    /// (plain digits: 00123, 1,200 and 3,5 stay text), bool (true/false or yes/no),
+    /// timestamp, else text; empty cells are NULL. A later import must fit the types
+    /// stored before (whole numbers fit a float column, anything a text column; 2.5
+    /// does not fit an int column), else it fails naming column and line and writes
+    /// nothing. A name clashing with a lead column or another column is an error.
+    #[arg(long)]
+    keep_unmapped: bool,
 }
 
 /// Opens the workspace an import writes to, creating an empty one in a new or empty
@@ -139,6 +148,7 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
     if let Some(f) = &common.date_format {
         mapping.date_format = Some(f.clone());
     }
+    mapping.keep_unmapped = common.keep_unmapped;
     let at = at_or_now(common.at);
     let _lock = if common.dry_run {
         None
@@ -183,6 +193,20 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
         r.contacts_created,
         r.interactions
     );
+    if !r.kept.is_empty() {
+        let kept: Vec<String> = r
+            .kept
+            .iter()
+            .map(|(column, name, ty)| {
+                if column != name {
+                    format!("{column} as {name} ({})", ty.label())
+                } else {
+                    format!("{name} ({})", ty.label())
+                }
+            })
+            .collect();
+        eprintln!("kept as extra lead columns: {}", kept.join(", "));
+    }
     if !r.ignored.is_empty() {
         eprintln!("columns not imported: {}", r.ignored.join(", "));
     }

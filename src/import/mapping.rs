@@ -185,6 +185,41 @@ pub enum ExtraType {
 }
 
 impl ExtraType {
+    /// Its name in mappings and messages (`int`, `float`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExtraType::Text => "text",
+            ExtraType::Int => "int",
+            ExtraType::Float => "float",
+            ExtraType::Bool => "bool",
+            ExtraType::Timestamp => "timestamp",
+        }
+    }
+
+    /// The type of a column stored as `data_type` by an earlier import, if an import
+    /// can write it.
+    pub fn of(data_type: &DataType) -> Option<ExtraType> {
+        match data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(ExtraType::Text),
+            DataType::Int64 => Some(ExtraType::Int),
+            DataType::Float64 => Some(ExtraType::Float),
+            DataType::Boolean => Some(ExtraType::Bool),
+            DataType::Timestamp(_, None) => Some(ExtraType::Timestamp),
+            DataType::Timestamp(_, Some(tz)) if tz.as_ref() == "UTC" || tz.as_ref() == "+00:00" => {
+                Some(ExtraType::Timestamp)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether values of this type can be stored in a column of type `stored` without
+    /// loss: the same type, a whole number as a float, anything as text.
+    pub fn widens_to(self, stored: ExtraType) -> bool {
+        self == stored
+            || stored == ExtraType::Text
+            || (self == ExtraType::Int && stored == ExtraType::Float)
+    }
+
     /// The Arrow type the column is stored as.
     pub fn data_type(self) -> DataType {
         match self {
@@ -291,6 +326,10 @@ pub struct Mapping {
     /// Submitted At); a file without them is refused, naming them.
     #[serde(skip)]
     pub required_columns: Vec<String>,
+    /// Keep every column nothing else uses as an extra lead column, its type inferred
+    /// from its values (`--keep-unmapped`; see [`crate::import::infer`]).
+    #[serde(skip)]
+    pub keep_unmapped: bool,
 }
 
 /// Where a mapping came from, for messages and the import log.

@@ -1,6 +1,7 @@
 //! `leadql import csv|linkedin FILE`: capturing leads from files.
 //!
-//! A file is decoded ([`decode`]), its columns mapped to lead fields ([`mapping`]), each
+//! A file is decoded ([`decode`]), its columns mapped to lead fields ([`mapping`]; with
+//! `--keep-unmapped` the others kept as extra lead columns, typed by [`infer`]), each
 //! row read and validated ([`rows`]), and the good rows linked to existing contacts (by
 //! email) and accounts (by corporate email domain, else company name), creating the
 //! missing ones ([`link`]). Rows are identified by their source id or content
@@ -11,18 +12,20 @@
 //! entirely or not at all.
 
 pub mod decode;
+pub mod infer;
 pub mod link;
 pub mod mapping;
 pub mod rows;
 pub mod values;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
@@ -109,6 +112,8 @@ pub struct Imported {
     pub interactions: u64,
     /// Header columns not imported.
     pub ignored: Vec<String>,
+    /// Columns kept by `--keep-unmapped`: file column, stored name and type.
+    pub kept: Vec<(String, String, ExtraType)>,
     /// Rows imported with an invalid optional field stored as NULL (each a warning row
     /// in the rejects file).
     pub warned: u64,
@@ -166,12 +171,26 @@ pub async fn import(
         }
     }
     let state = link::State::load(ctx).await?;
+    // Extra lead columns earlier imports stored: an extra column of this import must
+    // have the same type (or one that widens to it).
+    let stored: BTreeMap<String, DataType> = ws
+        .table(schema::LEADS.name)
+        .map(|t| {
+            t.schema
+                .fields()
+                .iter()
+                .filter(|f| schema::LEADS.column(f.name()).is_none())
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let read = rows::read(
         &text,
         delimiter,
         &mapping,
         opts.kind.as_str(),
         &state.sellers,
+        &stored,
     )
     .map_err(|e| with_file(e, &opts.file))?;
     drop(text);
@@ -183,9 +202,10 @@ pub async fn import(
         warned: read.warnings.len() as u64,
         skipped: read.repeated,
         ignored: read.ignored.clone(),
+        kept: read.kept.clone(),
         ..Imported::default()
     };
-    if mapping.columns.is_empty() && mapping.extra.is_empty() {
+    if mapping.columns.is_empty() && read.extras.is_empty() {
         return Err(file_err(format!(
             "no column maps to a lead field (columns: {}): give --mapping FILE or --map FIELD=COLUMN",
             read.header.join(", ")

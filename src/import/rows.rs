@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use leadql_models::domain::SOURCES;
 use leadql_models::matching::{normalize_email, normalize_phone};
 use leadql_models::{ConsentLevel, InteractionType, LeadStatus, Seniority, titles};
 use sha2::{Digest, Sha256};
 
-use super::mapping::{ExtraType, FieldKind, Mapping, field_kind};
+use super::infer::{self, CellKind};
+use super::mapping::{ExtraType, FieldKind, Mapping, extra_name, field_kind};
 use super::values::{self, DayOrder};
 use crate::error::{Error, Result};
 
@@ -109,13 +111,26 @@ pub struct Read {
     pub ignored: Vec<String>,
     /// Extra columns: stored name and type.
     pub extras: Vec<(String, ExtraType)>,
+    /// Columns kept by `--keep-unmapped`: file column, stored name and type.
+    pub kept: Vec<(String, String, ExtraType)>,
+}
+
+/// An extra column to store: where it is in the file, its stored name, the type its
+/// cells are read as and the type it is stored as (wider, when earlier imports stored
+/// the column so: a whole number as a float, anything as text).
+struct PlannedExtra {
+    index: usize,
+    name: String,
+    read: ExtraType,
+    store: ExtraType,
 }
 
 /// A mapping checked against the file's header: column positions per field.
 struct Plan {
     fields: Vec<(&'static str, FieldKind, usize)>,
     constants: Vec<(&'static str, FieldKind, String)>,
-    extras: Vec<(usize, String, ExtraType)>,
+    extras: Vec<PlannedExtra>,
+    kept: Vec<(String, String, ExtraType)>,
     id: Option<usize>,
     asset: Option<usize>,
     required: Vec<&'static str>,
@@ -154,7 +169,41 @@ fn column_index(header: &[String], column: &str, section: &str) -> Result<usize>
         })
 }
 
-fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> Result<Plan> {
+/// Why an extra column cannot be stored as `name`: a lead column, or a column rule
+/// models see as an account's (`account_<column>`).
+fn reserved(name: &str) -> Option<&'static str> {
+    if crate::schema::LEADS.column(name).is_some() {
+        return Some("a lead column");
+    }
+    let account = name.strip_prefix("account_")?;
+    leadql_udfs::scoring::plan::ACCOUNT_COLUMNS
+        .contains(&account)
+        .then_some("the name rule models give an account column")
+}
+
+/// The type earlier imports stored extra column `name` as (`None` when none did), or
+/// why an import cannot write that type.
+fn stored_type(
+    name: &str,
+    stored: &BTreeMap<String, DataType>,
+) -> std::result::Result<Option<ExtraType>, String> {
+    match stored.get(name) {
+        None => Ok(None),
+        Some(dt) => ExtraType::of(dt).map(Some).ok_or_else(|| {
+            format!(
+                "the workspace stores '{name}' as {dt}, a type an import cannot write (int, float, text, bool, timestamp)"
+            )
+        }),
+    }
+}
+
+fn plan(
+    mapping: &Mapping,
+    header: &[String],
+    records: &[csv::StringRecord],
+    lines: &[u64],
+    stored: &BTreeMap<String, DataType>,
+) -> Result<Plan> {
     let missing: Vec<&str> = mapping
         .required_columns
         .iter()
@@ -219,24 +268,45 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
     for field in &mapping.required {
         required.push(known_field(field, "required")?);
     }
-    let mut extras = Vec::new();
+    let mut extras: Vec<PlannedExtra> = Vec::new();
+    let mapping_err = |reason: String| Error::Argument {
+        arg: "--mapping".into(),
+        reason,
+    };
     for (column, spec) in &mapping.extra {
         let (name, ty) = (spec.name(column), spec.kind());
-        if crate::schema::LEADS.column(&name).is_some() {
-            return Err(Error::Argument {
-                arg: "--mapping".into(),
-                reason: format!(
-                    "[extra] '{column}' would be stored as '{name}', a lead column: map it in [columns] instead"
-                ),
-            });
+        if let Some(what) = reserved(&name) {
+            return Err(mapping_err(format!(
+                "[extra] '{column}' would be stored as '{name}', {what}: map it in [columns] or give it another name ({{ type = \"{}\", name = \"…\" }})",
+                ty.label()
+            )));
         }
-        if extras.iter().any(|(_, n, _)| *n == name) {
-            return Err(Error::Argument {
-                arg: "--mapping".into(),
-                reason: format!("[extra] two columns would be stored as '{name}'"),
-            });
+        if let Some(other) = extras.iter().find(|e| e.name == name) {
+            return Err(mapping_err(format!(
+                "[extra] '{}' and '{column}' would both be stored as '{name}'",
+                header[other.index]
+            )));
         }
-        extras.push((column_index(header, column, "[extra]")?, name, ty));
+        let store = match stored_type(&name, stored)
+            .map_err(|r| mapping_err(format!("[extra] '{column}': {r}")))?
+        {
+            None => ty,
+            Some(e) if ty.widens_to(e) => e,
+            Some(e) => {
+                return Err(mapping_err(format!(
+                    "[extra] '{column}' is declared {}, but earlier imports stored '{name}' as {}: declare it {} (or store it under another name)",
+                    ty.label(),
+                    e.label(),
+                    e.label()
+                )));
+            }
+        };
+        extras.push(PlannedExtra {
+            index: column_index(header, column, "[extra]")?,
+            name,
+            read: ty,
+            store,
+        });
     }
     let optional = |c: &str| mapping.optional_columns && column_index(header, c, "").is_err();
     let id = mapping
@@ -259,33 +329,98 @@ fn plan(mapping: &Mapping, header: &[String], records: &[csv::StringRecord]) -> 
     }
     // Day/month order of slashed dates, per date column, from its unambiguous values.
     let mut orders = HashMap::new();
+    let column = |i: usize| records.iter().map(move |r| r.get(i).unwrap_or("").trim());
     if mapping.date_format.is_none() {
         for (_, kind, i) in &fields {
             if *kind != FieldKind::Instant {
                 continue;
             }
-            let mut order = None;
-            for r in records {
-                if let Some((a, b)) = r.get(*i).and_then(values::slashed_parts) {
-                    if a > 12 {
-                        order = Some(DayOrder::DayMonth);
-                        break;
-                    }
-                    if b > 12 {
-                        order = Some(DayOrder::MonthDay);
-                        break;
-                    }
-                }
-            }
-            if let Some(o) = order {
+            if let Some(o) = infer::day_order(column(*i)) {
                 orders.insert(*i, o);
             }
+        }
+    }
+    let mut kept = Vec::new();
+    if mapping.keep_unmapped {
+        let used: HashSet<usize> = fields
+            .iter()
+            .map(|(_, _, i)| *i)
+            .chain(extras.iter().map(|e| e.index))
+            .chain(id)
+            .chain(asset)
+            .collect();
+        let file_err = |reason: String| Error::Argument {
+            arg: "FILE".into(),
+            reason,
+        };
+        let date_format = mapping.date_format.as_deref();
+        for (i, h) in header.iter().enumerate() {
+            if used.contains(&i) || h.is_empty() {
+                continue;
+            }
+            let order = date_format
+                .is_none()
+                .then(|| infer::day_order(column(i)))
+                .flatten();
+            let Some(inferred) = infer::column_type(column(i), date_format, order) else {
+                continue; // only empty cells: nothing to keep, listed as not imported
+            };
+            let name = extra_name(h);
+            if let Some(what) = reserved(&name) {
+                return Err(file_err(format!(
+                    "column '{h}' would be kept as '{name}', {what}: map it (--map FIELD=COLUMN), or name it in the mapping's [extra] (\"{h}\" = {{ type = \"{}\", name = \"…\" }})",
+                    inferred.label()
+                )));
+            }
+            if let Some(other) = extras.iter().find(|e| e.name == name) {
+                return Err(file_err(format!(
+                    "columns '{}' and '{h}' would both be kept as extra lead column '{name}': name one of them in the mapping's [extra] (\"{h}\" = {{ type = \"{}\", name = \"…\" }})",
+                    header[other.index],
+                    inferred.label()
+                )));
+            }
+            let store = match stored_type(&name, stored)
+                .map_err(|r| file_err(format!("column '{h}': {r}")))?
+            {
+                None => inferred,
+                Some(e) => {
+                    // Every cell must fit the stored type: the first that does not is
+                    // the error.
+                    let misfit = records.iter().zip(lines).find(|(r, _)| {
+                        let t = r.get(i).unwrap_or("").trim();
+                        !t.is_empty()
+                            && !CellKind::of(t, date_format, order)
+                                .extra_type()
+                                .widens_to(e)
+                    });
+                    if let Some((r, line)) = misfit {
+                        return Err(file_err(format!(
+                            "column '{h}', line {line}: '{}' is not {} ({} column '{name}', as earlier imports stored it); nothing was imported",
+                            r.get(i).unwrap_or("").trim(),
+                            article(e),
+                            e.label()
+                        )));
+                    }
+                    e
+                }
+            };
+            if let Some(o) = order {
+                orders.insert(i, o);
+            }
+            kept.push((h.clone(), name.clone(), store));
+            extras.push(PlannedExtra {
+                index: i,
+                name,
+                read: store,
+                store,
+            });
         }
     }
     Ok(Plan {
         fields,
         constants,
         extras,
+        kept,
         id,
         asset,
         required,
@@ -454,23 +589,45 @@ fn has_field(lead: &Lead, field: &str) -> bool {
     }
 }
 
+/// "an int", "a float", … (the type's label with its article).
+fn article(ty: ExtraType) -> String {
+    match ty {
+        ExtraType::Int => "an int".into(),
+        t => format!("a {}", t.label()),
+    }
+}
+
+/// A NULL of an extra column's stored type.
+fn null_of(ty: ExtraType) -> ScalarValue {
+    ScalarValue::try_from(&ty.data_type()).unwrap_or(ScalarValue::Utf8(None))
+}
+
+/// An extra cell read as `planned.read` and stored as `planned.store` (a whole number
+/// as a float, a valid value as its text).
 fn extra(
     text: &str,
-    ty: ExtraType,
+    planned: &PlannedExtra,
     date_format: Option<&str>,
+    order: Option<DayOrder>,
 ) -> std::result::Result<ScalarValue, String> {
     let t = text.trim();
     if t.is_empty() {
-        return ScalarValue::try_from(&ty.data_type()).map_err(|e| e.to_string());
+        return Ok(null_of(planned.store));
     }
-    Ok(match ty {
+    let value = match planned.read {
         ExtraType::Text => ScalarValue::Utf8(Some(t.to_string())),
         ExtraType::Int => ScalarValue::Int64(Some(values::integer(t)?)),
         ExtraType::Float => ScalarValue::Float64(Some(values::float(t)?)),
         ExtraType::Bool => ScalarValue::Boolean(Some(values::boolean(t)?)),
         ExtraType::Timestamp => {
-            ScalarValue::TimestampMicrosecond(Some(values::instant(t, date_format, None)?), None)
+            ScalarValue::TimestampMicrosecond(Some(values::instant(t, date_format, order)?), None)
         }
+    };
+    Ok(match (planned.read, planned.store, value) {
+        (r, s, v) if r == s => v,
+        (_, ExtraType::Text, _) => ScalarValue::Utf8(Some(t.to_string())),
+        (_, _, ScalarValue::Int64(Some(n))) => ScalarValue::Float64(Some(n as f64)),
+        (_, s, _) => return Err(format!("cannot store as {}", s.label())),
     })
 }
 
@@ -507,13 +664,15 @@ fn translate<'a>(values: Option<&'a BTreeMap<String, String>>, text: &'a str) ->
 }
 
 /// Reads `text` (decoded) as CSV with `delimiter` through `mapping`; `kind` scopes
-/// source identifiers, `sellers` are the owners a row may name.
+/// source identifiers, `sellers` are the owners a row may name, `stored` the extra lead
+/// columns earlier imports stored (name → type), which extra columns must fit.
 pub fn read(
     text: &str,
     delimiter: u8,
     mapping: &Mapping,
     kind: &str,
     sellers: &HashSet<i64>,
+    stored: &BTreeMap<String, DataType>,
 ) -> Result<Read> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -584,17 +743,18 @@ pub fn read(
             }
         }
     }
-    let plan = plan(mapping, &header, &records)?;
+    let plan = plan(mapping, &header, &records, &lines, stored)?;
     out.extras = plan
         .extras
         .iter()
-        .map(|(_, n, t)| (n.clone(), *t))
+        .map(|e| (e.name.clone(), e.store))
         .collect();
+    out.kept = plan.kept.clone();
     let used: Vec<usize> = plan
         .fields
         .iter()
         .map(|(_, _, i)| *i)
-        .chain(plan.extras.iter().map(|(i, _, _)| *i))
+        .chain(plan.extras.iter().map(|e| e.index))
         .chain(plan.id)
         .chain(plan.asset)
         .collect();
@@ -677,15 +837,14 @@ pub fn read(
                 bad.push((column, String::new(), format!("{field} is required")));
             }
         }
-        for (i, _, ty) in &plan.extras {
-            match extra(&cells[*i], *ty, mapping.date_format.as_deref()) {
+        for e in &plan.extras {
+            let order = plan.orders.get(&e.index).copied();
+            match extra(&cells[e.index], e, mapping.date_format.as_deref(), order) {
                 Ok(v) => lead.extras.push(v),
                 Err(reason) => {
                     // An extra column is optional: NULL of its type, and a warning.
-                    let null =
-                        ScalarValue::try_from(&ty.data_type()).unwrap_or(ScalarValue::Utf8(None));
-                    lead.extras.push(null);
-                    warned.push((header[*i].clone(), cells[*i].clone(), reason));
+                    lead.extras.push(null_of(e.store));
+                    warned.push((header[e.index].clone(), cells[e.index].clone(), reason));
                 }
             }
         }

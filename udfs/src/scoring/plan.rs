@@ -149,7 +149,7 @@ fn predicate(
 }
 
 /// Columns of `accounts` visible to fit rules and audiences as `account_<column>`.
-const ACCOUNT_COLUMNS: &[&str] = &[
+pub const ACCOUNT_COLUMNS: &[&str] = &[
     "name",
     "domain",
     "industry",
