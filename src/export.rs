@@ -41,6 +41,17 @@ pub struct ExportOptions {
     pub partition_by: Vec<String>,
 }
 
+/// The format a file's extension names (Parquet when it names none).
+pub fn format_of(out: &Path) -> Format {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
+        Some("ndjson" | "jsonl") => Format::Ndjson,
+        Some("arrow" | "arrows") => Format::Arrow,
+        _ => Format::Parquet,
+    }
+}
+
 /// The SQL for a source: `SELECT * FROM name` for a table or view, else the text.
 fn source_sql(ctx: &SessionContext, source: &str) -> String {
     let trimmed = source.trim();

@@ -26,7 +26,7 @@ import pyarrow as _pa
 from . import _leadql
 from ._leadql import Error
 
-__all__ = ["open", "Workspace", "Result", "Error", "bundled_sample", "copy_sample"]
+__all__ = ["open", "import_csv", "Workspace", "Result", "Error", "bundled_sample", "copy_sample"]
 __version__ = _leadql.__version__
 
 PathLike = Union[str, "_os.PathLike[str]"]
@@ -91,6 +91,59 @@ def open(  # noqa: A001 (leadql.open, like io.open)
     return Workspace(_leadql.Workspace(_os.fspath(path), _instant(as_of, "as_of"), memory_limit))
 
 
+def _pairs(value: Optional[dict], argument: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise TypeError(f"{argument}: expected a dict, not {type(value).__name__}")
+    return [(str(k), str(v)) for k, v in value.items()]
+
+
+def import_csv(
+    data: PathLike,
+    file: PathLike,
+    *,
+    mapping: Optional[PathLike] = None,
+    map: Optional[dict] = None,  # noqa: A002 (the option of `leadql import csv`)
+    set: Optional[dict] = None,  # noqa: A002
+    keep_unmapped: bool = False,
+    linkedin: bool = False,
+    delimiter: Optional[str] = None,
+    encoding: Optional[str] = None,
+    date_format: Optional[str] = None,
+    at: Instant = None,
+    rejects: Optional[PathLike] = None,
+    max_rejects: Optional[int] = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Imports leads from a CSV file into the workspace `data` (created when the
+    directory is new or empty), as `leadql import csv` does, and returns what it did:
+    rows read, imported, already imported and rejected, accounts and contacts matched
+    or created, the columns kept by `keep_unmapped` with their inferred types.
+
+    `mapping`: a mapping file; `map`: {lead field: file column}; `set`: {field: value}
+    for every row; `keep_unmapped`: keep every other column as a typed extra lead
+    column; `linkedin`: the file is a LinkedIn Lead Gen Forms export. Rows imported
+    before are skipped; refused rows go to a rejects CSV (`rejects`)."""
+    text = _leadql.import_file(
+        _os.fspath(data),
+        _os.fspath(file),
+        "linkedin" if linkedin else "csv",
+        None if mapping is None else _os.fspath(mapping),
+        _pairs(map, "map"),
+        _pairs(set, "set"),
+        keep_unmapped,
+        delimiter,
+        encoding,
+        date_format,
+        _instant(at, "at"),
+        None if rejects is None else _os.fspath(rejects),
+        max_rejects,
+        dry_run,
+    )
+    return _json.loads(text)
+
+
 class Workspace:
     """A workspace opened for SQL (see `leadql.open`)."""
 
@@ -134,6 +187,28 @@ class Workspace:
         The workspace is re-read afterwards, so the recorded run is visible to `sql`."""
         text = self._native.run(policy, _os.fspath(out), _instant(as_of, "as_of"), retrain, top)
         return _json.loads(text)
+
+    def import_csv(self, file: PathLike, **options: Any) -> dict[str, Any]:
+        """Imports a CSV file into this workspace (`leadql.import_csv` with its
+        options) and re-reads the workspace, so the new leads are visible."""
+        result = import_csv(self.path, file, **options)
+        self.refresh()
+        return result
+
+    def export(
+        self,
+        source: str,
+        out: PathLike,
+        *,
+        format: Optional[str] = None,  # noqa: A002
+        partition_by: Optional[list[str]] = None,
+        raw: bool = False,
+    ) -> int:
+        """Writes a table, view or query to `out` atomically, as `leadql export` does
+        (Parquet, CSV, JSON, NDJSON or Arrow, from `format` or the extension; Parquet
+        files carry the query, as_of and model versions in their metadata);
+        `partition_by` writes Hive-style folders. Returns the rows written."""
+        return self._native.export(source, _os.fspath(out), format, list(partition_by or []), raw)
 
     def refresh(self) -> None:
         """Re-reads the workspace (what other processes wrote since it was opened);

@@ -247,12 +247,168 @@ impl Workspace {
         serde_json::to_string(&summary).map_err(|e| Error::new_err(e.to_string()))
     }
 
+    /// Exports a table, view or query to a file, atomically (`leadql export`); returns
+    /// the rows written.
+    #[pyo3(signature = (source, out, format=None, partition_by=Vec::new(), raw=false))]
+    fn export(
+        &self,
+        py: Python<'_>,
+        source: String,
+        out: PathBuf,
+        format: Option<&str>,
+        partition_by: Vec<String>,
+        raw: bool,
+    ) -> PyResult<u64> {
+        use leadql::output::Format;
+        let format = match format {
+            None => leadql::export::format_of(&out),
+            Some("parquet") => Format::Parquet,
+            Some("csv") => Format::Csv,
+            Some("json") => Format::Json,
+            Some("ndjson" | "jsonl") => Format::Ndjson,
+            Some("arrow") => Format::Arrow,
+            Some(other) => {
+                return Err(Error::new_err(format!(
+                    "invalid value '{other}' for 'format': use parquet, csv, json, ndjson or arrow"
+                )));
+            }
+        };
+        let ctx = self.context()?;
+        py.detach(|| -> PyResult<u64> {
+            let _lock = if leadql::lock::is_inside(&out, &self.dir) {
+                Some(leadql::lock::write_lock(&self.dir).map_err(error)?)
+            } else {
+                None
+            };
+            let ws = LeadqlWorkspace::open(&self.dir).map_err(error)?;
+            let ws = match self.as_of {
+                Some(t) => ws.known_at(t).map_err(error)?,
+                None => ws,
+            };
+            let opts = leadql::export::ExportOptions {
+                source,
+                out,
+                format: format.raw(raw),
+                partition_by,
+            };
+            runtime()?
+                .block_on(leadql::export::export(&ws, &ctx, &opts))
+                .map_err(error)
+        })
+    }
+
     fn __repr__(&self) -> String {
         match self.as_of() {
             Some(t) => format!("leadql.Workspace('{}', as_of='{t}')", self.dir.display()),
             None => format!("leadql.Workspace('{}')", self.dir.display()),
         }
     }
+}
+
+/// Imports a CSV file or a LinkedIn Lead Gen Forms export into the workspace in
+/// `data` (created when new or empty), as `leadql import` does; returns what it did as
+/// JSON text.
+#[pyfunction]
+#[pyo3(signature = (data, file, kind="csv", mapping=None, map=Vec::new(), set=Vec::new(), keep_unmapped=false, delimiter=None, encoding=None, date_format=None, at=None, rejects=None, max_rejects=None, dry_run=false))]
+#[allow(clippy::too_many_arguments)]
+fn import_file(
+    py: Python<'_>,
+    data: PathBuf,
+    file: PathBuf,
+    kind: &str,
+    mapping: Option<PathBuf>,
+    map: Vec<(String, String)>,
+    set: Vec<(String, String)>,
+    keep_unmapped: bool,
+    delimiter: Option<&str>,
+    encoding: Option<&str>,
+    date_format: Option<&str>,
+    at: Option<&str>,
+    rejects: Option<PathBuf>,
+    max_rejects: Option<u64>,
+    dry_run: bool,
+) -> PyResult<String> {
+    use leadql::import;
+    let kind = match kind {
+        "csv" => import::Kind::Csv,
+        "linkedin" => import::Kind::Linkedin,
+        other => {
+            return Err(Error::new_err(format!(
+                "invalid value '{other}' for 'kind': use csv or linkedin"
+            )));
+        }
+    };
+    let delimiter = delimiter
+        .map(|d| {
+            import::parse_delimiter(d)
+                .map_err(|e| Error::new_err(format!("invalid value '{d}' for 'delimiter': {e}")))
+        })
+        .transpose()?;
+    let encoding = encoding
+        .map(|e| {
+            e.parse::<import::decode::Encoding>()
+                .map_err(|m| Error::new_err(format!("invalid value '{e}' for 'encoding': {m}")))
+        })
+        .transpose()?;
+    let at = match at {
+        Some(t) => instant(t, "at")?,
+        None => chrono::Utc::now().timestamp() * 1_000_000,
+    };
+    let (mapping, label) = import::mapping_for(
+        kind,
+        mapping.as_deref(),
+        &map,
+        &set,
+        date_format,
+        keep_unmapped,
+    )
+    .map_err(error)?;
+    let opts = import::ImportOptions {
+        kind,
+        file,
+        mapping,
+        mapping_label: label,
+        delimiter,
+        encoding,
+        at,
+        rejects,
+        dry_run,
+        max_rejects,
+    };
+    let r = py.detach(|| {
+        runtime()?
+            .block_on(import::import_into(
+                &data,
+                &opts,
+                &SessionOptions::default(),
+            ))
+            .map_err(error)
+    })?;
+    let kept: Vec<serde_json::Value> = r
+        .kept
+        .iter()
+        .map(|(column, name, ty)| serde_json::json!({"column": column, "name": name, "type": ty.label()}))
+        .collect();
+    let summary = serde_json::json!({
+        "import_id": r.import_id,
+        "encoding": r.encoding,
+        "delimiter": r.delimiter.to_string(),
+        "rows": r.rows,
+        "imported": r.imported,
+        "already_imported": r.skipped,
+        "rejected": r.rejected,
+        "warned": r.warned,
+        "accounts_matched": r.accounts_matched,
+        "accounts_created": r.accounts_created,
+        "contacts_matched": r.contacts_matched,
+        "contacts_created": r.contacts_created,
+        "interactions": r.interactions,
+        "kept": kept,
+        "not_imported": r.ignored,
+        "rejects_file": r.rejects_file.map(|p| p.display().to_string()),
+        "dry_run": dry_run,
+    });
+    Ok(summary.to_string())
 }
 
 /// Runs every statement of `text` but the last, then plans and starts the last one.
@@ -431,6 +587,7 @@ fn _leadql(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stream>()?;
     m.add_function(wrap_pyfunction!(default_data, m)?)?;
     m.add_function(wrap_pyfunction!(bundled_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(import_file, m)?)?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -193,6 +193,50 @@ def test_run_returns_the_summary_and_records_the_run(tmp_path):
         ws.run(policy="nope", out=tmp_path / "out2")
 
 
+def test_import_csv_keeps_unmapped_columns_typed(tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_text(
+        "email,first_name,last_name,company,Plan Tier,Seats,Trial,Customer since\n"
+        "ana@acme.example,Ana,Lopez,Acme,gold,12,yes,2024-03-01\n"
+        "bo@beta.example,Bo,Chen,Beta,,3,no,\n"
+    )
+    data = tmp_path / "ws"
+    r = leadql.import_csv(data, csv, keep_unmapped=True, set={"source": "event"}, at="2026-01-05 10:00:00")
+    assert (r["rows"], r["imported"], r["rejected"]) == (2, 2, 0)
+    assert {k["name"]: k["type"] for k in r["kept"]} == {
+        "plan_tier": "text", "seats": "int", "trial": "bool", "customer_since": "timestamp",
+    }
+    ws = leadql.open(data)
+    t = ws.sql("SELECT email, plan_tier, seats, trial FROM leads ORDER BY email").to_arrow()
+    assert t.to_pylist() == [
+        {"email": "ana@acme.example", "plan_tier": "gold", "seats": 12, "trial": True},
+        {"email": "bo@beta.example", "plan_tier": None, "seats": 3, "trial": False},
+    ]
+    again = ws.import_csv(csv, keep_unmapped=True, set={"source": "event"})
+    assert (again["imported"], again["already_imported"]) == (0, 2)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,Seats\ncy@gamma.example,2.5\n")
+    with pytest.raises(leadql.Error, match=r"column 'Seats', line 2: '2.5' is not an int"):
+        ws.import_csv(bad, keep_unmapped=True, set={"source": "event"})
+    assert ws.sql("SELECT count(*) AS n FROM leads").to_arrow()["n"][0].as_py() == 2
+
+
+def test_export_writes_atomically_with_metadata(ws, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "scores.parquet"
+    n = ws.export("SELECT lead_id, score FROM score_leads('engagement')", out)
+    t = pq.read_table(out)
+    assert t.num_rows == n > 4000
+    meta = pq.read_metadata(out).metadata
+    assert b"leadql.query" in meta
+    csv = tmp_path / "scores.csv"
+    assert ws.export("leads", csv) == 5000
+    assert csv.read_text().splitlines()[0].startswith("lead_id,")
+    with pytest.raises(leadql.Error, match="'format'"):
+        ws.export("leads", tmp_path / "x", format="xlsx")
+
+
 def _leadql_binary():
     """The leadql command-line binary of the same build (for comparing messages)."""
     import os

@@ -2,7 +2,7 @@
 //! CSV, JSON, NDJSON or Arrow (the format given, else the one the file's extension
 //! names), optionally as Hive-style partitions.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -42,20 +42,9 @@ fn file_format() -> impl TypedValueParser<Value = Format> {
     PossibleValuesParser::new(names).try_map(|name| Format::from_str(&name, false))
 }
 
-/// The format a file's extension names (Parquet when it names none).
-fn format_of(out: &Path) -> Format {
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("csv") => Format::Csv,
-        Some("json") => Format::Json,
-        Some("ndjson" | "jsonl") => Format::Ndjson,
-        Some("arrow" | "arrows") => Format::Arrow,
-        _ => Format::Parquet,
-    }
-}
-
 /// Runs `leadql export`.
 pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
-    let format = args.format.unwrap_or_else(|| format_of(&args.out));
+    let format = args.format.unwrap_or_else(|| export::format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;
     let ctx = session::open(&ws, &session_options(cli)).await?;

@@ -3,16 +3,14 @@
 //! creating the workspace in a new or empty directory, and reports what was imported,
 //! skipped and rejected ([`crate::import`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
-use super::{Cli, at_or_now, data_dir, instant, new_or_empty, pair, refuse_as_of, session_options};
-use crate::catalog::Workspace;
-use crate::error::{Error, Result};
+use super::{Cli, at_or_now, data_dir, instant, pair, refuse_as_of, session_options};
+use crate::error::Result;
 use crate::import::{self, decode::Encoding};
-use crate::session;
 
 /// Arguments of `leadql import`.
 #[derive(Debug, clap::Args)]
@@ -93,72 +91,34 @@ pub struct CommonArgs {
     keep_unmapped: bool,
 }
 
-/// Opens the workspace an import writes to, creating an empty one in a new or empty
-/// directory.
-fn import_workspace(dir: &Path) -> Result<Workspace> {
-    if new_or_empty(dir)? {
-        let leads = dir.join(crate::schema::LEADS.name);
-        std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
-    }
-    Workspace::open(dir)
-}
-
 /// Runs `leadql import`.
 pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
     refuse_as_of(cli, "import")?;
-    let (kind, file, mut mapping, label, map, common) = match &args.source {
+    let (kind, file, mapping_file, map, common) = match &args.source {
         ImportSource::Csv {
             file,
             mapping,
             map,
             common,
-        } => match mapping {
-            Some(path) => (
-                import::Kind::Csv,
-                file,
-                import::mapping::read(path)?,
-                path.display().to_string(),
-                map.as_slice(),
-                common,
-            ),
-            None => (
-                import::Kind::Csv,
-                file,
-                import::mapping::Mapping::default(),
-                "automatic".to_string(),
-                map.as_slice(),
-                common,
-            ),
-        },
-        ImportSource::Linkedin { file, common } => (
-            import::Kind::Linkedin,
+        } => (
+            import::Kind::Csv,
             file,
-            import::mapping::linkedin(),
-            "linkedin".to_string(),
-            [].as_slice(),
+            mapping.as_deref(),
+            map.as_slice(),
             common,
         ),
+        ImportSource::Linkedin { file, common } => {
+            (import::Kind::Linkedin, file, None, [].as_slice(), common)
+        }
     };
-    for (field, column) in map {
-        mapping.columns.insert(field.clone(), column.clone());
-    }
-    for (field, value) in &common.set {
-        mapping.set.insert(field.clone(), value.clone());
-    }
-    if let Some(f) = &common.date_format {
-        mapping.date_format = Some(f.clone());
-    }
-    mapping.keep_unmapped = common.keep_unmapped;
-    let at = at_or_now(common.at);
-    let _lock = if common.dry_run {
-        None
-    } else {
-        let dir = data_dir(cli);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Some(crate::lock::write_lock(&dir)?)
-    };
-    let ws = import_workspace(&data_dir(cli))?;
-    let ctx = session::open(&ws, &session_options(cli)).await?;
+    let (mapping, label) = import::mapping_for(
+        kind,
+        mapping_file,
+        map,
+        &common.set,
+        common.date_format.as_deref(),
+        common.keep_unmapped,
+    )?;
     let opts = import::ImportOptions {
         kind,
         file: file.clone(),
@@ -166,12 +126,12 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
         mapping_label: label,
         delimiter: common.delimiter,
         encoding: common.encoding,
-        at,
+        at: at_or_now(common.at),
         rejects: common.rejects.clone(),
         dry_run: common.dry_run,
         max_rejects: common.max_rejects,
     };
-    let r = import::import(&ws, &ctx, &opts).await?;
+    let r = import::import_into(&data_dir(cli), &opts, &session_options(cli)).await?;
     eprintln!(
         "{}{}: {} rows ({}, delimiter {:?}): {} imported, {} already imported, {} rejected; \
          accounts: {} matched, {} created; contacts: {} matched, {} created; {} interactions",

@@ -182,7 +182,7 @@ fn write_lock_if_inside(dir: &Path, path: &Path) -> Result<Option<WriteLock>> {
 
 /// Whether `dir` does not exist or is an empty directory (where `generate` may write
 /// without `--force`, and where an import creates a new workspace).
-fn new_or_empty(dir: &Path) -> Result<bool> {
+pub(crate) fn new_or_empty(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
         // The lock file of the writer checking (generate locks first) does not count.
         Ok(mut entries) => Ok(!entries.any(|e| {

@@ -121,6 +121,59 @@ pub struct Imported {
     pub rejects_file: Option<PathBuf>,
 }
 
+/// Where a file's columns go: the mapping file (`--mapping`), else LinkedIn's fixed
+/// mapping, else header names; then `--map FIELD=COLUMN`, `--set FIELD=VALUE`,
+/// `--date-format` and `--keep-unmapped` on top. Returns the mapping and its label.
+#[allow(clippy::too_many_arguments)]
+pub fn mapping_for(
+    kind: Kind,
+    mapping_file: Option<&Path>,
+    map: &[(String, String)],
+    set: &[(String, String)],
+    date_format: Option<&str>,
+    keep_unmapped: bool,
+) -> Result<(Mapping, String)> {
+    let (mut m, label) = match (kind, mapping_file) {
+        (Kind::Linkedin, _) => (mapping::linkedin(), "linkedin".to_string()),
+        (Kind::Csv, Some(path)) => (mapping::read(path)?, path.display().to_string()),
+        (Kind::Csv, None) => (Mapping::default(), "automatic".to_string()),
+    };
+    for (field, column) in map {
+        m.columns.insert(field.clone(), column.clone());
+    }
+    for (field, value) in set {
+        m.set.insert(field.clone(), value.clone());
+    }
+    if let Some(f) = date_format {
+        m.date_format = Some(f.to_string());
+    }
+    m.keep_unmapped = keep_unmapped;
+    Ok((m, label))
+}
+
+/// Imports into the workspace in `dir` under its write lock (none for a dry run),
+/// creating an empty workspace there when `dir` is new or empty: what `leadql import`
+/// and the Python package's `import_csv` run.
+pub async fn import_into(
+    dir: &Path,
+    opts: &ImportOptions,
+    session: &crate::session::SessionOptions,
+) -> Result<Imported> {
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Some(crate::lock::write_lock(dir)?)
+    };
+    if crate::commands::new_or_empty(dir)? {
+        let leads = dir.join(schema::LEADS.name);
+        std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
+    }
+    let ws = Workspace::open(dir)?;
+    let ctx = crate::session::open(&ws, session).await?;
+    import(&ws, &ctx, opts).await
+}
+
 /// The delimiter given as text: one character, `\t` or `tab`.
 pub fn parse_delimiter(text: &str) -> std::result::Result<u8, String> {
     match text {
