@@ -51,6 +51,28 @@ fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
         .map_err(|e| Error::new_err(format!("cannot start the query runtime: {e}")))
 }
 
+/// Runs `work` on the runtime with the GIL released, checking every 100 ms for a
+/// pending Python signal: Ctrl-C in a shell or "interrupt kernel" in Jupyter raises
+/// `KeyboardInterrupt` and cancels the query (its future is dropped).
+fn wait<F, T>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    F: std::future::Future<Output = PyResult<T>> + Send,
+    T: Send,
+{
+    py.detach(|| {
+        runtime()?.block_on(async {
+            let mut work = std::pin::pin!(work);
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    out = &mut work => return out,
+                    _ = tick.tick() => Python::attach(|py| py.check_signals())?,
+                }
+            }
+        })
+    })
+}
+
 fn error(e: leadql::Error) -> PyErr {
     Error::new_err(e.to_string())
 }
@@ -204,7 +226,7 @@ impl Workspace {
     ) -> PyResult<Stream> {
         let params = params.map(params::values).transpose()?;
         let ctx = self.context()?;
-        let stream = py.detach(|| runtime()?.block_on(run_statements(&ctx, query, params)))?;
+        let stream = wait(py, run_statements(&ctx, query, params))?;
         Ok(Stream::new(stream))
     }
 
@@ -518,18 +540,16 @@ impl Stream {
     /// batches read.
     fn collect(&self, py: Python<'_>) -> PyResult<Stream> {
         let source = self.take()?;
-        let batches = py.detach(|| -> PyResult<Vec<RecordBatch>> {
-            match source {
-                Source::Batches(b) => Ok(b.collect()),
-                Source::Query(mut s) => runtime()?.block_on(async move {
-                    let mut batches = Vec::new();
-                    while let Some(b) = s.next().await {
-                        batches.push(b.map_err(|e| error(e.into()))?);
-                    }
-                    Ok(batches)
-                }),
-            }
-        })?;
+        let batches = match source {
+            Source::Batches(b) => b.collect(),
+            Source::Query(mut s) => wait(py, async move {
+                let mut batches = Vec::new();
+                while let Some(b) = s.next().await {
+                    batches.push(b.map_err(|e| error(e.into()))?);
+                }
+                Ok(batches)
+            })?,
+        };
         Ok(Stream {
             schema: self.schema.clone(),
             source: Mutex::new(Some(Source::Batches(batches.into_iter()))),

@@ -237,6 +237,23 @@ def test_export_writes_atomically_with_metadata(ws, tmp_path):
         ws.export("leads", tmp_path / "x", format="xlsx")
 
 
+def test_ctrl_c_cancels_a_running_query(ws):
+    import os
+    import signal
+    import threading
+
+    # Billions of rows: minutes of work unless the interrupt stops it.
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ws.sql("SELECT sum(value % 7) AS s FROM range(50000000000)").to_arrow()
+    finally:
+        timer.cancel()
+    # The session is still usable.
+    assert ws.sql("SELECT 1 AS one").to_arrow()["one"][0].as_py() == 1
+
+
 def _leadql_binary():
     """The leadql command-line binary of the same build (for comparing messages)."""
     import os
