@@ -468,3 +468,18 @@ fn other_entry(name: String, files: Vec<PathBuf>) -> Result<TableEntry> {
         unreadable,
     })
 }
+
+/// Whether `dir` does not exist or is an empty directory (where `generate` may write
+/// without `--force`, and where an import creates a new workspace).
+pub fn new_or_empty(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        // The lock file of the writer checking (generate locks first) does not count.
+        Ok(mut entries) => Ok(!entries.any(|e| {
+            e.map_or(true, |e| {
+                e.file_name().to_string_lossy() != crate::lock::LOCK_FILE
+            })
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}

@@ -197,7 +197,7 @@ fn rewrite(statement: &Statement) -> Option<String> {
 
 /// Whether a statement trains or drops a model (`CREATE MODEL`, `DROP MODEL`, or a
 /// query calling `train_model`/`drop_model`), which writes to the workspace.
-fn writes_models(statement: &Statement) -> bool {
+pub fn writes_models(statement: &Statement) -> bool {
     match statement {
         Statement::CreateModel { .. } | Statement::DropModel { .. } => true,
         Statement::ShowModels => false,

@@ -66,7 +66,7 @@ def _instant(value: Instant, argument: str) -> Optional[str]:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f" if value.microsecond else "%Y-%m-%d %H:%M:%S")
     if isinstance(value, _dt.date):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, str):
@@ -191,6 +191,11 @@ class Workspace:
     def import_csv(self, file: PathLike, **options: Any) -> dict[str, Any]:
         """Imports a CSV file into this workspace (`leadql.import_csv` with its
         options) and re-reads the workspace, so the new leads are visible."""
+        if self.as_of is not None:
+            raise Error(
+                f"this workspace is open as of {self.as_of}: an import changes it now "
+                "(open it without as_of, or use leadql.import_csv)"
+            )
         result = import_csv(self.path, file, **options)
         self.refresh()
         return result
@@ -221,13 +226,16 @@ class Workspace:
 
 class Result:
     """The result of `Workspace.sql`. Read it once, as a whole (`to_arrow`,
-    `to_pandas`, `to_polars`, or any attribute of a `pyarrow.Table`) or streamed batch by
-    batch in bounded memory (`to_reader`, iteration, `__arrow_c_stream__` for pyarrow,
-    polars or DuckDB). A whole result is kept, so it can be read again."""
+    `to_pandas`, `to_polars`, or any attribute of a `pyarrow.Table`: the whole result is
+    then kept and can be read again) or streamed batch by batch in bounded memory
+    (`to_reader`, iteration, `__arrow_c_stream__` for pyarrow, polars or DuckDB)."""
+
+    _PREVIEW_ROWS = 20
 
     def __init__(self, native: "_leadql.Stream"):
         self._native = native
         self._table: Optional[_pa.Table] = None
+        self._streamed = False
 
     @property
     def schema(self) -> _pa.Schema:
@@ -260,7 +268,9 @@ class Result:
         query as it is read: bounded memory for any size of result."""
         if self._table is not None:
             return self._table.to_reader()
-        return _pa.RecordBatchReader.from_stream(self._native)
+        reader = _pa.RecordBatchReader.from_stream(self._native)
+        self._streamed = True
+        return reader
 
     def __iter__(self) -> Iterator[_pa.RecordBatch]:
         return iter(self.to_reader())
@@ -268,29 +278,41 @@ class Result:
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         if self._table is not None:
             return self._table.__arrow_c_stream__(requested_schema)
-        return self._native.__arrow_c_stream__(requested_schema)
+        capsule = self._native.__arrow_c_stream__(requested_schema)
+        self._streamed = True
+        return capsule
 
     def __arrow_c_schema__(self) -> Any:
         return self.schema.__arrow_c_schema__()
 
-    def __len__(self) -> int:
-        return self.to_arrow().num_rows
-
     def __getattr__(self, name: str) -> Any:
         # Everything else a pyarrow.Table offers: num_rows, column(), to_pylist(), …
-        if name.startswith("_"):
+        if name.startswith("_") or self._streamed:
             raise AttributeError(name)
-        return getattr(self.to_arrow(), name)
+        table = self.to_arrow()
+        if not hasattr(table, name):
+            raise AttributeError(name)
+        return getattr(table, name)
 
     def __repr__(self) -> str:
-        return repr(self.to_arrow())
+        if self._streamed:
+            return "<leadql.Result: read as a stream>"
+        t = self.to_arrow()
+        shown = t.slice(0, self._PREVIEW_ROWS)
+        more = "" if t.num_rows <= self._PREVIEW_ROWS else f"\n… {t.num_rows:,} rows in all"
+        return repr(shown) + more
 
     def _repr_html_(self) -> str:
+        if self._streamed:
+            return "<pre>&lt;leadql.Result: read as a stream&gt;</pre>"
+        t = self.to_arrow()
+        shown = t.slice(0, self._PREVIEW_ROWS)
+        note = "" if t.num_rows <= self._PREVIEW_ROWS else f"<p>first {self._PREVIEW_ROWS} of {t.num_rows:,} rows</p>"
         try:
             import pandas  # noqa: F401
         except ImportError:
-            return "<pre>" + _html_escape(repr(self.to_arrow())) + "</pre>"
-        return self.to_pandas()._repr_html_()
+            return "<pre>" + _html_escape(repr(shown)) + "</pre>" + note
+        return shown.to_pandas()._repr_html_() + note
 
 
 def _html_escape(text: str) -> str:

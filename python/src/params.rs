@@ -5,7 +5,7 @@
 
 use datafusion::common::{ParamValues, ScalarValue};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyString};
 
 use crate::Error;
 
@@ -22,9 +22,9 @@ pub fn values(params: &Bound<'_, PyAny>) -> PyResult<ParamValues> {
         }
         return Ok(ParamValues::Map(map));
     }
-    if params.is_instance_of::<PyString>() {
+    if params.is_instance_of::<PyString>() || params.is_instance_of::<PyBytes>() {
         return Err(Error::new_err(
-            "params: give a list (for $1, $2, …) or a dict (for $name), not a str",
+            "params: give a list (for $1, $2, …) or a dict (for $name), not a str or bytes",
         ));
     }
     let mut list = Vec::new();
@@ -44,13 +44,21 @@ fn scalar(v: &Bound<'_, PyAny>) -> Result<ScalarValue, String> {
     if v.is_none() {
         return Ok(ScalarValue::Null);
     }
-    // bool before int: Python's bool is an int.
-    if v.is_instance_of::<PyBool>() {
+    let kind = v
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    // bool before int: Python's bool is an int. NumPy's bool (bool_) is neither.
+    if v.is_instance_of::<PyBool>() || kind == "bool_" || kind == "bool" {
         return Ok(ScalarValue::Boolean(Some(
-            v.extract::<bool>().map_err(|e| e.to_string())?,
+            v.is_truthy().map_err(|e| e.to_string())?,
         )));
     }
-    if v.is_instance_of::<PyInt>() {
+    // int, and the integers of other libraries (NumPy's int64, …) through __index__.
+    let integer = v.is_instance_of::<PyInt>()
+        || (!v.is_instance_of::<PyFloat>() && v.hasattr("__index__").unwrap_or(false));
+    if integer {
         let n: i64 = v
             .extract()
             .map_err(|_| "an int outside the 64-bit range".to_string())?;
@@ -81,25 +89,24 @@ fn scalar(v: &Bound<'_, PyAny>) -> Result<ScalarValue, String> {
         let days = i32::try_from(days).map_err(|_| "a date out of range".to_string())?;
         return Ok(ScalarValue::Date32(Some(days)));
     }
-    let kind = v
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into());
     Err(format!(
         "unsupported type {kind} (use None, bool, int, float, str, datetime or date)"
     ))
 }
 
-/// A `datetime.datetime` in µs since the epoch: naive ones are UTC, aware ones are
-/// converted to UTC.
+/// A `datetime.datetime` in µs since the epoch: naive ones are UTC, aware ones (any
+/// time zone: fixed offsets, zoneinfo, pytz, pandas) are converted to UTC by Python.
 fn timestamp_micros(v: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let aware = !v.getattr("tzinfo")?.is_none();
-    if aware {
-        let t: chrono::DateTime<chrono::FixedOffset> = v.extract()?;
-        Ok(t.timestamp_micros())
+    let v = if v.getattr("tzinfo")?.is_none() {
+        v.clone()
     } else {
-        let t: chrono::NaiveDateTime = v.extract()?;
-        Ok(t.and_utc().timestamp_micros())
-    }
+        let py = v.py();
+        let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("tzinfo", py.None())?;
+        v.call_method1("astimezone", (utc,))?
+            .call_method("replace", (), Some(&kwargs))?
+    };
+    let t: chrono::NaiveDateTime = v.extract()?;
+    Ok(t.and_utc().timestamp_micros())
 }

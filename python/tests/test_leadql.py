@@ -76,7 +76,6 @@ def test_score_leads_into_pandas_and_polars(ws):
 def test_a_result_acts_as_a_table(ws):
     r = ws.sql("SELECT lead_id FROM leads ORDER BY lead_id LIMIT 3")
     assert r.num_rows == 3
-    assert len(r) == 3
     assert r.column("lead_id").to_pylist() == r.to_arrow().column("lead_id").to_pylist()
     assert r.schema.names == ["lead_id"]
     assert "lead_id" in r._repr_html_()
@@ -252,6 +251,70 @@ def test_ctrl_c_cancels_a_running_query(ws):
         timer.cancel()
     # The session is still usable.
     assert ws.sql("SELECT 1 AS one").to_arrow()["one"][0].as_py() == 1
+
+
+def test_result_objects_behave_like_python_values(ws):
+    r = ws.sql("SELECT value FROM range(3)")
+    assert sum(b.num_rows for b in list(r)) == 3
+    assert not hasattr(r, "num_rows")  # read as a stream: no table left
+    assert repr(r) == "<leadql.Result: read as a stream>"
+    big = ws.sql("SELECT value FROM range(1000)")
+    assert "1,000 rows in all" in repr(big)
+    assert "first 20 of 1,000 rows" in big._repr_html_()
+    assert big.num_rows == 1000
+
+
+def test_insert_and_copy_run_without_reading_the_result(ws, tmp_path):
+    out = tmp_path / "copy.csv"
+    ws.sql(f"COPY (SELECT 1 AS a) TO '{out}' STORED AS CSV")
+    assert out.read_text().splitlines() == ["a", "1"]
+    ws.sql("CREATE TABLE py_t (x INT)")
+    ws.sql("INSERT INTO py_t VALUES (1), (2)")
+    assert ws.sql("SELECT count(*) AS n FROM py_t").to_arrow()["n"][0].as_py() == 2
+
+
+def test_parameters_from_other_libraries(ws):
+    import zoneinfo
+
+    np = pytest.importorskip("numpy")
+    paris = dt.datetime(2026, 1, 2, 4, 4, 5, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+    r = ws.sql("SELECT $1 AS ts, $2 + 1 AS i, NOT $3 AS b", params=[paris, np.int64(41), np.bool_(False)])
+    assert r.to_arrow().to_pylist()[0] == {"ts": dt.datetime(2026, 1, 2, 3, 4, 5), "i": 42, "b": True}
+    with pytest.raises(leadql.Error, match="not a str or bytes"):
+        ws.sql("SELECT $1", params=b"a")
+
+
+def test_runs_from_two_threads_take_turns(tmp_path):
+    import threading
+
+    data = leadql.copy_sample(tmp_path / "ws")
+    ws = leadql.open(data)
+    summaries, errors = [], []
+
+    def run(i):
+        try:
+            summaries.append(ws.run(out=tmp_path / f"out{i}"))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    # One trained the model, the other found it up to date: one version, not two.
+    assert sorted(s["model"]["trained"] for s in summaries) == [False, True]
+    assert [p.name for p in sorted((data / "models" / "conversion").glob("v*.json"))] == ["v1.json"]
+
+
+def test_a_result_can_be_read_inside_another_asyncio_or_tokio_loop(ws):
+    import asyncio
+
+    async def read():
+        return ws.sql("SELECT count(*) AS n FROM leads").to_arrow()["n"][0].as_py()
+
+    assert asyncio.run(read()) == 5000
 
 
 def _leadql_binary():

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::{Cli, new_or_empty, refuse_as_of};
+use super::{Cli, refuse_as_of};
+use crate::catalog::new_or_empty;
 use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 

@@ -180,21 +180,6 @@ fn write_lock_if_inside(dir: &Path, path: &Path) -> Result<Option<WriteLock>> {
     }
 }
 
-/// Whether `dir` does not exist or is an empty directory (where `generate` may write
-/// without `--force`, and where an import creates a new workspace).
-pub(crate) fn new_or_empty(dir: &Path) -> Result<bool> {
-    match std::fs::read_dir(dir) {
-        // The lock file of the writer checking (generate locks first) does not count.
-        Ok(mut entries) => Ok(!entries.any(|e| {
-            e.map_or(true, |e| {
-                e.file_name().to_string_lossy() != crate::lock::LOCK_FILE
-            })
-        })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(Error::io(dir, e)),
-    }
-}
-
 /// Parses an instant, 'YYYY-MM-DD HH:MM:SS' in UTC (`--as-of`, `--at`).
 fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")

@@ -165,7 +165,7 @@ pub async fn import_into(
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Some(crate::lock::write_lock(dir)?)
     };
-    if crate::commands::new_or_empty(dir)? {
+    if crate::catalog::new_or_empty(dir)? {
         let leads = dir.join(schema::LEADS.name);
         std::fs::create_dir_all(&leads).map_err(|e| Error::io(&leads, e))?;
     }
