@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub retrain: bool,
     /// Leads shown in the summary.
     pub top: usize,
+    /// Also write the HTML report of the run (`report.html`) beside the tables.
+    pub report: bool,
 }
 
 /// Days a hand-off stays in a seller's queue (counts against their capacity).
@@ -179,6 +181,11 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         let path = out.join(format!("{name}.parquet"));
         let rows = write(frame, &path, &metadata).await?;
         written.push(format!("{} ({rows} rows)", path.display()));
+    }
+    if opts.report {
+        let path = out.join(crate::report::FILE_NAME);
+        crate::report::write_for_run(ws, ctx, &policy, as_of, &path).await?;
+        written.push(path.display().to_string());
     }
     stages.done("record and export");
 
