@@ -86,7 +86,8 @@ figcaption { font-size: 13px; color: #555; margin: 2px 0 6px; max-width: 560px; 
 table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
 th, td { border-bottom: 1px solid #e3e6ea; padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { white-space: nowrap; }
 .keys { display: block; white-space: nowrap; margin-top: 2px; }
 .key { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin: 0 4px 0 8px; }
 .note { color: #555; font-size: 13px; }
@@ -308,7 +309,7 @@ fn predictive_section(out: &mut String, p: &PredictiveFigures) -> Result<()> {
                 out,
                 "roc",
                 &p.spec,
-                &format!("ROC curve at {}", date(latest)),
+                &format!("ROC curve at {} (AUC {})", date(latest), num(p.auc, 3)),
                 &format!(
                     "Each point: the leads scored at or above a threshold called positive. {}",
                     keys(&[(palette::MAIN, "model"), (palette::REFERENCE, "random ranking")])
