@@ -514,3 +514,67 @@ fn report_arguments_are_checked_and_a_run_is_required() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Lead names, companies, reasons and policy names are the workspace's text: the page
+/// shows them as text, never as markup.
+#[test]
+fn text_from_the_workspace_is_escaped_in_the_report() {
+    let ws = sample_copy();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let csv = tmp.path().join("hostile.csv");
+    std::fs::write(
+        &csv,
+        "Email,First Name,Last Name,Company,Country\n\
+         hostile@hostile-example.io,<img src=x onerror=alert(1)>,O'Neil & \"Co\",<script>alert(2)</script>,ES\n",
+    )
+    .expect("csv");
+    let o = leadql_in(
+        ws.path(),
+        &[
+            "import",
+            "csv",
+            csv.to_str().expect("utf-8"),
+            "--at",
+            "2026-06-29 00:00:00",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        ws.path().join("policies/hostile.toml"),
+        "description = \"the imported lead only\"\n\
+         [scores]\nrule_models = [\"fit\"]\n\
+         [audience]\nwhere = \"email LIKE 'hostile@%'\"\n\
+         [sales_ready]\ncombine = \"any\"\n\
+         [[sales_ready.criteria]]\nmodel = \"fit\"\nmin_score = -1000\n\
+         [handoff]\nactivity = \"task\"\n\
+         [[handoff.rules]]\nname = \"<b>anyone</b>\"\ndistribution = \"round_robin\"\n",
+    )
+    .expect("policy");
+    let out = tmp.path().join("out");
+    succeeded(&leadql_in(
+        ws.path(),
+        &[
+            "run",
+            "--policy",
+            "hostile",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--report",
+        ],
+    ));
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).expect("report");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt; O&#39;Neil &amp; &quot;Co&quot;"),
+        "the name is not shown as text"
+    );
+    assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
+    assert!(!html.contains("<img") && !html.contains("<script") && !html.contains("<b>anyone"));
+    let (dom, stderr) = headless(&page, &["--dump-dom"]);
+    assert!(console_messages(&stderr).is_empty(), "{stderr}");
+    assert!(
+        !dom.contains("<img") && !dom.contains("<script"),
+        "markup in the DOM"
+    );
+    assert!(dom.contains("<h1>Lead scoring report</h1>"));
+}

@@ -43,19 +43,24 @@ fn chart_error(e: impl std::fmt::Display) -> Error {
     Error::Query(format!("report chart: {e}"))
 }
 
-/// Draws into a new SVG of `size` with `draw`.
+/// Draws into a new SVG of `size` with `draw`. The inputs are finite (callers drop
+/// NaN and infinities); a panic inside the charting library is still turned into an
+/// error rather than ending the command.
 fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
 ) -> Result<String> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
-        draw(&root)?;
-        root.present().map_err(chart_error)?;
-    }
-    Ok(out)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+            root.fill(&WHITE).map_err(chart_error)?;
+            draw(&root)?;
+            root.present().map_err(chart_error)?;
+        }
+        Ok(out)
+    }))
+    .unwrap_or_else(|_| Err(chart_error("the chart library failed on this data")))
 }
 
 fn label_style() -> TextStyle<'static> {
@@ -72,9 +77,14 @@ fn value_text(v: f64) -> String {
 
 /// Vertical bars, one per `(label, value)`, with `y_desc` on the value axis.
 pub fn columns(items: &[(String, f64)], x_desc: &str, y_desc: &str) -> Result<String> {
+    let items: Vec<(String, f64)> = items
+        .iter()
+        .map(|(l, v)| (l.clone(), if v.is_finite() { *v } else { 0.0 }))
+        .collect();
     svg((WIDTH, HEIGHT), |root| {
         // An integer range's segments include its end.
-        let last = items.len().max(1) as i32 - 1;
+        // At least two segments: a range of one has no width.
+        let last = (items.len() as i32 - 1).max(1);
         let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(5.0) * 1.15;
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -131,10 +141,15 @@ pub fn columns(items: &[(String, f64)], x_desc: &str, y_desc: &str) -> Result<St
 /// Horizontal bars, first item on top, each `(label, value, warning)` (negative values
 /// to the left of 0); a warning bar is drawn in [`palette::WARNING`].
 pub fn bars(items: &[(String, f64, bool)], x_desc: &str, label_width: u32) -> Result<String> {
+    let items: Vec<(String, f64, bool)> = items
+        .iter()
+        .map(|(l, v, w)| (l.clone(), if v.is_finite() { *v } else { 0.0 }, *w))
+        .collect();
     let height = (70 + 34 * items.len().max(1) as u32).max(160);
     svg((WIDTH + label_width.saturating_sub(140), height), |root| {
         // An integer range's segments include its end.
-        let last = items.len().max(1) as i32 - 1;
+        // At least two segments: a range of one has no width.
+        let last = (items.len() as i32 - 1).max(1);
         let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(5.0);
         let min = items.iter().map(|i| i.1).fold(0.0, f64::min);
         // Room for the value labels beside the bars.
@@ -203,6 +218,11 @@ pub fn bars(items: &[(String, f64, bool)], x_desc: &str, label_width: u32) -> Re
 /// A ROC curve: `points` as `(false positive rate, true positive rate)`, with the
 /// diagonal of a random ranking.
 pub fn roc(points: &[(f64, f64)]) -> Result<String> {
+    let points: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
     svg((WIDTH, HEIGHT + 40), |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -290,6 +310,7 @@ pub fn calibration(deciles: &[Decile]) -> Result<String> {
     let points: Vec<(f64, f64)> = deciles
         .iter()
         .filter_map(|d| Some((d.predicted? * 100.0, d.actual? * 100.0)))
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
         .collect();
     svg((WIDTH, HEIGHT), |root| {
         let max = points
@@ -341,6 +362,7 @@ pub fn backtest(points: &[BacktestPoint]) -> Result<String> {
     let xy: Vec<(f64, f64, bool)> = points
         .iter()
         .filter_map(|p| Some((p.as_of as f64, p.auc?, p.in_training_period == Some(true))))
+        .filter(|p| p.1.is_finite())
         .collect();
     svg((WIDTH, HEIGHT), |root| {
         let (lo, hi) = match (xy.first(), xy.last()) {
@@ -381,4 +403,78 @@ pub fn backtest(points: &[BacktestPoint]) -> Result<String> {
             .map_err(chart_error)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(svg: &str, needle: &str) -> usize {
+        svg.matches(needle).count()
+    }
+
+    #[test]
+    fn empty_and_extreme_data_still_draw() {
+        assert!(columns(&[], "x", "y").is_ok());
+        assert!(bars(&[], "x", 100).is_ok());
+        assert!(roc(&[]).is_ok());
+        assert!(lift(&[], 0.1).is_ok());
+        assert!(calibration(&[]).is_ok());
+        assert!(backtest(&[]).is_ok());
+        let one = BacktestPoint {
+            as_of: 0,
+            auc: Some(1.0),
+            in_training_period: None,
+            leads: 1,
+            converted: 1,
+        };
+        assert!(backtest(&[one]).is_ok());
+        let extreme = [
+            ("a".to_string(), f64::INFINITY, false),
+            ("b".to_string(), -1e300, true),
+            ("c".to_string(), f64::NAN, false),
+        ];
+        assert!(bars(&extreme, "x", 100).is_ok());
+        assert!(roc(&[(f64::NAN, 0.5), (0.0, 0.0), (1.0, 1.0)]).is_ok());
+    }
+
+    /// Regression: one bar alone was drawn with a negative width (Chromium logs an
+    /// error for `<rect width="-20">`).
+    #[test]
+    fn a_single_bar_has_a_positive_width() {
+        let one = columns(&[("Hot".to_string(), 1.0)], "grade", "leads").expect("svg");
+        let lone = bars(&[("step".to_string(), 1.0, false)], "leads", 100).expect("svg");
+        for svg in [one, lone] {
+            assert!(!svg.contains("width=\"-"), "{svg}");
+            assert_eq!(count(&svg, &format!("fill=\"{}\"", palette::hex(MAIN))), 1);
+        }
+    }
+
+    #[test]
+    fn one_bar_per_item_and_one_point_per_decile() {
+        let items: Vec<(String, f64)> = [("A", 3.0), ("B <&>", 0.0), ("C", 7.5)]
+            .iter()
+            .map(|(l, v)| (l.to_string(), *v))
+            .collect();
+        let svg = columns(&items, "grade", "leads").expect("svg");
+        assert_eq!(count(&svg, &format!("fill=\"{}\"", palette::hex(MAIN))), 3);
+        // Labels are text, escaped by the SVG backend.
+        assert!(svg.contains("B &lt;&amp;&gt;"), "{svg}");
+        let deciles: Vec<Decile> = (1..=10)
+            .map(|d| Decile {
+                decile: d,
+                leads: 10,
+                predicted: Some(0.5 / d as f64),
+                actual: (d != 4).then_some(0.4 / d as f64),
+            })
+            .collect();
+        let svg = calibration(&deciles).expect("svg");
+        assert_eq!(count(&svg, "<circle"), 9);
+        let svg = lift(&deciles, 0.1).expect("svg");
+        assert_eq!(count(&svg, "<circle"), 9);
+        assert_eq!(
+            count(&svg, &format!("stroke=\"{}\"", palette::hex(REFERENCE))),
+            1
+        );
+    }
 }
