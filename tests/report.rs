@@ -394,13 +394,15 @@ fn the_run_report_opens_in_chromium_and_its_charts_match_the_data() {
     assert_eq!(chart.count("circle", MAIN), with_auc.len() - training);
     assert!(with_auc.len() > training, "no out-of-time instant");
 
-    // One bar per rule that fired at the run's instant.
+    // One bar per rule that fired for the run's leads at its instant.
     for rule_model in ["engagement", "fit"] {
         let rules = number(
             ws,
             as_of,
             &format!(
-                "SELECT count(DISTINCT rule) FROM score_breakdown('{rule_model}', TIMESTAMP '{instant}')"
+                "SELECT count(DISTINCT rule) FROM score_breakdown('{rule_model}', TIMESTAMP '{instant}') \
+                 WHERE lead_id IN (SELECT lead_id FROM '{}')",
+                qualification.display()
             ),
         );
         assert!(rules > 3, "{rule_model}: {rules} rules");

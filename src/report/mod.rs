@@ -170,7 +170,8 @@ async fn render_to(
     }
     let mut rules = Vec::new();
     for name in &models.rules {
-        rules.push(model_figures::rule(ctx, name, run.as_of).await?);
+        let leads = recorded_run::qualification(ctx, run).await?;
+        rules.push(model_figures::rule(ctx, name, run.as_of, leads).await?);
     }
     let html = page::render(&page::Contents {
         policy: policy.name.clone(),

@@ -6,6 +6,7 @@
 //! for a rule model its evaluation (`evaluate_scoring`) and its rules' point totals at
 //! the run's instant (`score_breakdown`).
 
+use datafusion::common::JoinType;
 use datafusion::functions::math::expr_fn::abs;
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn::sum;
@@ -246,8 +247,14 @@ pub async fn predictive(
     Ok(out)
 }
 
-/// The figures of rule model `name` in `ctx`, its rules' points at `as_of`.
-pub async fn rule(ctx: &SessionContext, name: &str, as_of: i64) -> Result<RuleFigures> {
+/// The figures of rule model `name` in `ctx`, its rules' points at `as_of` over the
+/// leads of `leads` (a `lead_id` column: the run's qualified leads).
+pub async fn rule(
+    ctx: &SessionContext,
+    name: &str,
+    as_of: i64,
+    run_leads: DataFrame,
+) -> Result<RuleFigures> {
     let evaluation = Rows::of(call(ctx, "evaluate_scoring", &[lit(name)])?).await?;
     let mut out = RuleFigures {
         name: name.to_string(),
@@ -270,6 +277,13 @@ pub async fn rule(ctx: &SessionContext, name: &str, as_of: i64) -> Result<RuleFi
     }
     let totals = Rows::of(
         call(ctx, "score_breakdown", &[lit(name), instant(as_of)])?
+            .join(
+                run_leads.select(vec![col("lead_id").alias("__run_lead")])?,
+                JoinType::LeftSemi,
+                &["lead_id"],
+                &["__run_lead"],
+                None,
+            )?
             .aggregate(
                 vec![col("rule"), col("kind")],
                 vec![

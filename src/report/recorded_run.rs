@@ -118,6 +118,14 @@ pub fn latest(dir: &Path, policy: &str, until: Option<i64>) -> Result<RecordedRu
     })
 }
 
+/// The run's qualification: its open leads in the policy's audience.
+pub async fn qualification(ctx: &SessionContext, run: &RecordedRun) -> Result<DataFrame> {
+    let path = run.history.to_string_lossy().into_owned();
+    Ok(ctx
+        .read_parquet(path, ParquetReadOptions::default())
+        .await?)
+}
+
 /// Leads per grade of one grade column.
 #[derive(Debug, Clone, Default)]
 pub struct GradeCounts {
@@ -205,12 +213,7 @@ pub async fn figures(
     rule_order: &[String],
     top: usize,
 ) -> Result<RunFigures> {
-    let path = run.history.to_string_lossy().into_owned();
-    let qualification = ctx
-        .read_parquet(path, ParquetReadOptions::default())
-        .await?
-        .cache()
-        .await?;
+    let qualification = qualification(ctx, run).await?.cache().await?;
     let predictive_order: Vec<String> = ["A", "B", "C", "D"].map(String::from).to_vec();
     let rule_grades = grades(&qualification, "rule_grade", rule_order).await?;
     let predictive_grades = grades(&qualification, "predictive_grade", &predictive_order).await?;

@@ -184,7 +184,13 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
     }
     if opts.report {
         let path = out.join(crate::report::FILE_NAME);
-        crate::report::write_for_run(ws, ctx, &policy, as_of, &path).await?;
+        crate::report::write_for_run(ws, ctx, &policy, as_of, &path)
+            .await
+            .map_err(|e| {
+                Error::Query(format!(
+                    "the run was recorded and its tables written, but not its report: {e}"
+                ))
+            })?;
         written.push(path.display().to_string());
     }
     stages.done("record and export");
