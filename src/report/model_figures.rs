@@ -171,37 +171,71 @@ pub async fn predictive(
         return Ok(out);
     }
     let null = lit(datafusion::common::ScalarValue::Null);
-    let all = Rows::of(
+    // One backtest: the AUC at every instant, the deciles at the latest.
+    let rows = Rows::of(
         call(
             ctx,
             "backtest",
             &[lit(spec), null.clone(), null, lit(BACKTEST_EVERY_DAYS)],
         )?
-        .filter(col("segment").eq(lit("all")))?
+        .filter(
+            col("segment")
+                .eq(lit("all"))
+                .or(col("segment").like(lit("decile %"))),
+        )?
         .sort(vec![col("as_of").sort(true, false)])?,
     )
     .await?;
-    let (at, auc) = (all.instants("as_of")?, all.floats("auc")?);
-    let (training, leads, converted) = (
-        all.bools("in_training_period")?,
-        all.ints("leads")?,
-        all.ints("converted")?,
+    let (at, segment, auc) = (
+        rows.instants("as_of")?,
+        rows.strings("segment")?,
+        rows.floats("auc")?,
     );
-    for i in 0..all.len() {
+    let (training, leads, converted) = (
+        rows.bools("in_training_period")?,
+        rows.ints("leads")?,
+        rows.ints("converted")?,
+    );
+    let (predicted, actual) = (
+        rows.floats("mean_predicted")?,
+        rows.floats("conversion_rate")?,
+    );
+    for i in 0..rows.len() {
         let Some(as_of) = at[i] else { continue };
-        out.backtest.push(BacktestPoint {
-            as_of,
-            auc: auc[i],
-            in_training_period: training[i],
-            leads: leads[i].unwrap_or(0),
-            converted: converted[i].unwrap_or(0),
-        });
+        if segment[i].as_deref() == Some("all") {
+            out.backtest.push(BacktestPoint {
+                as_of,
+                auc: auc[i],
+                in_training_period: training[i],
+                leads: leads[i].unwrap_or(0),
+                converted: converted[i].unwrap_or(0),
+            });
+        }
     }
     let Some(latest) = out.backtest.last().map(|b| b.as_of) else {
         return Ok(out);
     };
     out.latest = Some(latest);
     out.auc = out.backtest.last().and_then(|b| b.auc);
+    out.base_rate = out
+        .backtest
+        .last()
+        .filter(|b| b.leads > 0)
+        .map(|b| b.converted as f64 / b.leads as f64);
+    for i in 0..rows.len() {
+        let decile = segment[i]
+            .as_deref()
+            .and_then(|s| s.strip_prefix("decile "))
+            .and_then(|d| d.parse().ok());
+        if let (Some(decile), Some(true)) = (decile, at[i].map(|t| t == latest)) {
+            out.deciles.push(Decile {
+                decile,
+                leads: leads[i].unwrap_or(0),
+                predicted: predicted[i],
+                actual: actual[i],
+            });
+        }
+    }
     let at = || instant(latest);
     let roc = Rows::of(
         call(ctx, "roc_curve", &[lit(spec), at(), at(), lit(1i64)])?
@@ -214,35 +248,6 @@ pub async fn predictive(
         .zip(roc.floats("true_positive_rate")?)
         .filter_map(|(x, y)| Some((x?, y?)))
         .collect();
-    let segments = Rows::of(
-        call(ctx, "backtest", &[lit(spec), at(), at(), lit(1i64)])?.filter(
-            col("segment")
-                .like(lit("decile %"))
-                .or(col("segment").eq(lit("all"))),
-        )?,
-    )
-    .await?;
-    let names = segments.strings("segment")?;
-    let (n, predicted, actual) = (
-        segments.ints("leads")?,
-        segments.floats("mean_predicted")?,
-        segments.floats("conversion_rate")?,
-    );
-    for i in 0..segments.len() {
-        match names[i].as_deref().unwrap_or_default() {
-            "all" => out.base_rate = actual[i],
-            s => {
-                if let Some(d) = s.strip_prefix("decile ").and_then(|d| d.parse().ok()) {
-                    out.deciles.push(Decile {
-                        decile: d,
-                        leads: n[i].unwrap_or(0),
-                        predicted: predicted[i],
-                        actual: actual[i],
-                    });
-                }
-            }
-        }
-    }
     out.deciles.sort_by_key(|d| d.decile);
     Ok(out)
 }
