@@ -21,6 +21,7 @@ pub mod known_at;
 pub mod lifecycle;
 pub mod lock;
 pub mod output;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod session;

@@ -179,13 +179,15 @@ class Workspace:
         out: PathLike = "out",
         retrain: bool = False,
         top: int = 5,
+        report: bool = False,
     ) -> dict[str, Any]:
         """The main job (`leadql run`): trains or refreshes the policy's predictive
         model, scores, qualifies, creates and assigns sales activities, writes the
         tables to `out` (relative to the current directory) and records the run in the
-        workspace. Returns the summary as a dict (the figures `leadql run` prints).
+        workspace; `report=True` also writes the HTML report (`report.html`) to `out`.
+        Returns the summary as a dict (the figures `leadql run` prints).
         The workspace is re-read afterwards, so the recorded run is visible to `sql`."""
-        text = self._native.run(policy, _os.fspath(out), _instant(as_of, "as_of"), retrain, top)
+        text = self._native.run(policy, _os.fspath(out), _instant(as_of, "as_of"), retrain, top, report)
         return _json.loads(text)
 
     def import_csv(self, file: PathLike, **options: Any) -> dict[str, Any]:

@@ -157,7 +157,8 @@ impl Workspace {
     }
 
     /// The main job (`leadql run`): returns the summary as JSON text.
-    #[pyo3(signature = (policy, out, as_of=None, retrain=false, top=5))]
+    #[pyo3(signature = (policy, out, as_of=None, retrain=false, top=5, report=false))]
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         py: Python<'_>,
@@ -166,6 +167,7 @@ impl Workspace {
         as_of: Option<&str>,
         retrain: bool,
         top: usize,
+        report: bool,
     ) -> PyResult<String> {
         let as_of = as_of
             .map(|t| instant(t, "as_of"))
@@ -193,6 +195,7 @@ impl Workspace {
                 out,
                 retrain,
                 top,
+                report,
             };
             leadql::run::run(&ws, &ctx, &opts).await.map_err(error)
         })?;

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod import;
 pub mod lead;
 pub mod model;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod shell;
@@ -47,7 +48,8 @@ pub struct Cli {
     /// See the workspace as it was known strictly before this instant,
     /// 'YYYY-MM-DD HH:MM:SS' (sql, shell, export, run; default for run: the
     /// workspace's as_of): later rows do not exist, statuses are as they stood, and
-    /// scoring, training and backtests default to this instant.
+    /// scoring, training and backtests default to this instant. For report: the
+    /// latest run recorded at or before it.
     #[arg(long, global = true, value_name = "INSTANT", value_parser = instant)]
     pub as_of: Option<DateTime<Utc>>,
     /// A command that writes to the workspace fails at once when another leadql
@@ -67,6 +69,10 @@ pub enum Command {
     /// The main job: train or refresh the policy's predictive model, score, qualify,
     /// create and assign sales activities, export the tables and print a summary.
     Run(run::RunArgs),
+    /// Write a self-contained HTML report of a policy's latest recorded run and its
+    /// models: grades, the sales-ready funnel, top leads, ROC, lift, calibration,
+    /// backtest AUC over time, rule evaluations.
+    Report(report::ReportArgs),
     /// Export a table, view or query to a file, atomically (Parquet files carry the
     /// query, as_of and model versions in their metadata).
     Export(export::ExportArgs),
@@ -100,6 +106,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Sql(args) => sql::execute(cli, args).await,
         Command::Run(args) => run::execute(cli, args).await,
+        Command::Report(args) => report::execute(cli, args).await,
         Command::Export(args) => export::execute(cli, args).await,
         Command::Lead(args) => lead::execute(cli, args).await,
         Command::Import(args) => import::execute(cli, args).await,

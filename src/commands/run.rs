@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Sales-ready leads listed in the summary.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Also write the run's HTML report (report.html) beside the tables in --out.
+    #[arg(long)]
+    report: bool,
 }
 
 /// Runs `leadql run`.
@@ -44,6 +47,7 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
         out: args.out.clone(),
         retrain: args.retrain,
         top: args.top,
+        report: args.report,
     };
     let summary = run::run(&ws, &ctx, &opts).await?;
     print!("{}", summary.text());

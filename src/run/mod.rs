@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub retrain: bool,
     /// Leads shown in the summary.
     pub top: usize,
+    /// Also write the HTML report of the run (`report.html`) beside the tables.
+    pub report: bool,
 }
 
 /// Days a hand-off stays in a seller's queue (counts against their capacity).
@@ -178,7 +180,21 @@ pub async fn run(ws: &Workspace, ctx: &SessionContext, opts: &RunOptions) -> Res
         let rows = write(frame, &path, &metadata).await?;
         written.push(Written {
             path: path.display().to_string(),
-            rows,
+            rows: Some(rows),
+        });
+    }
+    if opts.report {
+        let path = out.join(crate::report::FILE_NAME);
+        crate::report::write_for_run(ws, ctx, &policy, as_of, &path)
+            .await
+            .map_err(|e| {
+                Error::Query(format!(
+                    "the run was recorded and its tables written, but not its report: {e}"
+                ))
+            })?;
+        written.push(Written {
+            path: path.display().to_string(),
+            rows: None,
         });
     }
     stages.done("record and export");

@@ -82,13 +82,13 @@ pub struct TopLead {
     pub reasons: String,
 }
 
-/// A table a run exported.
+/// A file a run exported: a table, or the HTML report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Written {
     /// Its path.
     pub path: String,
-    /// Its rows.
-    pub rows: u64,
+    /// Its rows (None for the HTML report).
+    pub rows: Option<u64>,
 }
 
 /// Gathers what a run at `as_of` with qualification `qualification` reports (the
@@ -283,7 +283,10 @@ impl RunSummary {
         let written: Vec<String> = self
             .written
             .iter()
-            .map(|w| format!("{} ({} rows)", w.path, w.rows))
+            .map(|w| match w.rows {
+                Some(rows) => format!("{} ({rows} rows)", w.path),
+                None => w.path.clone(),
+            })
             .collect();
         let _ = writeln!(report, "\nWritten: {}", written.join(", "));
         let _ = writeln!(

@@ -31,7 +31,9 @@ use crate::qualification::{Policies, qualify_leads};
 use crate::scoring::{
     RuleModels, decay, evaluate_scoring, lead_grade, score_breakdown, score_leads,
 };
-use crate::snapshots::{backtest, lead_snapshot_features, lead_snapshots, model_backtest};
+use crate::snapshots::{
+    backtest, lead_snapshot_features, lead_snapshots, model_backtest, roc_curve,
+};
 use crate::statements;
 
 /// What an entry is.
@@ -200,6 +202,7 @@ pub const CATALOGUE: &[Entry] = &[
     lead_snapshots::ENTRY,
     lead_snapshot_features::ENTRY,
     backtest::ENTRY,
+    roc_curve::ENTRY,
     model_backtest::ENTRY,
     qualify_leads::ENTRY,
     normalize_email::ENTRY,

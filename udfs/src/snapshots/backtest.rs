@@ -158,6 +158,93 @@ pub enum Subject {
     Predictive(String, Arc<PredictiveModel>),
 }
 
+impl Subject {
+    /// The rule model or trained predictive model `name` (`name@N` for a version),
+    /// for the table function `function`.
+    pub fn resolve(
+        function: &str,
+        rules: &RuleModels,
+        predictive: &PredictiveModels,
+        name: &str,
+    ) -> Result<Subject> {
+        if rules.names().any(|n| n == name) {
+            return Ok(Subject::Rule(rules.get(function, name)?));
+        }
+        // One message naming both kinds of model: the statement layer reports only
+        // the root of an error, so a context added here would be lost.
+        let model = predictive.get(function, name).map_err(|e| {
+            plan_datafusion_err!(
+                "{function}: '{name}' is neither a rule model ({}) nor a trained predictive model ({})",
+                rules.names().collect::<Vec<_>>().join(", "),
+                e.message()
+            )
+        })?;
+        Ok(Subject::Predictive(name.to_string(), model))
+    }
+
+    /// The label horizon when none is given: a predictive model's own, else
+    /// [`DEFAULT_RULE_HORIZON_DAYS`].
+    pub fn default_horizon(&self) -> f64 {
+        match self {
+            Subject::Rule(_) => DEFAULT_RULE_HORIZON_DAYS,
+            Subject::Predictive(_, m) => {
+                m.options.horizon_days.unwrap_or(DEFAULT_RULE_HORIZON_DAYS)
+            }
+        }
+    }
+
+    /// The model's name (as asked for) and version (predictive models).
+    pub fn name_and_version(&self) -> (String, Option<i64>) {
+        match self {
+            Subject::Rule(m) => (m.name.clone(), None),
+            Subject::Predictive(spec, m) => (spec.clone(), Some(i64::from(m.version))),
+        }
+    }
+
+    /// Whether the outcomes at `as_of` were training data of the model version
+    /// (predictive models: before the end of its training outcomes; unknown when the
+    /// version does not say; never for rule models).
+    pub fn in_training_period(&self, as_of: i64) -> Option<bool> {
+        match self {
+            Subject::Rule(_) => Some(false),
+            Subject::Predictive(_, m) => m.trained_through.or(m.known_until).map(|k| as_of < k),
+        }
+    }
+}
+
+/// Scored snapshots (`lead_id, as_of, label, score` batches) grouped by instant, each
+/// instant's `(score, lead_id, converted)` best first (ties by lead); leads without a
+/// score (or a NaN one) get `-inf` and rank last; rows without a label are skipped.
+pub fn by_instant(
+    batches: &[RecordBatch],
+) -> std::collections::BTreeMap<i64, Vec<(f64, i64, bool)>> {
+    let mut by_instant: std::collections::BTreeMap<i64, Vec<(f64, i64, bool)>> = Default::default();
+    for b in batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let at = b.column(1).as_primitive::<TimestampMicrosecondType>();
+        let label = b.column(2).as_boolean();
+        let score = b.column(3).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            if label.is_null(i) || at.is_null(i) || ids.is_null(i) {
+                continue;
+            }
+            let s = if score.is_null(i) || score.value(i).is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                score.value(i)
+            };
+            by_instant
+                .entry(at.value(i))
+                .or_default()
+                .push((s, ids.value(i), label.value(i)));
+        }
+    }
+    for rows in by_instant.values_mut() {
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    by_instant
+}
+
 impl TableFunctionImpl for Backtest {
     fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(fargs.session())?;
@@ -170,26 +257,8 @@ impl TableFunctionImpl for Backtest {
             "model, from, to, every_days [, horizon_days]",
         )?;
         let name = args::string(state, NAME, "model", &exprs[0])?;
-        let subject = if self.rules.names().any(|n| n == name) {
-            Subject::Rule(self.rules.get(NAME, &name)?)
-        } else {
-            // One message naming both kinds of model: the statement layer reports only
-            // the root of an error, so a context added here would be lost.
-            let model = self.predictive.get(NAME, &name).map_err(|e| {
-                plan_datafusion_err!(
-                    "{NAME}: '{name}' is neither a rule model ({}) nor a trained predictive model ({})",
-                    self.rules.names().collect::<Vec<_>>().join(", "),
-                    e.message()
-                )
-            })?;
-            Subject::Predictive(name.clone(), model)
-        };
-        let default_horizon = match &subject {
-            Subject::Rule(_) => DEFAULT_RULE_HORIZON_DAYS,
-            Subject::Predictive(_, m) => {
-                m.options.horizon_days.unwrap_or(DEFAULT_RULE_HORIZON_DAYS)
-            }
-        };
+        let subject = Subject::resolve(NAME, &self.rules, &self.predictive, &name)?;
+        let default_horizon = subject.default_horizon();
         let instants = parse(
             state,
             NAME,
@@ -279,13 +348,6 @@ pub fn scored(
     }
 }
 
-/// One instant's scored leads.
-#[derive(Debug, Default)]
-struct Instant {
-    /// `(score, lead_id, converted)`; unscored leads have `-inf`.
-    rows: Vec<(f64, i64, bool)>,
-}
-
 /// Adds the row of one segment: `rows` are `(score, lead, converted)`.
 fn push(
     out: &mut Vec<BacktestRow>,
@@ -334,55 +396,21 @@ fn grade_names(subject: &Subject) -> Vec<String> {
     }
 }
 
-/// The backtest table from the scored rows of every instant.
 /// The backtest table of `subject` from its scored snapshots (`lead_id, as_of, label,
 /// score` batches).
 pub fn backtest_batch(subject: &Subject, batches: &[RecordBatch]) -> Result<RecordBatch> {
-    let (name, version) = match subject {
-        Subject::Rule(m) => (m.name.clone(), None),
-        Subject::Predictive(spec, m) => (spec.clone(), Some(i64::from(m.version))),
-    };
+    let (name, version) = subject.name_and_version();
     batch(&name, version, &segments(subject, batches))
 }
 
 /// One row per instant and segment from scored snapshots.
 pub fn segments(subject: &Subject, batches: &[RecordBatch]) -> Vec<BacktestRow> {
-    let mut by_instant: std::collections::BTreeMap<i64, Instant> = Default::default();
-    for b in batches {
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let at = b.column(1).as_primitive::<TimestampMicrosecondType>();
-        let label = b.column(2).as_boolean();
-        let score = b.column(3).as_primitive::<Float64Type>();
-        for i in 0..b.num_rows() {
-            if label.is_null(i) || at.is_null(i) || ids.is_null(i) {
-                continue;
-            }
-            let s = if score.is_null(i) || score.value(i).is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                score.value(i)
-            };
-            by_instant
-                .entry(at.value(i))
-                .or_default()
-                .rows
-                .push((s, ids.value(i), label.value(i)));
-        }
-    }
-    let (known_until, probabilities) = match subject {
-        Subject::Rule(_) => (None, false),
-        Subject::Predictive(_, m) => (m.trained_through.or(m.known_until), true),
-    };
+    let probabilities = matches!(subject, Subject::Predictive(..));
     let grades = grade_names(subject);
     let mut out = Vec::new();
-    for (as_of, mut instant) in by_instant {
-        let rows = &mut instant.rows;
-        // Best first; ties in a stable order.
-        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let in_training = match subject {
-            Subject::Rule(_) => Some(false),
-            Subject::Predictive(..) => known_until.map(|k| as_of < k),
-        };
+    for (as_of, rows) in by_instant(batches) {
+        let rows = &rows;
+        let in_training = subject.in_training_period(as_of);
         let scores: Vec<f64> = rows
             .iter()
             .map(|r| if r.0.is_finite() { r.0 } else { -1e300 })

@@ -12,6 +12,8 @@
 //! - [`lead_snapshot_features`]: the same rows with the point-in-time features
 //! - [`backtest`]: `backtest(model, from, to, every_days [, horizon_days])` for rule and
 //!   predictive models
+//! - [`roc_curve`]: `roc_curve(model, from, to, every_days [, horizon_days])`, the ROC
+//!   points of the same scored leads at each instant
 //! - [`model_backtest`]: `model_backtest(model)`, the backtest a version stored when it
 //!   was trained
 
@@ -21,6 +23,7 @@ pub mod lead_snapshot_features;
 pub mod lead_snapshots;
 pub mod model_backtest;
 pub mod plan;
+pub mod roc_curve;
 
 /// Version of the feature definition of [`plan::features`], stored with every model
 /// trained on it. Bump it when the definition changes.
