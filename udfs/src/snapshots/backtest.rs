@@ -247,54 +247,68 @@ pub fn by_instant(
 
 impl TableFunctionImpl for Backtest {
     fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let state = state(fargs.session())?;
-        let exprs = fargs.exprs();
-        check_arity(
+        scored_snapshots_table(
+            &fargs,
             NAME,
-            exprs,
-            4,
-            5,
-            "model, from, to, every_days [, horizon_days]",
-        )?;
-        let name = args::string(state, NAME, "model", &exprs[0])?;
-        let subject = Subject::resolve(NAME, &self.rules, &self.predictive, &name)?;
-        let default_horizon = subject.default_horizon();
-        let instants = parse(
-            state,
-            NAME,
-            &exprs[1..],
-            self.rules.default_as_of(),
-            Some(default_horizon),
-        )?;
-        // Plan now so that errors surface at planning time.
-        scored(
-            state,
             &self.rules,
             &self.predictive,
-            &subject,
-            known(state, &instants)?,
-        )?;
-        let (rules, predictive) = (self.rules.clone(), self.predictive.clone());
-        Ok(DeferredTable::new(
             schema(),
-            Box::new(move |state| {
-                let (rules, predictive, subject, instants) = (
-                    rules.clone(),
-                    predictive.clone(),
-                    subject.clone(),
-                    instants.clone(),
-                );
-                Box::pin(async move {
-                    // The pairs once: the scoring plan reads them several times.
-                    let rows = known(state, &instants)?.cache().await?;
-                    let batches = scored(state, &rules, &predictive, &subject, rows)?
-                        .collect()
-                        .await?;
-                    backtest_batch(&subject, &batches)
-                })
-            }),
-        ))
+            backtest_batch,
+        )
     }
+}
+
+/// A table of figures over the scored snapshots of `model, from, to, every_days [,
+/// horizon_days]` (what `backtest` and `roc_curve` take): the model is resolved and the
+/// scoring planned now, so that errors surface at planning time; when the table is
+/// read, the snapshots are scored and `figures` turns them into rows of `schema`.
+pub fn scored_snapshots_table(
+    fargs: &TableFunctionArgs,
+    name: &'static str,
+    rules: &Arc<RuleModels>,
+    predictive: &Arc<PredictiveModels>,
+    schema: SchemaRef,
+    figures: fn(&Subject, &[RecordBatch]) -> Result<RecordBatch>,
+) -> Result<Arc<dyn TableProvider>> {
+    let state = state(fargs.session())?;
+    let exprs = fargs.exprs();
+    check_arity(
+        name,
+        exprs,
+        4,
+        5,
+        "model, from, to, every_days [, horizon_days]",
+    )?;
+    let model = args::string(state, name, "model", &exprs[0])?;
+    let subject = Subject::resolve(name, rules, predictive, &model)?;
+    let instants = parse(
+        state,
+        name,
+        &exprs[1..],
+        rules.default_as_of(),
+        Some(subject.default_horizon()),
+    )?;
+    scored(state, rules, predictive, &subject, known(state, &instants)?)?;
+    let (rules, predictive) = (rules.clone(), predictive.clone());
+    Ok(DeferredTable::new(
+        schema,
+        Box::new(move |state| {
+            let (rules, predictive, subject, instants) = (
+                rules.clone(),
+                predictive.clone(),
+                subject.clone(),
+                instants.clone(),
+            );
+            Box::pin(async move {
+                // The pairs once: the scoring plan reads them several times.
+                let rows = known(state, &instants)?.cache().await?;
+                let batches = scored(state, &rules, &predictive, &subject, rows)?
+                    .collect()
+                    .await?;
+                figures(&subject, &batches)
+            })
+        }),
+    ))
 }
 
 /// `lead_id, as_of, label`: the open leads of every instant whose outcome is known.

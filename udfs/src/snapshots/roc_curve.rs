@@ -30,14 +30,11 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::Result;
 use datafusion::logical_expr::Documentation;
 
-use super::backtest::{Subject, by_instant, known, scored};
-use super::instants::{check_arity, documented, parse};
-use crate::args;
+use super::backtest::{Subject, by_instant, scored_snapshots_table};
+use super::instants::documented;
 use crate::catalogue::{Build, Entry, Function, POINT_IN_TIME};
-use crate::deferred::DeferredTable;
 use crate::predictive::PredictiveModels;
 use crate::scoring::RuleModels;
-use crate::scoring::common::state;
 
 /// The SQL name.
 pub const NAME: &str = "roc_curve";
@@ -129,51 +126,14 @@ pub fn schema() -> SchemaRef {
 
 impl TableFunctionImpl for RocCurve {
     fn call_with_args(&self, fargs: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let state = state(fargs.session())?;
-        let exprs = fargs.exprs();
-        check_arity(
+        scored_snapshots_table(
+            &fargs,
             NAME,
-            exprs,
-            4,
-            5,
-            "model, from, to, every_days [, horizon_days]",
-        )?;
-        let name = args::string(state, NAME, "model", &exprs[0])?;
-        let subject = Subject::resolve(NAME, &self.rules, &self.predictive, &name)?;
-        let instants = parse(
-            state,
-            NAME,
-            &exprs[1..],
-            self.rules.default_as_of(),
-            Some(subject.default_horizon()),
-        )?;
-        // Plan now so that errors surface at planning time.
-        scored(
-            state,
             &self.rules,
             &self.predictive,
-            &subject,
-            known(state, &instants)?,
-        )?;
-        let (rules, predictive) = (self.rules.clone(), self.predictive.clone());
-        Ok(DeferredTable::new(
             schema(),
-            Box::new(move |state| {
-                let (rules, predictive, subject, instants) = (
-                    rules.clone(),
-                    predictive.clone(),
-                    subject.clone(),
-                    instants.clone(),
-                );
-                Box::pin(async move {
-                    let rows = known(state, &instants)?.cache().await?;
-                    let batches = scored(state, &rules, &predictive, &subject, rows)?
-                        .collect()
-                        .await?;
-                    roc_batch(&subject, &batches)
-                })
-            }),
-        ))
+            roc_batch,
+        )
     }
 }
 
