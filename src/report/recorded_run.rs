@@ -18,7 +18,7 @@ use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 
 use super::values::Rows;
 use crate::error::{Error, Result};
-use crate::run::{ACTIVITIES, HISTORY};
+use crate::run::{ACTIVITIES, HISTORY, best_first, best_sales_ready};
 
 /// A run recorded in the workspace.
 #[derive(Debug, Clone)]
@@ -287,20 +287,9 @@ pub async fn figures(
         col("company"),
     ])?;
     let best = Rows::of(
-        qualification
-            .filter(col("sales_ready"))?
-            .sort(vec![
-                col("predictive_score").sort(false, false),
-                col("rule_score").sort(false, false),
-                col("lead_id").sort(true, false),
-            ])?
-            .limit(0, Some(top))?
+        best_sales_ready(qualification, top)?
             .join(leads, JoinType::Left, &["lead_id"], &["__lead"], None)?
-            .sort(vec![
-                col("predictive_score").sort(false, false),
-                col("rule_score").sort(false, false),
-                col("lead_id").sort(true, false),
-            ])?,
+            .sort(best_first())?,
     )
     .await?;
     let ids = best.ints("lead_id")?;

@@ -34,7 +34,10 @@ mod summary;
 pub use handoff::activities_schema;
 use handoff::handoff;
 use refresh::refresh_model;
-pub use summary::{Activities, BacktestFigures, ModelLine, RunSummary, TopLead, Written};
+pub use summary::{
+    Activities, BacktestFigures, ModelLine, RunSummary, TopLead, Written, best_first,
+    best_sales_ready,
+};
 
 /// What to run.
 #[derive(Debug, Clone)]

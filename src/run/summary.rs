@@ -180,16 +180,26 @@ fn hand_off(policy: &Policy, activities: &RecordBatch) -> Activities {
     }
 }
 
-async fn top_leads(qualification: &DataFrame, top: usize) -> Result<Vec<TopLead>> {
-    let batches = qualification
-        .clone()
+/// The `top` best sales-ready leads of a qualification, best first: by predictive
+/// score, then rule score, then lead id (the run's summary and its report).
+pub fn best_sales_ready(qualification: DataFrame, top: usize) -> Result<DataFrame> {
+    Ok(qualification
         .filter(col("sales_ready"))?
-        .sort(vec![
-            col("predictive_score").sort(false, false),
-            col("rule_score").sort(false, false),
-            col("lead_id").sort(true, false),
-        ])?
-        .limit(0, Some(top))?
+        .sort(best_first())?
+        .limit(0, Some(top))?)
+}
+
+/// The order of [`best_sales_ready`].
+pub fn best_first() -> Vec<datafusion::logical_expr::SortExpr> {
+    vec![
+        col("predictive_score").sort(false, false),
+        col("rule_score").sort(false, false),
+        col("lead_id").sort(true, false),
+    ]
+}
+
+async fn top_leads(qualification: &DataFrame, top: usize) -> Result<Vec<TopLead>> {
+    let batches = best_sales_ready(qualification.clone(), top)?
         .select(vec![
             col("lead_id"),
             round(vec![col("predictive_score"), lit(1i64)]),
