@@ -275,7 +275,20 @@ class Result:
         return reader
 
     def __iter__(self) -> Iterator[_pa.RecordBatch]:
-        return iter(self.to_reader())
+        """The batches, as the query produces them; an error while it runs raises
+        `leadql.Error` (through `to_reader` it is pyarrow's exception)."""
+        reader = self.to_reader()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except _pa.ArrowException as e:
+                message = str(e)
+                if message.startswith("External error: "):
+                    raise Error(message[len("External error: "):]) from e
+                raise
+            yield batch
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         if self._table is not None:

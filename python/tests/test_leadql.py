@@ -127,6 +127,17 @@ def test_errors_carry_the_command_line_message(ws, sample):
         leadql.open(sample, as_of="yesterday")
 
 
+def test_an_error_while_streaming_is_a_leadql_error(ws):
+    query = "SELECT CAST(email AS INT) AS x FROM leads"
+    with pytest.raises(leadql.Error, match="^Cast error: Cannot cast string '.*' to value of Int32 type$"):
+        for _ in ws.sql(query):
+            pass
+    with pytest.raises(leadql.Error, match="^Cast error"):
+        ws.sql(query).to_arrow()
+    with pytest.raises(pa.ArrowInvalid, match="Cast error"):
+        ws.sql(query).to_reader().read_all()
+
+
 def test_a_result_streams_in_bounded_memory(ws):
     # 1M rows of ~100 bytes: ~100 MB if materialised; read batch by batch instead.
     query = "SELECT value AS n, repeat('x', 100) AS pad FROM range(1000000)"
