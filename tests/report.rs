@@ -233,6 +233,24 @@ fn the_run_report_opens_in_chromium_and_its_charts_match_the_data() {
             .is_none(),
         "a network address in the page"
     );
+    // Every evaluate_scoring metric of each rule model is explained in words.
+    for metric in [
+        "auc",
+        "conversion_rate",
+        "threshold_current",
+        "f1_current",
+        "threshold_suggested",
+        "f1_suggested",
+    ] {
+        assert!(
+            html.contains(&format!("<code>{metric}</code>")),
+            "metric {metric} missing"
+        );
+        assert!(
+            !html.contains(&format!("<td> <code>{metric}</code>")),
+            "metric {metric} has no explanation"
+        );
+    }
 
     // The console check works: a page that logs an error is caught.
     let canary = out.path().join("canary.html");

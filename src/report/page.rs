@@ -409,7 +409,8 @@ fn rule_section(out: &mut String, r: &RuleFigures) -> Result<()> {
     for e in &r.evaluation {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            metric_label(&e.metric),
             escape(&e.metric),
             e.grade.as_deref().map(escape).unwrap_or_default(),
             e.leads,
@@ -478,5 +479,23 @@ mod tests {
     #[test]
     fn slugs_are_ascii() {
         assert_eq!(slug("conversion@3"), "conversion-3");
+    }
+}
+
+/// What an `evaluate_scoring` metric means, for readers of the report (the metric's
+/// own name is shown beside it).
+fn metric_label(metric: &str) -> &'static str {
+    match metric {
+        "auc" => "AUC: how well scores rank who qualified",
+        "conversion_rate" => "Share qualified within the horizon",
+        "threshold_current" => "Sales-ready threshold (the model's)",
+        "precision_current" => "Precision at the model's threshold",
+        "recall_current" => "Recall at the model's threshold",
+        "f1_current" => "F1 at the model's threshold",
+        "threshold_suggested" => "Threshold that maximises F1",
+        "precision_suggested" => "Precision at the suggested threshold",
+        "recall_suggested" => "Recall at the suggested threshold",
+        "f1_suggested" => "F1 at the suggested threshold",
+        _ => "",
     }
 }
