@@ -463,6 +463,24 @@ fn rule_section(out: &mut String, r: &RuleFigures) -> Result<()> {
     Ok(())
 }
 
+/// What an `evaluate_scoring` metric means, for readers of the report (the metric's
+/// own name is shown beside it).
+fn metric_label(metric: &str) -> &'static str {
+    match metric {
+        "auc" => "AUC: how well scores rank who qualified",
+        "conversion_rate" => "Share qualified within the horizon",
+        "threshold_current" => "Sales-ready threshold (the model's)",
+        "precision_current" => "Precision at the model's threshold",
+        "recall_current" => "Recall at the model's threshold",
+        "f1_current" => "F1 at the model's threshold",
+        "threshold_suggested" => "Threshold that maximises F1",
+        "precision_suggested" => "Precision at the suggested threshold",
+        "recall_suggested" => "Recall at the suggested threshold",
+        "f1_suggested" => "F1 at the suggested threshold",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,23 +497,5 @@ mod tests {
     #[test]
     fn slugs_are_ascii() {
         assert_eq!(slug("conversion@3"), "conversion-3");
-    }
-}
-
-/// What an `evaluate_scoring` metric means, for readers of the report (the metric's
-/// own name is shown beside it).
-fn metric_label(metric: &str) -> &'static str {
-    match metric {
-        "auc" => "AUC: how well scores rank who qualified",
-        "conversion_rate" => "Share qualified within the horizon",
-        "threshold_current" => "Sales-ready threshold (the model's)",
-        "precision_current" => "Precision at the model's threshold",
-        "recall_current" => "Recall at the model's threshold",
-        "f1_current" => "F1 at the model's threshold",
-        "threshold_suggested" => "Threshold that maximises F1",
-        "precision_suggested" => "Precision at the suggested threshold",
-        "recall_suggested" => "Recall at the suggested threshold",
-        "f1_suggested" => "F1 at the suggested threshold",
-        _ => "",
     }
 }
