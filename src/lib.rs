@@ -24,6 +24,7 @@ pub mod output;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod serve;
 pub mod session;
 pub mod shell;
 pub mod sql;

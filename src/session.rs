@@ -21,6 +21,9 @@ pub struct SessionOptions {
     pub spill_dir: Option<PathBuf>,
     /// Parallelism (default: the number of cores).
     pub target_partitions: Option<usize>,
+    /// No file paths as tables (`SELECT * FROM 'x.parquet'`): for `leadql serve`'s
+    /// remote sessions, which must not read the server's files.
+    pub no_url_tables: bool,
 }
 
 /// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes); the error
@@ -82,7 +85,10 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
         runtime = runtime.with_temp_file_path(dir.clone());
     }
     // File paths work as tables: SELECT * FROM 'out/qualification.parquet'.
-    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?).enable_url_table();
+    let mut ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    if !opts.no_url_tables {
+        ctx = ctx.enable_url_table();
+    }
     leadql_udfs::register_all(&ctx)?;
     Ok(ctx)
 }

@@ -180,7 +180,7 @@ pub fn parse(text: &str) -> Result<VecDeque<Statement>> {
 }
 
 /// The SQL (over leadql's table functions) that runs one of leadql's own statements.
-fn rewrite(statement: &Statement) -> Option<String> {
+pub fn rewrite(statement: &Statement) -> Option<String> {
     match statement {
         Statement::DataFusion(_) => None,
         Statement::CreateModel {

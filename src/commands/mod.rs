@@ -18,8 +18,10 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod serve;
 pub mod shell;
 pub mod sql;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +92,11 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Print the workspace schema reference (the body of data/README.md) as Markdown.
     Schema,
+    /// Serve the workspace over the PostgreSQL wire protocol (psql, DBeaver, Metabase,
+    /// JDBC, psycopg), with SCRAM authentication, roles and optional TLS.
+    Serve(serve::ServeArgs),
+    /// Users of `leadql serve`: add (password from a prompt or stdin), remove, list.
+    User(user::UserArgs),
 }
 
 /// Runs the parsed command line. A Parquet decoding error that names no file gets
@@ -114,6 +121,8 @@ async fn run_command(cli: &Cli) -> Result<()> {
         Command::Model(args) => model::execute(cli, args),
         Command::Generate(args) => generate::execute(cli, args).await,
         Command::Schema => schema::execute(),
+        Command::Serve(args) => serve::execute(cli, args).await,
+        Command::User(args) => user::execute(args),
     }
 }
 
@@ -138,6 +147,7 @@ fn session_options(cli: &Cli) -> SessionOptions {
         memory_limit: cli.memory_limit,
         spill_dir: cli.spill_dir.clone(),
         target_partitions: None,
+        no_url_tables: false,
     }
 }
 

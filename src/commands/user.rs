@@ -1,0 +1,112 @@
+//! `leadql user`: the users of `leadql serve` (names, roles, SCRAM verifiers).
+//!
+//! Passwords are read from a prompt without echo, or from the first line of standard
+//! input when it is not a terminal (`printf '%s\n' "$PW" | leadql user add …`); never
+//! from the command line, where other users of the machine could read them.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use super::serve::default_users_file;
+use crate::error::{Error, Result};
+use crate::serve::users::{Role, Users, Verifier, valid_name};
+
+/// Arguments of `leadql user`.
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    /// The users file (default: $XDG_CONFIG_HOME/leadql/users.toml, else
+    /// ~/.config/leadql/users.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    action: UserAction,
+}
+
+/// `leadql user` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum UserAction {
+    /// Add a user, or replace its password and role.
+    Add {
+        /// User name (letters, digits, _ . - @).
+        name: String,
+        /// analyst (read-only), modeler (also trains and drops models) or admin.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// Remove a user (its open connections stay open until they end).
+    Remove {
+        /// User name.
+        name: String,
+    },
+    /// List users and roles.
+    List,
+}
+
+fn read_password(name: &str) -> Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))
+            .map_err(|e| Error::Query(format!("cannot read the password: {e}")))?;
+        let again = rpassword::prompt_password("again: ")
+            .map_err(|e| Error::Query(format!("cannot read the password: {e}")))?;
+        if first != again {
+            return Err(Error::Argument {
+                arg: "password".into(),
+                reason: "the two entries differ".into(),
+            });
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::Query(format!("cannot read the password from stdin: {e}")))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if password.chars().count() < 8 {
+        return Err(Error::Argument {
+            arg: "password".into(),
+            reason: "shorter than 8 characters".into(),
+        });
+    }
+    Ok(password)
+}
+
+/// Runs `leadql user`.
+pub fn execute(args: &UserArgs) -> Result<()> {
+    let path = args.users.clone().unwrap_or_else(default_users_file);
+    let mut users = Users::load(&path)?;
+    match &args.action {
+        UserAction::Add { name, role } => {
+            if !valid_name(name) {
+                return Err(Error::Argument {
+                    arg: "NAME".into(),
+                    reason: format!(
+                        "'{name}': use 1-63 letters, digits, _ . - @, starting with a letter or digit"
+                    ),
+                });
+            }
+            let password = read_password(name)?;
+            users.set(name, *role, &Verifier::new(&password));
+            users.save(&path)?;
+            eprintln!("user {name} ({}) saved in {}", role.name(), path.display());
+        }
+        UserAction::Remove { name } => {
+            if !users.remove(name) {
+                return Err(Error::Argument {
+                    arg: "NAME".into(),
+                    reason: format!("no user '{name}' in {}", path.display()),
+                });
+            }
+            users.save(&path)?;
+            eprintln!("user {name} removed from {}", path.display());
+        }
+        UserAction::List => {
+            for (name, role) in users.list() {
+                println!("{name}\t{}", role.name());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,967 @@
+//! Statements over the wire: leadql's own query handlers for the simple and the
+//! extended protocol.
+//!
+//! A text is split by leadql's statement parser first, so `CREATE MODEL`, `SHOW MODELS`
+//! and `DROP MODEL` are recognised (Postgres' parser rejects them) and rewritten into
+//! their table-function forms, exactly as `leadql sql` runs them. Every other statement
+//! is read with the Postgres-compatibility parser of `datafusion-postgres`, which
+//! rewrites what clients' catalog queries use (`::regclass`, `OPERATOR(pg_catalog.~)`,
+//! …). Then, per statement:
+//!
+//! 1. the role check ([`super::access`]), before anything is planned;
+//! 2. the statements clients send about the session (`SET`/`SHOW`, `BEGIN`/`COMMIT`,
+//!    `DECLARE`/`FETCH`/`CLOSE` cursors) go to datafusion-postgres' hooks;
+//! 3. the rest is planned in the connection's session and streamed back, batch by
+//!    batch, until the client's cancel request (SQLSTATE 57014) or the connection's
+//!    `statement_timeout` stops it. Statements that train or drop a model run under the
+//!    workspace's write lock and are read to the end before the answer.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ParamValues;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::prelude::{Expr, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::arrow_pg::datatypes::{
+    arrow_schema_to_pg_fields, df, encode_recordbatch, into_pg_type,
+};
+use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use datafusion_postgres::hooks::QueryHook;
+use datafusion_postgres::hooks::cursor::CursorStatementHook;
+use datafusion_postgres::hooks::set_show::SetShowHook;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use futures::{Sink, StreamExt, stream};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::types::format::FormatOptions;
+
+use super::access::{self, Need};
+use super::session::Connection;
+use crate::error::Error;
+
+/// A prepared statement: its text, and the Postgres statement with its plan (none for
+/// statements only DataFusion's own parser reads, such as `COPY … TO`, which run
+/// without parameters). The shape is datafusion-postgres', whose cursor hook keeps
+/// cursors in the connection's portal store of this type.
+pub type Prepared = (String, Option<(Statement, LogicalPlan)>);
+
+/// One statement of a text, ready for the role check.
+#[derive(Debug)]
+enum Unit {
+    /// Read with the Postgres-compatibility parser (leadql's own statements arrive
+    /// here rewritten into their table-function forms); the name for messages.
+    Pg(Box<Statement>, Option<String>),
+    /// Only DataFusion's parser reads it (`COPY … TO`, `CREATE EXTERNAL TABLE`).
+    DataFusion(Box<DfStatement>),
+}
+
+/// The connection's query service (both protocols).
+pub struct Service {
+    connection: Arc<Connection>,
+    parser: Arc<Parser>,
+}
+
+/// Parses texts into statements (shared by both protocols).
+pub struct Parser {
+    connection: Arc<Connection>,
+    pg: PostgresCompatibilityParser,
+    hooks: Vec<Arc<dyn QueryHook>>,
+}
+
+impl Service {
+    /// The service of one connection.
+    pub fn new(connection: Arc<Connection>) -> Service {
+        let parser = Arc::new(Parser {
+            connection: connection.clone(),
+            pg: PostgresCompatibilityParser::new(),
+            hooks: vec![
+                Arc::new(CursorStatementHook),
+                Arc::new(SetShowHook),
+                Arc::new(TransactionStatementHook),
+            ],
+        });
+        Service { connection, parser }
+    }
+}
+
+/// An error as the client sees it: leadql's one-line message with a SQLSTATE.
+pub fn user_error(e: Error) -> PgWireError {
+    let code = match &e {
+        Error::SqlSyntax(_) => "42601",
+        Error::UnknownTable { .. } => "42P01",
+        Error::Argument { .. } => "22023",
+        Error::Io { .. } | Error::UnreadableParquet { .. } => "58030",
+        _ => "XX000",
+    };
+    let message = e.to_string();
+    let code = if message.contains("Resources exhausted") {
+        "53200"
+    } else {
+        code
+    };
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        code.into(),
+        message,
+    )))
+}
+
+fn datafusion_error(ctx: &SessionContext, e: datafusion::error::DataFusionError) -> PgWireError {
+    user_error(crate::sql::explain(ctx, e))
+}
+
+fn canceled(why: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        "57014".into(),
+        format!("canceling statement due to {why}"),
+    )))
+}
+
+impl Parser {
+    /// Splits `text` into statements. leadql's parser goes first (it knows `CREATE
+    /// MODEL`); a text it cannot read goes to the Postgres-compatibility parser (client
+    /// catalog queries); when neither reads it, leadql's error is the one reported.
+    fn split(&self, text: &str) -> PgWireResult<Vec<Unit>> {
+        match crate::sql::parse(text) {
+            Ok(statements) => {
+                let mut units = Vec::new();
+                for statement in statements {
+                    let label = match &statement {
+                        crate::sql::Statement::CreateModel { name, .. } => {
+                            Some(format!("CREATE MODEL {name}"))
+                        }
+                        crate::sql::Statement::DropModel { name, .. } => {
+                            Some(format!("DROP MODEL {name}"))
+                        }
+                        _ => None,
+                    };
+                    match crate::sql::rewrite(&statement) {
+                        Some(sql) => {
+                            let mut parsed = self.pg_parse(&sql)?;
+                            let one = parsed.pop().ok_or_else(|| {
+                                user_error(Error::Query("internal: empty rewrite".into()))
+                            })?;
+                            units.push(Unit::Pg(Box::new(one), label));
+                        }
+                        None => match statement {
+                            crate::sql::Statement::DataFusion(s) => match *s {
+                                DfStatement::Statement(inner) => {
+                                    // The Postgres-compatibility rewrites, when they apply.
+                                    let text = inner.to_string();
+                                    let mut one = match self.pg.parse(&text) {
+                                        Ok(mut v) if v.len() == 1 => v.pop().unwrap_or(*inner),
+                                        _ => *inner,
+                                    };
+                                    compat(&mut one);
+                                    units.push(Unit::Pg(Box::new(one), None));
+                                }
+                                other => units.push(Unit::DataFusion(Box::new(other))),
+                            },
+                            _ => {
+                                return Err(user_error(Error::Query(
+                                    "internal: unrouted statement".into(),
+                                )));
+                            }
+                        },
+                    }
+                }
+                Ok(units)
+            }
+            Err(leadql_error) => match self.pg.parse(text) {
+                Ok(statements) => Ok(statements
+                    .into_iter()
+                    .map(|mut s| {
+                        compat(&mut s);
+                        Unit::Pg(Box::new(s), None)
+                    })
+                    .collect()),
+                Err(_) => Err(user_error(leadql_error)),
+            },
+        }
+    }
+
+    fn pg_parse(&self, sql: &str) -> PgWireResult<Vec<Statement>> {
+        self.pg
+            .parse(sql)
+            .map_err(|e| user_error(Error::SqlSyntax(e.to_string())))
+    }
+
+    /// The role check of one statement.
+    fn check(&self, unit: &Unit) -> PgWireResult<Need> {
+        let (need, what) = match unit {
+            Unit::Pg(s, label) => {
+                let (need, what) = access::statement(s);
+                (need, label.clone().unwrap_or(what))
+            }
+            Unit::DataFusion(s) => access::datafusion_statement(s),
+        };
+        let role = self.connection.role();
+        if access::allowed(role, need, self.connection.shared.allow_file_paths) {
+            Ok(need)
+        } else {
+            Err(access::refusal(&what, need, role))
+        }
+    }
+}
+
+/// Rewrites what DataFusion does not plan but clients' catalog queries use:
+/// `ARRAY(SELECT …)` (psql's `\d` asks for row-security policies with it) becomes
+/// `(SELECT array_agg(x) FROM (SELECT …) AS _array(x))`, and a list of Postgres roles
+/// (there are none) becomes NULL; in queries over the catalog only, `x = ANY(col)`
+/// compares with the elements of the text the emulated catalog keeps arrays as.
+fn compat(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator, Expr as SqlExpr, FunctionArguments, visit_expressions_mut, visit_relations,
+    };
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    let parse = |text: &str| {
+        datafusion::sql::sqlparser::parser::Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_expr())
+    };
+    // Only the catalog's emulated tables hold arrays as text ('{d,f}').
+    let mut catalog_only = true;
+    let _ = visit_relations(statement, |name| {
+        let text = name.to_string().to_ascii_lowercase();
+        if !(text.starts_with("pg_catalog.") || text.starts_with("pg_")) {
+            catalog_only = false;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut UniqueNames);
+    let _ = visit_expressions_mut(statement, |expr| {
+        // `x = ANY(col)`, which the compatibility parser turns into array_has(col, x).
+        let any = match expr {
+            SqlExpr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } => Some((right.to_string(), left.to_string())),
+            SqlExpr::Function(f)
+                if ["array_has", "array_contains"]
+                    .contains(&f.name.to_string().to_ascii_lowercase().as_str()) =>
+            {
+                match &f.args {
+                    FunctionArguments::List(list) if list.args.len() == 2 => {
+                        Some((list.args[0].to_string(), list.args[1].to_string()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if catalog_only && let Some((array, element)) = any {
+            let text = format!(
+                "array_has(string_to_array(replace(trim(CAST(({array}) AS TEXT), '{{}}[]'), ' ', ''), ','), CAST(({element}) AS TEXT))"
+            );
+            if let Ok(replacement) = parse(&text) {
+                *expr = replacement;
+            }
+            return std::ops::ControlFlow::Continue(());
+        }
+        if let SqlExpr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("array")
+            && let FunctionArguments::Subquery(q) = &f.args
+        {
+            // leadql has no Postgres roles: a list of them (psql's policy roles) is empty.
+            let text = if q.to_string().to_ascii_lowercase().contains("pg_roles") {
+                "CAST(NULL AS TEXT[])".to_string()
+            } else {
+                format!("(SELECT array_agg(x) FROM ({q}) AS _array(x))")
+            };
+            if let Ok(replacement) = parse(&text) {
+                *expr = replacement;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Names the unnamed duplicates of a projection (`SELECT pubname, NULL, NULL`, which
+/// PostgreSQL allows and DataFusion refuses) `"?column?2"`, `"?column?3"`, ….
+struct UniqueNames;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for UniqueNames {
+    type Break = ();
+
+    fn pre_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> std::ops::ControlFlow<()> {
+        fn body(set: &mut datafusion::sql::sqlparser::ast::SetExpr) {
+            use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
+            match set {
+                SetExpr::Select(select) => {
+                    let mut seen = std::collections::HashSet::new();
+                    for (i, item) in select.projection.iter_mut().enumerate() {
+                        if let SelectItem::UnnamedExpr(e) = item
+                            && !seen.insert(e.to_string())
+                        {
+                            *item = SelectItem::ExprWithAlias {
+                                expr: e.clone(),
+                                alias: Ident::with_quote('"', format!("?column?{}", i + 1)),
+                            };
+                        }
+                    }
+                }
+                SetExpr::SetOperation { left, right, .. } => {
+                    body(left);
+                    body(right);
+                }
+                SetExpr::Query(q) => body(&mut q.body),
+                _ => {}
+            }
+        }
+        body(&mut query.body);
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Catalog tables that are always empty in leadql (no indexes' definitions, policies,
+/// publications, extended statistics, triggers, inheritance or partitions).
+const EMPTY_CATALOG: &[&str] = &[
+    "pg_policy",
+    "pg_publication",
+    "pg_publication_rel",
+    "pg_publication_namespace",
+    "pg_statistic_ext",
+    "pg_trigger",
+    "pg_inherits",
+    "pg_partitioned_table",
+    "pg_rewrite",
+];
+
+/// For a catalog query over tables that are always empty ([`EMPTY_CATALOG`]) that
+/// DataFusion cannot plan (psql's `\d` asks for publications with
+/// `generate_series(…, array_upper(…))`): the empty answer, with the first SELECT's
+/// column names, as text. `None` for any other statement.
+fn empty_catalog_answer(statement: &Statement) -> Option<QueryResponse> {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr, visit_relations};
+    let mut touches_empty = false;
+    let mut catalog_only = true;
+    let _ = visit_relations(statement, |name| {
+        let last = name
+            .0
+            .last()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let text = name.to_string().to_ascii_lowercase();
+        touches_empty |= EMPTY_CATALOG.contains(&last.as_str());
+        catalog_only &= text.starts_with("pg_catalog.")
+            || text.starts_with("pg_")
+            || matches!(text.as_str(), "generate_series" | "unnest");
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    if !(touches_empty && catalog_only) {
+        return None;
+    }
+    let mut set = query.body.as_ref();
+    while let SetExpr::SetOperation { left, .. } = set {
+        set = left.as_ref();
+    }
+    let SetExpr::Select(select) = set else {
+        return None;
+    };
+    let fields: Vec<FieldInfo> = select
+        .projection
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let name = match item {
+                SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                SelectItem::UnnamedExpr(
+                    datafusion::sql::sqlparser::ast::Expr::CompoundIdentifier(parts),
+                ) => parts.last().map(|p| p.value.clone()).unwrap_or_default(),
+                SelectItem::UnnamedExpr(datafusion::sql::sqlparser::ast::Expr::Identifier(p)) => {
+                    p.value.clone()
+                }
+                _ => format!("?column?{}", i + 1),
+            };
+            FieldInfo::new(
+                name,
+                None,
+                None,
+                Type::TEXT,
+                pgwire::api::results::FieldFormat::Text,
+            )
+        })
+        .collect();
+    Some(QueryResponse::new(Arc::new(fields), stream::empty()))
+}
+
+/// The parameter types of a plan, `$1` first; a placeholder DataFusion could not type
+/// takes the type of a cast around it (`$1::int`), else stays unknown.
+fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    let mut types = plan
+        .get_parameter_types()
+        .map_err(|e| user_error(e.into()))?;
+    if types.values().any(|t| t.is_none()) {
+        let _ = plan.apply(|node| {
+            for expr in node.expressions() {
+                let _ = expr.apply(|e| {
+                    if let Expr::Cast(cast) = e
+                        && let Expr::Placeholder(p) = cast.expr.as_ref()
+                        && let Some(slot @ None) = types.get_mut(&p.id)
+                    {
+                        *slot = Some(cast.field.data_type().clone());
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                });
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
+    let mut ordered: Vec<(usize, Option<DataType>)> = types
+        .into_iter()
+        .filter_map(|(id, t)| {
+            id.trim_start_matches('$')
+                .parse::<usize>()
+                .ok()
+                .map(|n| (n, t))
+        })
+        .collect();
+    ordered.sort_by_key(|(n, _)| *n);
+    let count = ordered.last().map_or(0, |(n, _)| *n);
+    let mut out = vec![None; count];
+    for (n, t) in ordered {
+        if n >= 1 {
+            out[n - 1] = t;
+        }
+    }
+    Ok(out)
+}
+
+fn wire_types(types: &[Option<DataType>]) -> PgWireResult<Vec<Type>> {
+    types
+        .iter()
+        .map(|t| match t {
+            Some(t) => into_pg_type(t),
+            None => Ok(Type::UNKNOWN),
+        })
+        .collect()
+}
+
+/// The cancel epoch and deadline of the running statement.
+struct Stop {
+    connection: Option<Arc<Connection>>,
+    epoch: u64,
+    deadline: Option<tokio::time::Instant>,
+    /// Counts the statement as running (for the drain at shutdown) while it streams.
+    _running: Option<super::Running>,
+}
+
+impl Stop {
+    fn start<C: ClientInfo + ?Sized>(client: &C, connection: &Arc<Connection>) -> Stop {
+        let deadline = client
+            .metadata()
+            .get("statement_timeout_ms")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+        Stop {
+            connection: Some(connection.clone()),
+            epoch: connection.cancels.epoch(),
+            deadline,
+            _running: Some(super::Running::start()),
+        }
+    }
+
+    /// Nothing to stop (rows already computed).
+    fn none() -> Stop {
+        Stop {
+            connection: None,
+            epoch: 0,
+            deadline: None,
+            _running: None,
+        }
+    }
+
+    /// Runs `work` unless the client cancels or the deadline passes first.
+    async fn guard<T>(
+        &mut self,
+        work: impl std::future::Future<Output = PgWireResult<T>>,
+    ) -> PgWireResult<T> {
+        let sleep = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let cancel = async {
+            match &self.connection {
+                Some(c) => c.cancels.cancelled(self.epoch).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = work => r,
+            () = sleep => Err(canceled("statement timeout")),
+            () = cancel => Err(canceled("user request")),
+        }
+    }
+}
+
+/// Streams `batches` as Postgres rows, stopping at a cancel request or the deadline.
+fn rows(
+    fields: Arc<Vec<FieldInfo>>,
+    batches: SendableRecordBatchStream,
+    stop: Stop,
+    ctx: SessionContext,
+) -> QueryResponse {
+    let state = (batches, stop, ctx, false);
+    let stream = stream::unfold(
+        state,
+        move |(mut batches, mut stop, ctx, done)| async move {
+            if done {
+                return None;
+            }
+            let next = stop
+                .guard(async {
+                    match batches.next().await {
+                        Some(Ok(b)) => Ok(Some(b)),
+                        Some(Err(e)) => Err(datafusion_error(&ctx, e)),
+                        None => Ok(None),
+                    }
+                })
+                .await;
+            match next {
+                Ok(Some(batch)) => Some((Ok(batch), (batches, stop, ctx, false))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), (batches, stop, ctx, true))),
+            }
+        },
+    );
+    let encoded_fields = fields.clone();
+    let rows = stream
+        .map(move |batch: PgWireResult<RecordBatch>| {
+            let rows: Box<dyn Iterator<Item = PgWireResult<_>> + Send + Sync> = match batch {
+                Ok(b) => encode_recordbatch(encoded_fields.clone(), b),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            stream::iter(rows)
+        })
+        .flatten();
+    QueryResponse::new(fields, rows)
+}
+
+/// The command tag of a plan that is not a query.
+fn tag(plan: &LogicalPlan) -> Option<Tag> {
+    match plan {
+        LogicalPlan::Ddl(ddl) => Some(Tag::new(match ddl {
+            DdlStatement::CreateView(_) => "CREATE VIEW",
+            DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateExternalTable(_) => {
+                "CREATE TABLE"
+            }
+            DdlStatement::DropTable(_) => "DROP TABLE",
+            DdlStatement::DropView(_) => "DROP VIEW",
+            _ => "OK",
+        })),
+        LogicalPlan::Statement(_) => Some(Tag::new("SET")),
+        _ => None,
+    }
+}
+
+/// Whether a plan calls a table function that writes models (see [`access`]).
+fn writes_models(need: Need) -> bool {
+    need == Need::Models
+}
+
+/// Runs a planned statement in `ctx`: under the write lock and read to the end when it
+/// writes models; otherwise streamed.
+async fn execute<C>(
+    client: &C,
+    connection: &Arc<Connection>,
+    ctx: &SessionContext,
+    plan: LogicalPlan,
+    need: Need,
+    format: &Format,
+) -> PgWireResult<Response>
+where
+    C: ClientInfo + ?Sized,
+{
+    let mut stop = Stop::start(client, connection);
+    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+    if let Some(tag) = tag(&plan) {
+        stop.guard(async {
+            ctx.execute_logical_plan(plan)
+                .await
+                .map_err(|e| datafusion_error(ctx, e))?;
+            Ok(())
+        })
+        .await?;
+        return Ok(Response::Execution(tag));
+    }
+    let is_insert = matches!(&plan, LogicalPlan::Dml(d) if d.op.name().starts_with("Insert"));
+    let fields = Arc::new(arrow_schema_to_pg_fields(
+        plan.schema().as_arrow(),
+        format,
+        Some(options),
+    )?);
+    if writes_models(need) || is_insert {
+        let batches = stop
+            .guard(async {
+                let _lock = crate::lock::session_write_lock(ctx).map_err(user_error)?;
+                let frame = ctx
+                    .execute_logical_plan(plan)
+                    .await
+                    .map_err(|e| datafusion_error(ctx, e))?;
+                frame.collect().await.map_err(|e| datafusion_error(ctx, e))
+            })
+            .await?;
+        if is_insert {
+            let count = batches
+                .first()
+                .and_then(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+                        .map(|a| a.value(0))
+                })
+                .unwrap_or(0);
+            return Ok(Response::Execution(
+                Tag::new("INSERT").with_oid(0).with_rows(count as usize),
+            ));
+        }
+        let schema = Arc::new(plan_schema(&batches, &fields));
+        let stream: SendableRecordBatchStream = Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema,
+                stream::iter(batches.into_iter().map(Ok)),
+            ),
+        );
+        return Ok(Response::Query(rows(
+            fields,
+            stream,
+            Stop::none(),
+            ctx.clone(),
+        )));
+    }
+    let batches = stop
+        .guard(async {
+            let frame = ctx
+                .execute_logical_plan(plan)
+                .await
+                .map_err(|e| datafusion_error(ctx, e))?;
+            frame
+                .execute_stream()
+                .await
+                .map_err(|e| datafusion_error(ctx, e))
+        })
+        .await?;
+    Ok(Response::Query(rows(fields, batches, stop, ctx.clone())))
+}
+
+/// The schema of collected batches (an empty result has the plan's fields' names only
+/// through `fields`, which the encoder uses).
+fn plan_schema(
+    batches: &[RecordBatch],
+    _fields: &[FieldInfo],
+) -> datafusion::arrow::datatypes::Schema {
+    batches
+        .first()
+        .map(|b| b.schema().as_ref().clone())
+        .unwrap_or_else(datafusion::arrow::datatypes::Schema::empty)
+}
+
+impl Service {
+    /// Plans and runs one statement of the simple protocol.
+    async fn run_unit<C>(
+        &self,
+        client: &mut C,
+        ctx: &SessionContext,
+        unit: Unit,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let need = self.parser.check(&unit)?;
+        match unit {
+            Unit::Pg(statement, _) => {
+                for hook in &self.parser.hooks {
+                    if let Some(result) = hook.handle_simple_query(&statement, ctx, client).await {
+                        return result;
+                    }
+                }
+                let empty = empty_catalog_answer(&statement);
+                let plan = match ctx
+                    .state()
+                    .statement_to_plan(DfStatement::Statement(statement))
+                    .await
+                {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        return match empty {
+                            Some(answer) => Ok(Response::Query(answer)),
+                            None => Err(datafusion_error(ctx, e)),
+                        };
+                    }
+                };
+                match execute(
+                    client,
+                    &self.connection,
+                    ctx,
+                    plan,
+                    need,
+                    &Format::UnifiedText,
+                )
+                .await
+                {
+                    Err(_) if empty.is_some() => {
+                        Ok(Response::Query(empty.unwrap_or_else(|| {
+                            QueryResponse::new(Arc::new(vec![]), stream::empty())
+                        })))
+                    }
+                    other => other,
+                }
+            }
+            Unit::DataFusion(statement) => {
+                let plan = ctx
+                    .state()
+                    .statement_to_plan(*statement)
+                    .await
+                    .map_err(|e| datafusion_error(ctx, e))?;
+                let need = if matches!(plan, LogicalPlan::Copy(_)) {
+                    Need::Write
+                } else {
+                    need
+                };
+                if matches!(plan, LogicalPlan::Copy(_)) {
+                    // COPY … TO writes a file now: read to the end before answering.
+                    let mut stop = Stop::start(client, &self.connection);
+                    let n = stop
+                        .guard(async {
+                            let frame = ctx
+                                .execute_logical_plan(plan)
+                                .await
+                                .map_err(|e| datafusion_error(ctx, e))?;
+                            frame.collect().await.map_err(|e| datafusion_error(ctx, e))
+                        })
+                        .await?
+                        .first()
+                        .and_then(|b| {
+                            b.column(0)
+                                .as_any()
+                                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+                                .map(|a| a.value(0))
+                        })
+                        .unwrap_or(0);
+                    return Ok(Response::Execution(Tag::new("COPY").with_rows(n as usize)));
+                }
+                execute(
+                    client,
+                    &self.connection,
+                    ctx,
+                    plan,
+                    need,
+                    &Format::UnifiedText,
+                )
+                .await
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Service {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let units = self.parser.split(query)?;
+        if units.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let ctx = self.connection.context().await.map_err(user_error)?;
+        let mut responses = Vec::new();
+        for unit in units {
+            // A failing statement ends the text: PostgreSQL runs none after it.
+            match self.run_unit(client, &ctx, unit).await {
+                Ok(r) => responses.push(r),
+                Err(e) => {
+                    responses.push(Response::Error(Box::new(error_info(e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+fn error_info(e: PgWireError) -> ErrorInfo {
+    e.into()
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut units = self.split(sql)?;
+        if units.len() > 1 {
+            return Err(user_error(Error::SqlSyntax(
+                "a prepared statement holds one statement".into(),
+            )));
+        }
+        let Some(unit) = units.pop() else {
+            return Ok(None);
+        };
+        self.check(&unit)?;
+        let ctx = self.connection.context().await.map_err(user_error)?;
+        match unit {
+            Unit::DataFusion(_) => Ok(Some((sql.to_string(), None))),
+            Unit::Pg(statement, _) => {
+                let client_info: &(dyn ClientInfo + Send + Sync) = _client;
+                for hook in &self.hooks {
+                    if let Some(plan) = hook
+                        .handle_extended_parse_query(&statement, &ctx, client_info)
+                        .await
+                    {
+                        return Ok(Some((statement.to_string(), Some((*statement, plan?)))));
+                    }
+                }
+                let plan = ctx
+                    .state()
+                    .statement_to_plan(DfStatement::Statement(statement.clone()))
+                    .await
+                    .map_err(|e| datafusion_error(&ctx, e))?;
+                Ok(Some((statement.to_string(), Some((*statement, plan)))))
+            }
+        }
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        match stmt {
+            (_, Some((_, plan))) => wire_types(&parameter_types(plan)?),
+            _ => Ok(vec![]),
+        }
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match stmt {
+            (_, Some((_, plan)))
+                if !matches!(
+                    plan,
+                    LogicalPlan::Ddl(_)
+                        | LogicalPlan::Dml(_)
+                        | LogicalPlan::Statement(_)
+                        | LogicalPlan::Copy(_)
+                ) =>
+            {
+                arrow_schema_to_pg_fields(
+                    plan.schema().as_arrow(),
+                    column_format.unwrap_or(&Format::UnifiedText),
+                    None,
+                )
+            }
+            _ => Ok(vec![]),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Service {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (text, parsed) = &portal.statement.statement;
+        let ctx = self.connection.context().await.map_err(user_error)?;
+        let Some((statement, plan)) = parsed else {
+            // COPY … TO and the like: no parameters, run as the simple protocol would.
+            let mut units = self.parser.split(text)?;
+            return match units.pop() {
+                Some(unit) => self.run_unit(client, &ctx, unit).await,
+                None => Ok(Response::EmptyQuery),
+            };
+        };
+        let need = self
+            .parser
+            .check(&Unit::Pg(Box::new(statement.clone()), None))?;
+        let types = parameter_types(plan)?;
+        let wire = wire_types(&types)?;
+        let type_refs: Vec<Option<&DataType>> = types.iter().map(|t| t.as_ref()).collect();
+        let wire_refs: Vec<Option<&Type>> = wire.iter().map(Some).collect();
+        let params: ParamValues =
+            df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
+        for hook in &self.parser.hooks {
+            if let Some(result) = hook
+                .handle_extended_query(statement, plan, &params, &ctx, client)
+                .await
+            {
+                return result;
+            }
+        }
+        // The statement was planned at Parse, maybe in an older session: plan it again
+        // in the current one, so it reads the workspace as it is now.
+        let plan = ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+            .await
+            .map_err(|e| datafusion_error(&ctx, e))?;
+        let plan = plan
+            .replace_params_with_values(&params)
+            .map_err(|e| datafusion_error(&ctx, e))?;
+        execute(
+            client,
+            &self.connection,
+            &ctx,
+            plan,
+            need,
+            &portal.result_column_format,
+        )
+        .await
+    }
+}

@@ -1,0 +1,263 @@
+//! Sessions of `leadql serve`: one DataFusion session per connection, over the
+//! workspace as it is when each statement starts.
+//!
+//! - **Isolation.** Each connection has its own `SessionContext`: its `SET`s, views and
+//!   in-memory tables are its own, and its memory pool is its own (`--memory-limit`
+//!   per connection), so one client's exploding join spills or fails alone.
+//! - **Freshness.** Before each statement the server compares a fingerprint of the
+//!   workspace (the modification times of its folders, which every atomic change
+//!   renames files into, and of its model, rule, policy and view files) with the one
+//!   its catalog was read at. When it changed (an import, a `leadql run`, a new model
+//!   version by another process), the catalog is read again, once for all
+//!   connections, and each connection's session is rebuilt on its next statement,
+//!   keeping the connection's settings, views and tables.
+//! - **Atomicity.** The catalog is read under the workspace's shared commit lock
+//!   ([`crate::commit`]), so a statement sees a change entirely or not at all; a
+//!   statement already running keeps the files it started with (Parquet files are
+//!   never rewritten in place).
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::Workspace;
+use crate::error::{Error, Result};
+use crate::session::{self, SessionOptions};
+
+use super::users::Role;
+
+/// What every connection shares: the workspace directory, the session options, and the
+/// catalog last read with its fingerprint.
+#[derive(Debug)]
+pub struct Shared {
+    /// The workspace directory.
+    pub dir: PathBuf,
+    /// Options of every connection's session (memory limit per connection).
+    pub options: SessionOptions,
+    /// Whether admins may read files by path.
+    pub allow_file_paths: bool,
+    current: Mutex<Option<(u64, Arc<Workspace>)>>,
+}
+
+/// A fingerprint of what the catalog depends on: the workspace folder, its table and
+/// model folders (and each model's folder), and the files of `scoring/`, `policies/`,
+/// `views/` and `workspace.toml`.
+pub fn fingerprint(dir: &Path) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut stamp = |path: &Path| {
+        if let Ok(meta) = std::fs::metadata(path) {
+            path.hash(&mut hasher);
+            meta.len().hash(&mut hasher);
+            if let Ok(t) = meta.modified() {
+                t.hash(&mut hasher);
+            }
+        }
+    };
+    stamp(dir);
+    stamp(&dir.join("workspace.toml"));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return hasher.finish();
+    };
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    for folder in folders {
+        stamp(&folder);
+        let name = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if matches!(name, "models" | "scoring" | "policies" | "views")
+            && let Ok(inner) = std::fs::read_dir(&folder)
+        {
+            let mut paths: Vec<PathBuf> = inner.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                stamp(&p);
+            }
+        }
+    }
+    hasher.finish()
+}
+
+impl Shared {
+    /// Opens the workspace in `dir` once, so that a broken workspace stops the server
+    /// at startup rather than at the first query.
+    pub fn open(dir: &Path, options: SessionOptions, allow_file_paths: bool) -> Result<Shared> {
+        let stamp = fingerprint(dir);
+        let ws = Workspace::open(dir)?;
+        Ok(Shared {
+            dir: ws.dir.clone(),
+            options,
+            allow_file_paths,
+            current: Mutex::new(Some((stamp, Arc::new(ws)))),
+        })
+    }
+
+    /// The catalog as the workspace is now, and its fingerprint (read again when the
+    /// workspace changed; blocking: call from a blocking task).
+    fn workspace_now(&self) -> Result<(u64, Arc<Workspace>)> {
+        let stamp = fingerprint(&self.dir);
+        let mut current = self
+            .current
+            .lock()
+            .map_err(|_| Error::Query("internal: the catalog lock was poisoned".into()))?;
+        if let Some((s, ws)) = current.as_ref()
+            && *s == stamp
+        {
+            return Ok((*s, ws.clone()));
+        }
+        let ws = Arc::new(Workspace::open(&self.dir)?);
+        *current = Some((stamp, ws.clone()));
+        Ok((stamp, ws))
+    }
+
+    /// [`Shared::workspace_now`] off the async workers.
+    pub async fn workspace(self: &Arc<Self>) -> Result<(u64, Arc<Workspace>)> {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || shared.workspace_now())
+            .await
+            .map_err(|e| Error::Query(format!("internal: {e}")))?
+    }
+}
+
+/// Cancel requests for a connection's running statement: each request moves the epoch
+/// on and wakes the statement, which compares it with the epoch it started at.
+#[derive(Debug, Default)]
+pub struct Cancels {
+    epoch: std::sync::atomic::AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
+impl Cancels {
+    /// The current epoch (taken when a statement starts).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Cancels what runs now.
+    pub fn cancel(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once a cancel request arrives after `epoch`.
+    pub async fn cancelled(&self, epoch: u64) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.epoch() != epoch {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One connection's session.
+pub struct Connection {
+    /// What all connections share.
+    pub shared: Arc<Shared>,
+    /// Cancel requests for this connection.
+    pub cancels: Cancels,
+    role: std::sync::OnceLock<Role>,
+    state: tokio::sync::Mutex<Option<State>>,
+}
+
+struct State {
+    stamp: u64,
+    ctx: SessionContext,
+    /// The tables and views the workspace registered (the rest are the connection's).
+    workspace_tables: HashSet<String>,
+}
+
+impl Connection {
+    /// A connection that has not authenticated yet.
+    pub fn new(shared: Arc<Shared>) -> Connection {
+        Connection {
+            shared,
+            role: std::sync::OnceLock::new(),
+            cancels: Cancels::default(),
+            state: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Sets the role once authentication succeeded.
+    pub fn authenticated(&self, role: Role) {
+        let _ = self.role.set(role);
+    }
+
+    /// The role (analyst until authenticated, which the protocol ensures first).
+    pub fn role(&self) -> Role {
+        self.role.get().copied().unwrap_or(Role::Analyst)
+    }
+
+    /// The session to run the next statement in: rebuilt when the workspace changed
+    /// since the last one, keeping the connection's settings, views and tables.
+    pub async fn context(&self) -> Result<SessionContext> {
+        let (stamp, ws) = self.shared.workspace().await?;
+        let mut state = self.state.lock().await;
+        if let Some(s) = state.as_ref()
+            && s.stamp == stamp
+        {
+            return Ok(s.ctx.clone());
+        }
+        let files = self.role() == Role::Admin && self.shared.allow_file_paths;
+        let options = SessionOptions {
+            no_url_tables: !files,
+            ..self.shared.options.clone()
+        };
+        let ctx = session::open(&ws, &options).await?;
+        datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
+            &ctx,
+            "datafusion",
+            datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider,
+        )
+        .map_err(|e| Error::Query(format!("pg_catalog: {e}")))?;
+        let workspace_tables: HashSet<String> = crate::sql::table_names(&ctx).into_iter().collect();
+        if let Some(old) = state.take() {
+            carry_over(&old, &ctx).await?;
+        }
+        *state = Some(State {
+            stamp,
+            ctx: ctx.clone(),
+            workspace_tables,
+        });
+        Ok(ctx)
+    }
+}
+
+/// Moves the connection's own settings, views and tables from the old session to the
+/// new one (a view keeps the files it was created over).
+async fn carry_over(old: &State, new: &SessionContext) -> Result<()> {
+    let options = old.ctx.state().config().options().as_ref().clone();
+    *new.state_ref().write().config_mut().options_mut() = options;
+    let schema = old
+        .ctx
+        .catalog("datafusion")
+        .and_then(|c| c.schema("public"));
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    for name in crate::sql::table_names(&old.ctx) {
+        if old.workspace_tables.contains(&name) {
+            continue;
+        }
+        let provider = schema
+            .table(&name)
+            .await
+            .map_err(|e| Error::Query(e.to_string()))?;
+        if let Some(provider) = provider {
+            let _ = new.deregister_table(name.as_str());
+            new.register_table(name.as_str(), provider)?;
+        }
+    }
+    Ok(())
+}
