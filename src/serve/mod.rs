@@ -210,17 +210,55 @@ pub async fn serve(
         },
         if opts.read_only { "; read-only" } else { "" },
     );
-    let limit = (opts.max_connections > 0)
-        .then(|| Arc::new(tokio::sync::Semaphore::new(opts.max_connections)));
+    // Connections run on a runtime of their own (one thread): queries, on the
+    // command's runtime, may keep every core busy without delaying a login or a
+    // cancel request.
+    let connections_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("leadql-connections")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Query(format!("cannot start the connection runtime: {e}")))?;
+    let accepting =
+        connections_runtime.spawn(accept(listener, shared, gate, tls, opts.max_connections));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::Query(format!("cannot watch SIGTERM: {e}")))?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    accepting.abort();
+    let started = tokio::time::Instant::now();
+    let running = RUNNING.load(Ordering::SeqCst);
+    eprintln!(
+        "leadql serve: shutting down; {running} running statement(s) get up to {} s to finish",
+        opts.grace.as_secs()
+    );
+    while RUNNING.load(Ordering::SeqCst) > 0 && started.elapsed() < opts.grace {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = RUNNING.load(Ordering::SeqCst);
+    if left > 0 {
+        eprintln!("leadql serve: stopped with {left} statement(s) still running");
+    } else {
+        eprintln!("leadql serve: stopped");
+    }
+    connections_runtime.shutdown_background();
+    Ok(())
+}
+
+/// Accepts connections until aborted.
+async fn accept(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    gate: Arc<Gate>,
+    tls: Option<TlsAcceptor>,
+    max_connections: usize,
+) {
+    let limit =
+        (max_connections > 0).then(|| Arc::new(tokio::sync::Semaphore::new(max_connections)));
     loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        };
-        let (socket, peer) = match accepted {
+        let (socket, peer) = match listener.accept().await {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("leadql serve: accept failed: {e}");
@@ -246,21 +284,4 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
-    let started = tokio::time::Instant::now();
-    let running = RUNNING.load(Ordering::SeqCst);
-    eprintln!(
-        "leadql serve: shutting down; {running} running statement(s) get up to {} s to finish",
-        opts.grace.as_secs()
-    );
-    while RUNNING.load(Ordering::SeqCst) > 0 && started.elapsed() < opts.grace {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let left = RUNNING.load(Ordering::SeqCst);
-    if left > 0 {
-        eprintln!("leadql serve: stopped with {left} statement(s) still running");
-    } else {
-        eprintln!("leadql serve: stopped");
-    }
-    Ok(())
 }

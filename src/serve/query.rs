@@ -564,6 +564,44 @@ fn rows(
     QueryResponse::new(fields, rows)
 }
 
+/// Starts `frame` on the query runtime and hands its batches over through a small
+/// channel. Dropping the returned stream (the client went away, a cancel, a timeout)
+/// stops the query: its task is aborted, and DataFusion's own tasks with it.
+async fn on_query_runtime(
+    queries: &tokio::runtime::Handle,
+    frame: datafusion::dataframe::DataFrame,
+) -> datafusion::error::Result<SendableRecordBatchStream> {
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+    let task = queries.spawn(async move {
+        let mut stream = match frame.execute_stream().await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        while let Some(batch) = stream.next().await {
+            if tx.send(batch).await.is_err() {
+                break;
+            }
+        }
+    });
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let guard = AbortOnDrop(task);
+    let batches = stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv().await.map(|b| (b, (rx, guard)))
+    });
+    Ok(Box::pin(
+        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, batches),
+    ))
+}
+
 /// The command tag of a plan that is not a query.
 fn tag(plan: &LogicalPlan) -> Option<Tag> {
     match plan {
@@ -625,7 +663,12 @@ where
                     .execute_logical_plan(plan)
                     .await
                     .map_err(|e| datafusion_error(ctx, e))?;
-                frame.collect().await.map_err(|e| datafusion_error(ctx, e))
+                let stream = on_query_runtime(&connection.shared.queries, frame)
+                    .await
+                    .map_err(|e| datafusion_error(ctx, e))?;
+                datafusion::physical_plan::common::collect(stream)
+                    .await
+                    .map_err(|e| datafusion_error(ctx, e))
             })
             .await?;
         if is_insert {
@@ -662,8 +705,7 @@ where
                 .execute_logical_plan(plan)
                 .await
                 .map_err(|e| datafusion_error(ctx, e))?;
-            frame
-                .execute_stream()
+            on_query_runtime(&connection.shared.queries, frame)
                 .await
                 .map_err(|e| datafusion_error(ctx, e))
         })

@@ -39,6 +39,9 @@ pub struct Shared {
     pub options: SessionOptions,
     /// Whether admins may read files by path.
     pub allow_file_paths: bool,
+    /// The runtime queries execute on. Connections (the protocol, cancel requests,
+    /// new logins) run on a runtime of their own, so busy queries cannot starve them.
+    pub queries: tokio::runtime::Handle,
     current: Mutex<Option<(u64, Arc<Workspace>)>>,
 }
 
@@ -96,6 +99,7 @@ impl Shared {
             dir: ws.dir.clone(),
             options,
             allow_file_paths,
+            queries: tokio::runtime::Handle::current(),
             current: Mutex::new(Some((stamp, Arc::new(ws)))),
         })
     }

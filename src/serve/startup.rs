@@ -98,8 +98,12 @@ impl CancelHandler for Canceller {
             .lock()
             .ok()
             .and_then(|r| r.get(&key).and_then(Weak::upgrade));
-        if let Some(c) = connection {
-            c.cancels.cancel();
+        match connection {
+            Some(c) => c.cancels.cancel(),
+            None => eprintln!(
+                "leadql serve: cancel request for an unknown connection (pid {})",
+                request.pid
+            ),
         }
         self.gate
             .connections

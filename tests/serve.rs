@@ -1,0 +1,439 @@
+//! `leadql serve` against the real `psql` (Debian's postgresql-client, installed by
+//! scripts/test): queries, catalog commands, roles, SCRAM, TLS, cancel, startup
+//! refusals. psycopg's tests are in python/tests/test_serve.py.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn psql_binary() -> PathBuf {
+    std::env::var_os("LEADQL_PSQL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("psql"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Adds a user through `leadql user add`, the password on stdin.
+fn add_user(users: &Path, name: &str, role: &str, password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .args(["user", "add", name, "--role", role, "--users"])
+        .arg(users)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    _ws: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// A server on a copy of the sample with users alice (analyst, password
+    /// "alice-pass") and mo (modeler, "mo-pass-1"), plus `extra` arguments.
+    fn start(extra: &[&str]) -> Server {
+        let ws = common::sample_copy();
+        let dir = tempfile::tempdir().expect("dir");
+        let users = dir.path().join("users.toml");
+        add_user(&users, "alice", "analyst", "alice-pass");
+        add_user(&users, "mo", "modeler", "mo-pass-1");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_leadql"))
+            .env_remove("LEADQL_DATA")
+            .arg("--data")
+            .arg(ws.path())
+            .args(["--memory-limit", "1G", "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--users")
+            .arg(&users)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let server = Server {
+            child,
+            port,
+            _ws: ws,
+            dir,
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn psql_command(&self, user: &str, password: &str, sslmode: &str) -> Command {
+        let mut c = Command::new(psql_binary());
+        c.env("PGPASSWORD", password)
+            .env("PGSSLMODE", sslmode)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args(["-U", user, "-d", "leadql"]);
+        c
+    }
+
+    /// Runs psql with `-c` commands as `user`.
+    fn psql(&self, user: &str, password: &str, commands: &[&str]) -> Output {
+        let mut c = self.psql_command(user, password, "disable");
+        c.args(["-A", "-t"]);
+        for command in commands {
+            c.args(["-c", command]);
+        }
+        c.output().expect("psql runs")
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    assert!(!o.status.success(), "psql should have failed");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn psql_queries_lists_and_describes_tables() {
+    let server = Server::start(&[]);
+    let out = stdout(&server.psql(
+        "alice",
+        "alice-pass",
+        &[
+            "SELECT count(*) FROM leads",
+            "SELECT lead_id, grade FROM score_leads('engagement') ORDER BY score DESC, lead_id LIMIT 2",
+        ],
+    ));
+    let expected = common::csv_in(
+        server._ws.path(),
+        "SELECT lead_id, grade FROM score_leads('engagement') ORDER BY score DESC, lead_id LIMIT 2",
+    );
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("5000"));
+    let from_cli: Vec<String> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.replace(',', "|"))
+        .collect();
+    assert_eq!(lines.map(str::to_string).collect::<Vec<_>>(), from_cli);
+
+    let tables = stdout(&server.psql("alice", "alice-pass", &["\\dt"]));
+    for t in [
+        "leads",
+        "interactions",
+        "lead_status_events",
+        "opportunities",
+    ] {
+        assert!(
+            tables.contains(&format!("public|{t}|table")),
+            "{t} in {tables}"
+        );
+    }
+    let leads = stdout(&server.psql("alice", "alice-pass", &["\\d leads"]));
+    assert!(leads.contains("lead_id|bigint"), "{leads}");
+    assert!(
+        leads.contains("created_at|timestamp without time zone"),
+        "{leads}"
+    );
+    assert!(leads.contains("email|text"), "{leads}");
+}
+
+#[test]
+fn roles_decide_who_trains_models() {
+    let server = Server::start(&[]);
+    let create = "CREATE MODEL wire_test OPTIONS (model_type = 'logistic_reg', label = 'converted') AS SELECT * FROM lead_features";
+    let refused = stderr(&server.psql("alice", "alice-pass", &[create]));
+    assert!(
+        refused.contains("permission denied for CREATE MODEL wire_test"),
+        "{refused}"
+    );
+    assert!(refused.contains("you are analyst"), "{refused}");
+    let refused = stderr(&server.psql(
+        "alice",
+        "alice-pass",
+        &["SELECT * FROM drop_model('wire_test')"],
+    ));
+    assert!(refused.contains("permission denied"), "{refused}");
+    let refused = stderr(&server.psql("mo", "mo-pass-1", &["COPY (SELECT 1) TO '/tmp/x.csv'"]));
+    assert!(refused.contains("needs the admin role"), "{refused}");
+    let refused = stderr(&server.psql("mo", "mo-pass-1", &["SELECT * FROM '/etc/passwd'"]));
+    assert!(refused.contains("reads files by path"), "{refused}");
+
+    let out = stdout(&server.psql("mo", "mo-pass-1", &[create, "SHOW MODELS"]));
+    assert!(
+        out.contains("wire_test|1|t|logistic_reg|converted"),
+        "{out}"
+    );
+    // A new connection of the analyst sees the new model (no restart).
+    let out = stdout(&server.psql(
+        "alice",
+        "alice-pass",
+        &["SELECT count(*) > 0 FROM predict('wire_test', 'lead_features')"],
+    ));
+    assert_eq!(out.trim(), "t");
+}
+
+#[test]
+fn settings_and_views_stay_in_their_connection() {
+    let server = Server::start(&[]);
+    let out = stdout(&server.psql(
+        "alice",
+        "alice-pass",
+        &[
+            "CREATE VIEW hot AS SELECT lead_id FROM score_leads('engagement') WHERE grade = 'Hot'",
+            "SELECT count(*) > 0 FROM hot",
+        ],
+    ));
+    assert!(out.contains('t'), "{out}");
+    let err = stderr(&server.psql("alice", "alice-pass", &["SELECT count(*) FROM hot"]));
+    assert!(err.contains("unknown table 'hot'"), "{err}");
+}
+
+#[test]
+fn wrong_passwords_and_unknown_users_get_28p01() {
+    let server = Server::start(&[]);
+    let mut c = server.psql_command("alice", "wrong-password", "disable");
+    c.args(["-c", "SELECT 1"]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(
+        err.contains("password authentication failed for user \"alice\""),
+        "{err}"
+    );
+    let mut c = server.psql_command("nobody", "whatever-1", "disable");
+    c.args(["-c", "SELECT 1"]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(
+        err.contains("password authentication failed for user \"nobody\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn psql_cancel_stops_a_running_query() {
+    let server = Server::start(&[]);
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args([
+        "-c",
+        "SELECT count(*) FROM generate_series(1, 100000000000)",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = c.spawn().expect("psql");
+    std::thread::sleep(Duration::from_secs(3));
+    // psql sends a cancel request on SIGINT, as on Ctrl-C.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cancel took too long"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("canceling statement due to user request"),
+        "{err}"
+    );
+    // The connection's server side is fine afterwards.
+    assert_eq!(
+        stdout(&server.psql("alice", "alice-pass", &["SELECT 1"])).trim(),
+        "1"
+    );
+}
+
+#[test]
+fn statement_timeout_stops_a_long_query() {
+    let server = Server::start(&[]);
+    let err = stderr(&server.psql(
+        "alice",
+        "alice-pass",
+        &[
+            "SET statement_timeout = 500",
+            "SELECT count(*) FROM generate_series(1, 100000000000)",
+        ],
+    ));
+    assert!(
+        err.contains("canceling statement due to statement timeout"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tls_is_required_when_configured() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(&[
+        "--tls-cert",
+        cert.to_str().expect("utf8"),
+        "--tls-key",
+        key.to_str().expect("utf8"),
+    ]);
+    let mut c = server.psql_command("alice", "alice-pass", "require");
+    c.args(["-A", "-t", "-c", "SELECT 41 + 1"]);
+    assert_eq!(stdout(&c.output().expect("psql")).trim(), "42");
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args(["-c", "SELECT 1"]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(err.contains("this server requires TLS"), "{err}");
+    drop(server);
+
+    // A key that does not load is a startup error, not a plaintext server.
+    std::fs::write(&key, "not a key").expect("write");
+    let ws = common::sample_copy();
+    let out = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .arg("--data")
+        .arg(ws.path())
+        .args([
+            "serve",
+            "--insecure-no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .expect("serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid --tls-key") && err.contains("server.key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_users_and_no_flag_refuses_to_start() {
+    let ws = common::sample_copy();
+    let dir = tempfile::tempdir().expect("dir");
+    let serve = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_leadql"))
+            .arg("--data")
+            .arg(ws.path())
+            .arg("serve")
+            .arg("--users")
+            .arg(dir.path().join("users.toml"))
+            .args(args)
+            .output()
+            .expect("serve")
+    };
+    let out = serve(&["--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has no users: add one with `leadql user add"),
+        "{err}"
+    );
+    let out = serve(&["--listen", "0.0.0.0:0", "--insecure-no-auth"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("only with a loopback --listen address"),
+        "{err}"
+    );
+
+    // Passwords never come from the command line, and short ones are refused.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .args(["user", "add", "x", "--role", "analyst", "--users"])
+        .arg(dir.path().join("users.toml"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    writeln!(child.stdin.take().expect("stdin"), "short").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shorter than 8 characters"));
+    assert!(!dir.path().join("users.toml").exists(), "nothing written");
+}
+
+#[test]
+fn a_removed_user_cannot_log_in_any_more() {
+    let server = Server::start(&[]);
+    assert_eq!(
+        stdout(&server.psql("alice", "alice-pass", &["SELECT 1"])).trim(),
+        "1"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .args(["user", "remove", "alice", "--users"])
+        .arg(server.dir.path().join("users.toml"))
+        .output()
+        .expect("remove");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args(["-c", "SELECT 1"]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(err.contains("password authentication failed"), "{err}");
+}
