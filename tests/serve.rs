@@ -437,3 +437,67 @@ fn a_removed_user_cannot_log_in_any_more() {
     let err = stderr(&c.output().expect("psql"));
     assert!(err.contains("password authentication failed"), "{err}");
 }
+
+#[test]
+fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
+    let jar = std::env::var_os("LEADQL_JDBC_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
+    assert!(
+        jar.exists(),
+        "{} missing: install Debian's libpostgresql-jdbc-java (scripts/test does) or set LEADQL_JDBC_JAR",
+        jar.display()
+    );
+    let classes = tempfile::tempdir().expect("dir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jdbc/LeadqlJdbc.java");
+    let compiled = Command::new("javac")
+        .arg("-d")
+        .arg(classes.path())
+        .arg(&source)
+        .output()
+        .expect("javac (Debian's default-jdk-headless)");
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let server = Server::start(&[]);
+    let classpath = format!("{}:{}", jar.display(), classes.path().display());
+    let out = Command::new("java")
+        .args(["-cp", &classpath, "LeadqlJdbc"])
+        .arg(server.port.to_string())
+        .args(["alice", "alice-pass"])
+        .output()
+        .expect("java");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = common::csv_in(
+        server._ws.path(),
+        "SELECT lead_id, grade FROM score_leads('engagement') WHERE score > 40.0 ORDER BY score DESC, lead_id LIMIT 3",
+    );
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("row ")).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    for (row, want) in rows.iter().zip(expected.lines().skip(1)) {
+        let (id, grade) = want.split_once(',').expect("two columns");
+        let parts: Vec<&str> = row.split(' ').collect();
+        assert_eq!(parts[1], id, "{text}");
+        assert_eq!(parts[3], grade, "{text}");
+        assert_eq!(parts[5], "2026-06-30", "{text}");
+    }
+    let count = common::csv_in(
+        server._ws.path(),
+        "SELECT count(*) FROM leads WHERE country = 'DE' AND created_at < TIMESTAMP '2026-01-01 00:00:00'",
+    );
+    let count = count.lines().nth(1).expect("a row");
+    assert!(text.contains(&format!("count {count}\n")), "{text}");
+    assert!(text.contains("table leads\n"), "{text}");
+    assert!(
+        text.contains("cancelled 57014")
+            && text.contains("canceling statement due to user request"),
+        "{text}"
+    );
+}
