@@ -163,3 +163,33 @@ def test_create_model_is_for_modelers(server):
 def test_wrong_password_is_refused(server):
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect(server, "ana", "not-the-password")
+
+
+def test_an_open_connection_sees_other_processes_changes_and_keeps_its_own(server):
+    with connect(server, autocommit=True) as conn:
+        conn.execute("CREATE VIEW my_hot AS SELECT lead_id FROM score_leads('engagement') "
+                     "WHERE grade = 'Hot'")
+        conn.execute("SET datafusion.execution.batch_size = 1234")
+        before = {r[0] for r in conn.execute("SHOW MODELS").fetchall()}
+        assert "from_cli" not in before
+        # Another process trains a model in the same workspace.
+        subprocess.run(
+            [leadql_bin(), "--data", str(server["ws"]), "sql",
+             "CREATE MODEL from_cli OPTIONS (model_type = 'logistic_reg', label = 'converted') "
+             "AS SELECT * FROM lead_features"],
+            check=True, capture_output=True,
+            env={k: v for k, v in os.environ.items() if k != "LEADQL_DATA"},
+        )
+        after = {r[0] for r in conn.execute("SHOW MODELS").fetchall()}
+        assert "from_cli" in after
+        # The connection's own view and setting survived the refresh.
+        assert conn.execute("SELECT count(*) FROM my_hot").fetchone()[0] > 0
+        setting = conn.execute(
+            "SELECT value FROM information_schema.df_settings "
+            "WHERE name = 'datafusion.execution.batch_size'"
+        ).fetchone()[0]
+        assert setting == "1234"
+    # Another connection has neither.
+    with connect(server, autocommit=True) as other:
+        with pytest.raises(psycopg.Error, match="my_hot"):
+            other.execute("SELECT count(*) FROM my_hot")

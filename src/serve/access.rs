@@ -84,6 +84,15 @@ fn reads_path(name: &ObjectName) -> bool {
 /// What a Postgres-dialect statement needs, and a name for it in messages.
 pub fn statement(statement: &Statement) -> (Need, String) {
     let mut need = match statement {
+        // The runtime's settings (memory limit, spill directory) are the server's.
+        Statement::Set(_)
+            if statement
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("datafusion.runtime") =>
+        {
+            Need::Write
+        }
         Statement::Query(_)
         | Statement::Explain { .. }
         | Statement::ExplainTable { .. }
@@ -170,6 +179,10 @@ mod tests {
     fn statements_are_classified() {
         assert_eq!(need("SELECT * FROM score_leads('engagement')"), Need::Read);
         assert_eq!(need("SET statement_timeout = 100"), Need::Read);
+        assert_eq!(
+            need("SET datafusion.runtime.memory_limit = '100G'"),
+            Need::Write
+        );
         assert_eq!(need("CREATE VIEW v AS SELECT 1"), Need::Read);
         assert_eq!(
             need("SELECT * FROM train_model('m', 'SELECT 1 AS y', 'label=y')"),
