@@ -61,6 +61,11 @@ impl Server {
     /// A server on a copy of the sample with users alice (analyst, password
     /// "alice-pass") and mo (modeler, "mo-pass-1"), plus `extra` arguments.
     fn start(extra: &[&str]) -> Server {
+        Server::start_with("1G", extra)
+    }
+
+    /// [`Server::start`] with this `--memory-limit` (per connection).
+    fn start_with(memory_limit: &str, extra: &[&str]) -> Server {
         let ws = common::sample_copy();
         let dir = tempfile::tempdir().expect("dir");
         let users = dir.path().join("users.toml");
@@ -71,7 +76,7 @@ impl Server {
             .env_remove("LEADQL_DATA")
             .arg("--data")
             .arg(ws.path())
-            .args(["--memory-limit", "1G", "serve", "--listen"])
+            .args(["--memory-limit", memory_limit, "serve", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--users")
             .arg(&users)
@@ -500,4 +505,22 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
             && text.contains("canceling statement due to user request"),
         "{text}"
     );
+}
+
+#[test]
+fn a_query_over_its_memory_limit_fails_alone() {
+    let server = Server::start_with("16M", &[]);
+    let join = "SELECT count(*) FROM generate_series(1, 3000000) a JOIN generate_series(1, 3000000) b ON a.value = b.value";
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args(["-v", "VERBOSITY=verbose", "-c", join]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(
+        err.contains("53200") && err.contains("out of memory under the memory limit"),
+        "{err}"
+    );
+    // Other connections, each with its own 16M, are unaffected.
+    let query = "SELECT count(*) FROM score_leads('engagement')";
+    let out = stdout(&server.psql("mo", "mo-pass-1", &[query]));
+    let expected = common::csv_in(server._ws.path(), query);
+    assert_eq!(Some(out.trim()), expected.lines().nth(1));
 }

@@ -108,7 +108,9 @@ pub fn user_error(e: Error) -> PgWireError {
         _ => "XX000",
     };
     let message = e.to_string();
-    let code = if message.contains("Resources exhausted") {
+    let code = if message.starts_with("out of memory under the memory limit")
+        || message.contains("Resources exhausted")
+    {
         "53200"
     } else {
         code
