@@ -524,3 +524,38 @@ fn a_query_over_its_memory_limit_fails_alone() {
     let expected = common::csv_in(server._ws.path(), query);
     assert_eq!(Some(out.trim()), expected.lines().nth(1));
 }
+
+#[test]
+fn a_query_that_never_yields_neither_blocks_other_connections_nor_escapes_cancel() {
+    let server = Server::start(&[]);
+    // A nested-loop join that finds nothing works for a long time between batches.
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args([
+        "-c",
+        "SELECT count(*) FROM interactions a CROSS JOIN interactions b WHERE a.interaction_id + b.interaction_id < 0",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut busy = c.spawn().expect("psql");
+    std::thread::sleep(Duration::from_secs(2));
+    // Another connection's query is answered while the join still runs, well within
+    // its statement_timeout (a starved query would be cancelled by it instead).
+    let query = "SELECT count(*) FROM score_leads('engagement')";
+    let out = stdout(&server.psql("mo", "mo-pass-1", &["SET statement_timeout = 20000", query]));
+    let expected = common::csv_in(server._ws.path(), query);
+    assert_eq!(out.lines().last(), expected.lines().nth(1));
+    assert!(
+        busy.try_wait().expect("status").is_none(),
+        "the join ended before the other query was answered: nothing was shown"
+    );
+    Command::new("kill")
+        .args(["-INT", &busy.id().to_string()])
+        .status()
+        .expect("kill");
+    let out = busy.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("canceling statement due to user request"),
+        "{err}"
+    );
+}

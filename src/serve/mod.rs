@@ -210,9 +210,10 @@ pub async fn serve(
         },
         if opts.read_only { "; read-only" } else { "" },
     );
-    // Connections run on a runtime of their own (one thread): queries, on the
-    // command's runtime, may keep every core busy without delaying a login or a
-    // cancel request.
+    // Connections (the protocol, logins, cancel requests) run on a runtime of their
+    // own, one thread; each connection's statements on threads of that connection
+    // (see session::Connection::threads), so a busy query delays no login, cancel
+    // request or other connection's query beyond its share of the cores.
     let connections_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("leadql-connections")

@@ -665,7 +665,7 @@ where
                     .execute_logical_plan(plan)
                     .await
                     .map_err(|e| datafusion_error(ctx, e))?;
-                let stream = on_query_runtime(&connection.shared.queries, frame)
+                let stream = on_query_runtime(&connection.threads().map_err(user_error)?, frame)
                     .await
                     .map_err(|e| datafusion_error(ctx, e))?;
                 datafusion::physical_plan::common::collect(stream)
@@ -707,7 +707,7 @@ where
                 .execute_logical_plan(plan)
                 .await
                 .map_err(|e| datafusion_error(ctx, e))?;
-            on_query_runtime(&connection.shared.queries, frame)
+            on_query_runtime(&connection.threads().map_err(user_error)?, frame)
                 .await
                 .map_err(|e| datafusion_error(ctx, e))
         })

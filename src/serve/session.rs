@@ -39,9 +39,6 @@ pub struct Shared {
     pub options: SessionOptions,
     /// Whether admins may read files by path.
     pub allow_file_paths: bool,
-    /// The runtime queries execute on. Connections (the protocol, cancel requests,
-    /// new logins) run on a runtime of their own, so busy queries cannot starve them.
-    pub queries: tokio::runtime::Handle,
     current: Mutex<Option<(u64, Arc<Workspace>)>>,
 }
 
@@ -99,7 +96,6 @@ impl Shared {
             dir: ws.dir.clone(),
             options,
             allow_file_paths,
-            queries: tokio::runtime::Handle::current(),
             current: Mutex::new(Some((stamp, Arc::new(ws)))),
         })
     }
@@ -165,8 +161,26 @@ impl Cancels {
     }
 }
 
+/// The threads one connection's statements execute on: a runtime of its own, with a
+/// worker per core. DataFusion's operators yield only between batches, and one that
+/// works long between two (a nested-loop join that finds nothing) would hold a
+/// shared runtime's workers; on threads of its own it only gets its share of the
+/// cores from the operating system's scheduler, and other connections keep theirs.
+struct Threads(Option<tokio::runtime::Runtime>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        // Dropped on the connections' runtime, which must not block on it.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// One connection's session.
 pub struct Connection {
+    /// Where its statements execute (created at the first one).
+    threads: std::sync::OnceLock<Threads>,
     /// What all connections share.
     pub shared: Arc<Shared>,
     /// Cancel requests for this connection.
@@ -188,6 +202,7 @@ impl Connection {
         Connection {
             shared,
             role: std::sync::OnceLock::new(),
+            threads: std::sync::OnceLock::new(),
             cancels: Cancels::default(),
             state: tokio::sync::Mutex::new(None),
         }
@@ -196,6 +211,30 @@ impl Connection {
     /// Sets the role once authentication succeeded.
     pub fn authenticated(&self, role: Role) {
         let _ = self.role.set(role);
+    }
+
+    /// The runtime this connection's statements execute on.
+    pub fn threads(&self) -> Result<tokio::runtime::Handle> {
+        if let Some(Threads(Some(rt))) = self.threads.get() {
+            return Ok(rt.handle().clone());
+        }
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("leadql-query")
+            .thread_stack_size(64 << 20)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Query(format!("cannot start the query threads: {e}")))?;
+        let handle = rt.handle().clone();
+        // A concurrent first call of the same connection cannot happen (one statement
+        // at a time); if it did, the loser's runtime is shut down when dropped here.
+        let _ = self.threads.set(Threads(Some(rt)));
+        Ok(self
+            .threads
+            .get()
+            .and_then(|t| t.0.as_ref().map(|rt| rt.handle().clone()))
+            .unwrap_or(handle))
     }
 
     /// The role (analyst until authenticated, which the protocol ensures first).
