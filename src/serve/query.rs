@@ -727,6 +727,73 @@ fn plan_schema(
         .unwrap_or_else(datafusion::arrow::datatypes::Schema::empty)
 }
 
+/// `DECLARE name CURSOR FOR query` (psycopg's server-side cursors, and by hand): the
+/// query is planned in the connection's session and started on the connection's
+/// threads, with cancel and timeout, and its rows wait in the connection's portal
+/// store for `FETCH` (datafusion-postgres' cursor hook serves FETCH and CLOSE).
+/// `None` when the statement is not a cursor declaration.
+async fn declare<C>(
+    client: &mut C,
+    connection: &Arc<Connection>,
+    ctx: &SessionContext,
+    statement: &Statement,
+) -> Option<PgWireResult<Response>>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let Statement::Declare { stmts } = statement else {
+        return None;
+    };
+    let result = async {
+        let mut tag = Tag::new("DECLARE CURSOR");
+        for declare in stmts {
+            let (Some(name), Some(query)) = (declare.names.first(), declare.for_query.as_ref())
+            else {
+                return Err(user_error(Error::SqlSyntax(
+                    "DECLARE needs a cursor name and FOR query".into(),
+                )));
+            };
+            let plan = ctx
+                .state()
+                .statement_to_plan(DfStatement::Statement(Box::new(Statement::Query(
+                    query.clone(),
+                ))))
+                .await
+                .map_err(|e| datafusion_error(ctx, e))?;
+            let Response::Query(response) = execute(
+                client,
+                connection,
+                ctx,
+                plan,
+                Need::Read,
+                &Format::UnifiedText,
+            )
+            .await?
+            else {
+                return Err(user_error(Error::Query(
+                    "internal: a cursor without rows".into(),
+                )));
+            };
+            let stored = Arc::new(pgwire::api::stmt::StoredStatement::new(
+                name.value.clone(),
+                (query.to_string(), None),
+                vec![],
+            ));
+            let portal = Portal::new_cursor(name.value.clone(), stored);
+            portal.start(response).await;
+            datafusion_postgres::hooks::HookClient::portal_store(client)
+                .put_portal(Arc::new(portal));
+            tag = Tag::new("DECLARE CURSOR");
+        }
+        Ok(Response::Execution(tag))
+    }
+    .await;
+    Some(result)
+}
+
 impl Service {
     /// Plans and runs one statement of the simple protocol.
     async fn run_unit<C>(
@@ -744,6 +811,9 @@ impl Service {
         let need = self.parser.check(&unit)?;
         match unit {
             Unit::Pg(statement, _) => {
+                if let Some(result) = declare(client, &self.connection, ctx, &statement).await {
+                    return result;
+                }
                 for hook in &self.parser.hooks {
                     if let Some(result) = hook.handle_simple_query(&statement, ctx, client).await {
                         return result;
@@ -1006,6 +1076,9 @@ impl ExtendedQueryHandler for Service {
         let wire_refs: Vec<Option<&Type>> = wire.iter().map(Some).collect();
         let params: ParamValues =
             df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
+        if let Some(result) = declare(client, &self.connection, &ctx, statement).await {
+            return result;
+        }
         for hook in &self.parser.hooks {
             if let Some(result) = hook
                 .handle_extended_query(statement, plan, &params, &ctx, client)
