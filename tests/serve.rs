@@ -559,3 +559,23 @@ fn a_query_that_never_yields_neither_blocks_other_connections_nor_escapes_cancel
         "{err}"
     );
 }
+
+#[test]
+fn an_error_stops_the_rest_of_a_multi_statement_text() {
+    let server = Server::start(&[]);
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args([
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=0",
+        "-c",
+        "SELECT CAST(email AS INT) FROM leads; CREATE VIEW after_error AS SELECT 1 AS ran",
+        "-c",
+        "SELECT count(*) FROM after_error",
+    ]);
+    let out = c.output().expect("psql");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("22P02") || err.contains("Cast error"), "{err}");
+    assert!(err.contains("unknown table 'after_error'"), "{err}");
+}

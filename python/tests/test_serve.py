@@ -193,3 +193,81 @@ def test_an_open_connection_sees_other_processes_changes_and_keeps_its_own(serve
     with connect(server, autocommit=True) as other:
         with pytest.raises(psycopg.Error, match="my_hot"):
             other.execute("SELECT count(*) FROM my_hot")
+
+
+def _message(kind, body):
+    return kind + (len(body) + 4).to_bytes(4, "big") + body
+
+
+def _read_messages(sock, until_eof_within=5.0):
+    """Every message the server sends until it closes the connection."""
+    sock.settimeout(until_eof_within)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)  # a timeout here fails the test: the server kept it open
+        if not chunk:
+            break
+        data += chunk
+    kinds = []
+    while len(data) >= 5:
+        length = int.from_bytes(data[1:5], "big")
+        kinds.append(chr(data[0]))
+        data = data[1 + length:]
+    return kinds
+
+
+def test_a_failed_login_ends_the_connection_before_any_query(server):
+    sock = socket.create_connection(("127.0.0.1", server["port"]))
+    params = b"user\0nobody\0database\0leadql\0\0"
+    sock.sendall((len(params) + 8).to_bytes(4, "big") + (196608).to_bytes(4, "big") + params)
+    sock.settimeout(5)
+    assert sock.recv(1)[:1] == b"R"  # the SASL request
+    sock.recv(65536)
+    # A malformed SASL response (FATAL), then a query on the same socket.
+    sock.sendall(_message(b"p", b"SCRAM-SHA-256\0" + (3).to_bytes(4, "big") + b"bad"))
+    sock.sendall(_message(b"Q", b"SELECT * FROM train_model('x', 'SELECT 1 AS y', 'logistic_reg', 'y')\0"))
+    kinds = _read_messages(sock)
+    assert "E" in kinds
+    assert "T" not in kinds and "D" not in kinds and "C" not in kinds, kinds
+    sock.close()
+
+
+def test_role_checks_hold_for_lateral_calls_settings_and_explain(server):
+    with connect(server, autocommit=True) as conn:
+        for sql in [
+            "SELECT * FROM (SELECT 1) t(x), LATERAL train_model('lat', "
+            "'SELECT 1 AS a, 1 AS y', 'logistic_reg', 'y')",
+            "SELECT * FROM (SELECT 1) t(x), LATERAL drop_model('lat')",
+            "RESET datafusion.runtime.memory_limit",
+            "SET \"datafusion\".\"runtime\".memory_limit = '4G'",
+            "SET datafusion.sql_parser.dialect = 'MySQL'",
+            "EXPLAIN ANALYZE INSERT INTO leads SELECT * FROM leads LIMIT 1",
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        conn.execute("SET datafusion.execution.batch_size = 4096")
+
+
+def test_a_training_query_may_only_read(server, tmp_path):
+    target = tmp_path / "written.csv"
+    with connect(server, "mod", "mod-password", autocommit=True) as conn:
+        with pytest.raises(psycopg.Error, match="must only read"):
+            conn.execute(
+                f"SELECT * FROM train_model('w', 'COPY (SELECT 1 AS y) TO ''{target}'' "
+                "STORED AS CSV', 'logistic_reg', 'y')"
+            )
+    assert not target.exists()
+
+
+def test_absurd_parameter_numbers_are_refused_and_the_server_lives(server):
+    with connect(server, autocommit=True) as conn:
+        conn.pgconn.prepare(b"s1", b"SELECT $1000000000000")
+        result = conn.pgconn.describe_prepared(b"s1")
+        assert b"at most 65535 parameters" in result.error_message, result.error_message
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_string_literals_arrive_as_written(server):
+    with connect(server, autocommit=True) as conn:
+        assert conn.execute("SELECT length('x''''y')").fetchone() == (4,)
+        assert conn.execute("SELECT 'it''s'").fetchone() == ("it's",)

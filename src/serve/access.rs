@@ -12,7 +12,9 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::parser::{CopyToSource, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{ObjectName, Statement, visit_relations};
+use datafusion::sql::sqlparser::ast::{
+    ObjectName, Statement, TableFactor, Visit, Visitor, visit_relations,
+};
 use pgwire::error::{ErrorInfo, PgWireError};
 
 use leadql_udfs::predictive;
@@ -81,20 +83,109 @@ fn reads_path(name: &ObjectName) -> bool {
             .any(|x| text.trim_end_matches('"').ends_with(x))
 }
 
+/// Settings any role may change: the session's own execution, optimizer, explain and
+/// output formats, and every Postgres session variable (`statement_timeout`,
+/// `DateStyle`, …). The rest of DataFusion's (`datafusion.runtime.*`: the memory limit
+/// and spill directory; `datafusion.sql_parser.*`: how statements are read, which the
+/// role check relies on; `datafusion.catalog.*`) are the admin's.
+const SESSION_SETTINGS: &[&str] = &[
+    "datafusion.execution.",
+    "datafusion.optimizer.",
+    "datafusion.explain.",
+    "datafusion.format.",
+];
+
+/// What changing the setting `name` needs (quotes and case do not matter).
+fn setting_need(name: &ObjectName) -> Need {
+    let normalized: String = name
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '"' | '`' | ' '))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !normalized.starts_with("datafusion") {
+        return Need::Read;
+    }
+    if SESSION_SETTINGS.iter().any(|p| normalized.starts_with(p)) {
+        Need::Read
+    } else {
+        Need::Write
+    }
+}
+
+/// What a `SET` needs.
+fn set_need(set: &datafusion::sql::sqlparser::ast::Set) -> Need {
+    use datafusion::sql::sqlparser::ast::Set;
+    match set {
+        Set::SingleAssignment { variable, .. } => setting_need(variable),
+        Set::ParenthesizedAssignments { variables, .. } => variables
+            .iter()
+            .map(setting_need)
+            .max()
+            .unwrap_or(Need::Read),
+        Set::MultipleAssignments { assignments } => assignments
+            .iter()
+            .map(|a| setting_need(&a.name))
+            .max()
+            .unwrap_or(Need::Read),
+        Set::SetTimeZone { .. } | Set::SetNames { .. } | Set::SetNamesDefault {} => Need::Read,
+        _ => Need::Write,
+    }
+}
+
+/// Every table factor of a statement, `LATERAL f(…)` and `TABLE(f(…))` included (which
+/// `visit_relations` does not reach): a table function that writes models needs the
+/// modeler role wherever it is called.
+struct Relations {
+    need: Need,
+}
+
+impl Visitor for Relations {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        let name = match factor {
+            TableFactor::Table { name, .. } | TableFactor::Function { name, .. } => {
+                Some(name.clone())
+            }
+            TableFactor::TableFunction {
+                expr: datafusion::sql::sqlparser::ast::Expr::Function(f),
+                ..
+            } => Some(f.name.clone()),
+            _ => None,
+        };
+        if let Some(name) = name
+            && writes_models(&name)
+        {
+            self.need = self.need.max(Need::Models);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &datafusion::sql::sqlparser::ast::Expr) -> ControlFlow<()> {
+        // A scalar call of a name that writes models is refused like a table call.
+        if let datafusion::sql::sqlparser::ast::Expr::Function(f) = expr
+            && writes_models(&f.name)
+        {
+            self.need = self.need.max(Need::Models);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// What a Postgres-dialect statement needs, and a name for it in messages.
 pub fn statement(statement: &Statement) -> (Need, String) {
     let mut need = match statement {
-        // The runtime's settings (memory limit, spill directory) are the server's.
-        Statement::Set(_)
-            if statement
-                .to_string()
-                .to_ascii_lowercase()
-                .contains("datafusion.runtime") =>
-        {
-            Need::Write
-        }
+        Statement::Set(set) => set_need(set),
+        Statement::Reset(r) => match &r.reset {
+            datafusion::sql::sqlparser::ast::Reset::ALL => Need::Write,
+            datafusion::sql::sqlparser::ast::Reset::ConfigurationParameter(name) => {
+                setting_need(name)
+            }
+        },
+        // EXPLAIN ANALYZE runs its statement: it needs what the statement needs.
+        Statement::Explain { statement, .. } => self::statement(statement).0,
         Statement::Query(_)
-        | Statement::Explain { .. }
         | Statement::ExplainTable { .. }
         | Statement::ShowVariable { .. }
         | Statement::ShowVariables { .. }
@@ -106,7 +197,6 @@ pub fn statement(statement: &Statement) -> (Need, String) {
         | Statement::ShowDatabases { .. }
         | Statement::ShowCollation { .. }
         | Statement::ShowCreate { .. }
-        | Statement::Set(_)
         | Statement::StartTransaction { .. }
         | Statement::Commit { .. }
         | Statement::Rollback { .. }
@@ -120,6 +210,9 @@ pub fn statement(statement: &Statement) -> (Need, String) {
         Statement::CreateTable(t) if t.location.is_none() => Need::Read,
         _ => Need::Write,
     };
+    let mut relations = Relations { need: Need::Read };
+    let _ = statement.visit(&mut relations);
+    need = need.max(relations.need);
     let _ = visit_relations(statement, |name| {
         if writes_models(name) {
             need = need.max(Need::Models);
@@ -160,7 +253,9 @@ pub fn datafusion_statement(statement: &DfStatement) -> (Need, String) {
             (source.max(Need::Write), "COPY … TO".into())
         }
         DfStatement::CreateExternalTable(_) => (Need::Files, "CREATE EXTERNAL TABLE".into()),
-        DfStatement::Reset(_) => (Need::Read, "RESET".into()),
+        DfStatement::Reset(datafusion::sql::parser::ResetStatement::Variable(name)) => {
+            (setting_need(name), "RESET".into())
+        }
     }
 }
 

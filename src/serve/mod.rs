@@ -166,6 +166,16 @@ pub async fn serve(
                 ),
             });
         }
+        if let Ok(meta) = std::fs::metadata(&opts.users) {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "leadql serve: warning: {} is readable by others (mode {:o}); `chmod 600` it",
+                    opts.users.display(),
+                    mode & 0o777
+                );
+            }
+        }
         Auth::Scram(opts.users.clone())
     };
     let tls = match &opts.tls {
@@ -178,7 +188,6 @@ pub async fn serve(
         auth: auth.clone(),
         tls_required: tls.is_some(),
         connections: connections.clone(),
-        decoy_secret: rand::random(),
         read_only: opts.read_only,
         registry: std::sync::Mutex::new(std::collections::HashMap::new()),
     });
@@ -274,14 +283,21 @@ async fn accept(
         let connection = Arc::new(Connection::new(shared.clone()));
         let handlers = Arc::new(Handlers {
             service: Arc::new(query::Service::new(connection.clone())),
-            startup: Arc::new(Startup::new(gate.clone(), connection, full)),
+            startup: Arc::new(Startup::new(gate.clone(), connection.clone(), full)),
             cancel: Arc::new(startup::Canceller { gate: gate.clone() }),
         });
         let acceptor = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(e) = pgwire::tokio::process_socket(socket, acceptor, handlers).await {
-                eprintln!("leadql serve: connection from {peer}: {e}");
+            // A failed login (or any message before one) ends the connection: pgwire
+            // would keep reading after a FATAL error.
+            tokio::select! {
+                r = pgwire::tokio::process_socket(socket, acceptor, handlers) => {
+                    if let Err(e) = r {
+                        eprintln!("leadql serve: connection from {peer}: {e}");
+                    }
+                }
+                () = connection.kicked() => {}
             }
         });
     }

@@ -112,6 +112,12 @@ pub fn user_error(e: Error) -> PgWireError {
         || message.contains("Resources exhausted")
     {
         "53200"
+    } else if message.contains("No field named") {
+        "42703"
+    } else if message.contains("Divide by zero") {
+        "22012"
+    } else if message.contains("Cast error") || message.contains("Cannot cast") {
+        "22P02"
     } else {
         code
     };
@@ -140,6 +146,22 @@ impl Parser {
     /// catalog queries); when neither reads it, leadql's error is the one reported.
     fn split(&self, text: &str) -> PgWireResult<Vec<Unit>> {
         match crate::sql::parse(text) {
+            // Only DataFusion statements: the Postgres-compatibility parser reads the
+            // text itself (its rewrites for clients' catalog queries), when it can.
+            Ok(statements)
+                if statements.iter().all(|s| {
+                    matches!(s, crate::sql::Statement::DataFusion(d) if matches!(**d, DfStatement::Statement(_)))
+                }) && self.pg.parse(text).is_ok_and(|v| v.len() == statements.len()) =>
+            {
+                let parsed = self.pg_parse(text)?;
+                Ok(parsed
+                    .into_iter()
+                    .map(|mut s| {
+                        compat(&mut s);
+                        Unit::Pg(Box::new(s), None)
+                    })
+                    .collect())
+            }
             Ok(statements) => {
                 let mut units = Vec::new();
                 for statement in statements {
@@ -163,12 +185,7 @@ impl Parser {
                         None => match statement {
                             crate::sql::Statement::DataFusion(s) => match *s {
                                 DfStatement::Statement(inner) => {
-                                    // The Postgres-compatibility rewrites, when they apply.
-                                    let text = inner.to_string();
-                                    let mut one = match self.pg.parse(&text) {
-                                        Ok(mut v) if v.len() == 1 => v.pop().unwrap_or(*inner),
-                                        _ => *inner,
-                                    };
+                                    let mut one = *inner;
                                     compat(&mut one);
                                     units.push(Unit::Pg(Box::new(one), None));
                                 }
@@ -212,7 +229,7 @@ impl Parser {
             }
             Unit::DataFusion(s) => access::datafusion_statement(s),
         };
-        let role = self.connection.role();
+        let role = authenticated(&self.connection)?;
         if access::allowed(role, need, self.connection.shared.allow_file_paths) {
             Ok(need)
         } else {
@@ -411,6 +428,22 @@ fn empty_catalog_answer(statement: &Statement) -> Option<QueryResponse> {
     Some(QueryResponse::new(Arc::new(fields), stream::empty()))
 }
 
+/// The connection's role; a connection that has not logged in (pgwire keeps reading
+/// after a failed login) is dropped instead.
+fn authenticated(connection: &Connection) -> PgWireResult<super::users::Role> {
+    connection.role().ok_or_else(|| {
+        connection.kick();
+        PgWireError::UserError(Box::new(ErrorInfo::new(
+            "FATAL".into(),
+            "28000".into(),
+            "not authenticated".into(),
+        )))
+    })
+}
+
+/// The highest parameter number a statement may use (PostgreSQL's limit).
+const MAX_PARAMETERS: usize = 65535;
+
 /// The parameter types of a plan, `$1` first; a placeholder DataFusion could not type
 /// takes the type of a cast around it (`$1::int`), else stays unknown.
 fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
@@ -444,6 +477,13 @@ fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
         .collect();
     ordered.sort_by_key(|(n, _)| *n);
     let count = ordered.last().map_or(0, |(n, _)| *n);
+    if count > MAX_PARAMETERS {
+        return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "54023".into(),
+            format!("parameter ${count}: at most {MAX_PARAMETERS} parameters"),
+        ))));
+    }
     let mut out = vec![None; count];
     for (n, t) in ordered {
         if n >= 1 {
@@ -737,6 +777,7 @@ async fn declare<C>(
     connection: &Arc<Connection>,
     ctx: &SessionContext,
     statement: &Statement,
+    need: Need,
 ) -> Option<PgWireResult<Response>>
 where
     C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -763,15 +804,8 @@ where
                 ))))
                 .await
                 .map_err(|e| datafusion_error(ctx, e))?;
-            let Response::Query(response) = execute(
-                client,
-                connection,
-                ctx,
-                plan,
-                Need::Read,
-                &Format::UnifiedText,
-            )
-            .await?
+            let Response::Query(response) =
+                execute(client, connection, ctx, plan, need, &Format::UnifiedText).await?
             else {
                 return Err(user_error(Error::Query(
                     "internal: a cursor without rows".into(),
@@ -811,7 +845,8 @@ impl Service {
         let need = self.parser.check(&unit)?;
         match unit {
             Unit::Pg(statement, _) => {
-                if let Some(result) = declare(client, &self.connection, ctx, &statement).await {
+                if let Some(result) = declare(client, &self.connection, ctx, &statement, need).await
+                {
                     return result;
                 }
                 for hook in &self.parser.hooks {
@@ -907,15 +942,23 @@ impl SimpleQueryHandler for Service {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        authenticated(&self.connection)?;
         let units = self.parser.split(query)?;
         if units.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
         let ctx = self.connection.context().await.map_err(user_error)?;
         let mut responses = Vec::new();
-        for unit in units {
-            // A failing statement ends the text: PostgreSQL runs none after it.
-            match self.run_unit(client, &ctx, unit).await {
+        let total = units.len();
+        for (i, unit) in units.into_iter().enumerate() {
+            // A failing statement ends the text: PostgreSQL runs none after it. Rows
+            // stream only after this returns, so a statement followed by others is
+            // read to its end first, for its error to stop the rest.
+            let result = match self.run_unit(client, &ctx, unit).await {
+                Ok(Response::Query(rows)) if i + 1 < total => drain(rows).await,
+                other => other,
+            };
+            match result {
                 Ok(r) => responses.push(r),
                 Err(e) => {
                     responses.push(Response::Error(Box::new(error_info(e))));
@@ -925,6 +968,19 @@ impl SimpleQueryHandler for Service {
         }
         Ok(responses)
     }
+}
+
+/// Reads a result to its end (the first error is the answer), keeping its rows.
+async fn drain(mut rows: QueryResponse) -> PgWireResult<Response> {
+    let schema = rows.row_schema();
+    let mut kept = Vec::new();
+    while let Some(row) = rows.data_rows().next().await {
+        kept.push(row?);
+    }
+    Ok(Response::Query(QueryResponse::new(
+        schema,
+        stream::iter(kept.into_iter().map(Ok)),
+    )))
 }
 
 fn error_info(e: PgWireError) -> ErrorInfo {
@@ -944,6 +1000,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        authenticated(&self.connection)?;
         let mut units = self.split(sql)?;
         if units.len() > 1 {
             return Err(user_error(Error::SqlSyntax(
@@ -1033,6 +1090,7 @@ impl ExtendedQueryHandler for Service {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        authenticated(&self.connection)?;
         if let PortalExecutionState::Suspended(response) = &*target.state.lock().await {
             return Ok(DescribePortalResponse::new(
                 response.row_schema().as_ref().clone(),
@@ -1057,6 +1115,7 @@ impl ExtendedQueryHandler for Service {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        authenticated(&self.connection)?;
         let (text, parsed) = &portal.statement.statement;
         let ctx = self.connection.context().await.map_err(user_error)?;
         let Some((statement, plan)) = parsed else {
@@ -1076,7 +1135,7 @@ impl ExtendedQueryHandler for Service {
         let wire_refs: Vec<Option<&Type>> = wire.iter().map(Some).collect();
         let params: ParamValues =
             df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
-        if let Some(result) = declare(client, &self.connection, &ctx, statement).await {
+        if let Some(result) = declare(client, &self.connection, &ctx, statement, need).await {
             return result;
         }
         for hook in &self.parser.hooks {

@@ -185,6 +185,7 @@ pub struct Connection {
     pub shared: Arc<Shared>,
     /// Cancel requests for this connection.
     pub cancels: Cancels,
+    kicked: tokio::sync::Notify,
     role: std::sync::OnceLock<Role>,
     state: tokio::sync::Mutex<Option<State>>,
 }
@@ -204,6 +205,7 @@ impl Connection {
             role: std::sync::OnceLock::new(),
             threads: std::sync::OnceLock::new(),
             cancels: Cancels::default(),
+            kicked: tokio::sync::Notify::new(),
             state: tokio::sync::Mutex::new(None),
         }
     }
@@ -237,9 +239,19 @@ impl Connection {
             .unwrap_or(handle))
     }
 
-    /// The role (analyst until authenticated, which the protocol ensures first).
-    pub fn role(&self) -> Role {
-        self.role.get().copied().unwrap_or(Role::Analyst)
+    /// The role, once authenticated.
+    pub fn role(&self) -> Option<Role> {
+        self.role.get().copied()
+    }
+
+    /// Ends the connection (the server drops its socket).
+    pub fn kick(&self) {
+        self.kicked.notify_one();
+    }
+
+    /// Resolves when the connection is to be dropped.
+    pub async fn kicked(&self) {
+        self.kicked.notified().await;
     }
 
     /// The session to run the next statement in: rebuilt when the workspace changed
@@ -252,7 +264,7 @@ impl Connection {
         {
             return Ok(s.ctx.clone());
         }
-        let files = self.role() == Role::Admin && self.shared.allow_file_paths;
+        let files = self.role() == Some(Role::Admin) && self.shared.allow_file_paths;
         let options = SessionOptions {
             no_url_tables: !files,
             ..self.shared.options.clone()

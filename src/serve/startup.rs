@@ -56,8 +56,6 @@ pub struct Gate {
     pub tls_required: bool,
     /// Registry of connections for cancel requests.
     pub connections: Arc<ConnectionManager>,
-    /// Key of the decoy verifiers for unknown users.
-    pub decoy_secret: [u8; 32],
     /// Every connection gets the analyst role.
     pub read_only: bool,
     /// Authenticated connections by cancel key (pid, secret key).
@@ -259,9 +257,9 @@ impl StartupHandler for Startup {
                         let (verifier, role) = match users.get(&user) {
                             Some(u) => match super::users::Verifier::parse(&u.scram) {
                                 Some(v) => (v, Some(u.role)),
-                                None => (scram::decoy(&user, &self.gate.decoy_secret), None),
+                                None => (scram::decoy(&user, &users.secret()), None),
                             },
-                            None => (scram::decoy(&user, &self.gate.decoy_secret), None),
+                            None => (scram::decoy(&user, &users.secret()), None),
                         };
                         let data = first.data.unwrap_or_default();
                         let (server_first, exchange) =

@@ -214,6 +214,22 @@ impl Users {
         self.users.get(name)
     }
 
+    /// A secret that stays the same while the users do (a digest of their verifiers),
+    /// for the decoy verifiers of unknown users: asking for the same unknown name
+    /// gives the same salt, also after a restart, like a real user's.
+    pub fn secret(&self) -> [u8; 32] {
+        let mut context = digest::Context::new(&digest::SHA256);
+        for (name, user) in &self.users {
+            context.update(name.as_bytes());
+            context.update(b"\0");
+            context.update(user.scram.as_bytes());
+            context.update(b"\0");
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(context.finish().as_ref());
+        out
+    }
+
     /// Whether there are no users.
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()

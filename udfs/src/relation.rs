@@ -42,9 +42,29 @@ pub fn function(state: &SessionState, name: &str, args: &[Expr]) -> Result<DataF
     Ok(DataFrame::new(state.clone(), plan))
 }
 
-/// Plans SQL text in the caller's session from inside a table function.
+/// Plans SQL text in the caller's session from inside a table function. The text must
+/// be a query: a table function's SQL argument never writes (`COPY … TO`, `INSERT`),
+/// creates or drops anything, or changes settings.
 pub fn plan_sql(state: &SessionState, function: &str, text: &str) -> Result<LogicalPlan> {
-    on_helper_thread(function, state.create_logical_plan(text))
+    let plan = on_helper_thread(function, state.create_logical_plan(text))?;
+    read_only(&plan, function)?;
+    Ok(plan)
+}
+
+/// An error unless `plan` only reads: no DDL, no DML or `COPY`, no statements such as
+/// `SET` (what a query given to `function` as text may not do).
+pub fn read_only(plan: &LogicalPlan, function: &str) -> Result<()> {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| {
+            datafusion::common::plan_datafusion_err!(
+                "{function}: the query must only read (a SELECT): {}",
+                e.find_root()
+            )
+        })
 }
 
 /// Runs `work` to completion on a helper thread with its own executor: a table

@@ -93,6 +93,7 @@ pub async fn train_from_query(
         .create_logical_plan(query)
         .await
         .map_err(|e| plan_datafusion_err!("training query: {}", e.find_root()))?;
+    crate::relation::read_only(&plan, "training query")?;
     let batches = DataFrame::new(state.clone(), plan).collect().await?;
     let schema = match batches.first() {
         Some(b) => b.schema(),
