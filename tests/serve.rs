@@ -500,6 +500,15 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
     let count = count.lines().nth(1).expect("a row");
     assert!(text.contains(&format!("count {count}\n")), "{text}");
     assert!(text.contains("table leads\n"), "{text}");
+    // What DBeaver's navigator and Metabase's sync read: columns with Postgres types.
+    for column in [
+        "column lead_id int8",
+        "column created_at timestamp",
+        "column email text",
+        "column company_size int4",
+    ] {
+        assert!(text.contains(&format!("{column}\n")), "{column} in {text}");
+    }
     assert!(
         text.contains("cancelled 57014")
             && text.contains("canceling statement due to user request"),

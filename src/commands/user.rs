@@ -73,9 +73,35 @@ fn read_password(name: &str) -> Result<String> {
     Ok(password)
 }
 
+/// An exclusive lock on `FILE.lock` beside the users file, held while alive.
+fn lock_users_file(path: &std::path::Path) -> Result<std::fs::File> {
+    let lock_path = path.with_file_name(format!(
+        ".{}.lock",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    file.lock().map_err(|e| Error::io(&lock_path, e))?;
+    Ok(file)
+}
+
 /// Runs `leadql user`.
 pub fn execute(args: &UserArgs) -> Result<()> {
     let path = args.users.clone().unwrap_or_else(default_users_file);
+    // Changes by two `leadql user` commands at once take turns (a lock file beside).
+    let _lock = match &args.action {
+        UserAction::List => None,
+        _ => Some(lock_users_file(&path)?),
+    };
     let mut users = Users::load(&path)?;
     match &args.action {
         UserAction::Add { name, role } => {

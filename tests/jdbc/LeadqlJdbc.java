@@ -39,6 +39,11 @@ public class LeadqlJdbc {
                     System.out.println("table " + rs.getString("TABLE_NAME"));
                 }
             }
+            try (ResultSet rs = meta.getColumns(null, "public", "leads", null)) {
+                while (rs.next()) {
+                    System.out.println("column " + rs.getString("COLUMN_NAME") + " " + rs.getString("TYPE_NAME"));
+                }
+            }
             try (Statement s = c.createStatement()) {
                 ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
                 timer.schedule(() -> {
