@@ -21,6 +21,10 @@ ws="${BENCH_DIR:-/tmp/leadql-bench-serve}/leads-$leads"
 if [ ! -f "$ws/workspace.toml" ]; then
   "$bin" generate --data "$ws" --leads "$leads" --seed 7 --quiet --force
 fi
+# The main job trains the policy's model, which qualify_leads('default') scores with.
+if [ ! -d "$ws/models/conversion" ]; then
+  "$bin" --data "$ws" run --out "$ws.out" >/dev/null
+fi
 out=benches/results/serve.md
 {
   echo "# leadql serve under load ($leads generated leads, seed 7)"
