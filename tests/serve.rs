@@ -588,3 +588,46 @@ fn an_error_stops_the_rest_of_a_multi_statement_text() {
     assert!(err.contains("22P02") || err.contains("Cast error"), "{err}");
     assert!(err.contains("unknown table 'after_error'"), "{err}");
 }
+
+#[test]
+fn sigterm_lets_running_statements_finish_within_the_grace_period() {
+    let mut server = Server::start(&["--grace", "3"]);
+    let mut c = server.psql_command("alice", "alice-pass", "disable");
+    c.args([
+        "-c",
+        "SELECT count(*) FROM generate_series(1, 100000000000)",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let busy = c.spawn().expect("psql");
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    // New connections are refused at once; the running statement gets the grace period.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "still accepting after SIGTERM"
+    );
+    let status = server.child.wait().expect("server exits");
+    assert!(status.success(), "{status}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(server.child.stderr.as_mut().expect("stderr"), &mut log)
+        .expect("log");
+    assert!(
+        log.contains("shutting down; 1 running statement(s) get up to 3 s"),
+        "{log}"
+    );
+    assert!(
+        log.contains("stopped with 1 statement(s) still running"),
+        "{log}"
+    );
+    let out = busy.wait_with_output().expect("psql");
+    assert!(!out.status.success(), "the statement cannot have finished");
+}
