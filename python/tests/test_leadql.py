@@ -252,9 +252,10 @@ def test_ctrl_c_cancels_a_running_query(ws):
     import signal
     import threading
 
-    # Two billion rows: many seconds of work unless the interrupt stops it. (Not more:
-    # a cancelled query's tasks stop only when they next yield, and until then they
-    # hold the package's runtime; a bounded query bounds that wait.)
+    # Two billion rows: many seconds of work unless the interrupt stops it. Python's
+    # own Ctrl-C handler, also when the tests run in a background job (where SIGINT
+    # starts ignored and Python leaves it so: the signal would be lost).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -262,6 +263,7 @@ def test_ctrl_c_cancels_a_running_query(ws):
             ws.sql("SELECT sum(value % 7) AS s FROM range(2000000000)").to_arrow()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     # The session is still usable.
     assert ws.sql("SELECT 1 AS one").to_arrow()["one"][0].as_py() == 1
 
