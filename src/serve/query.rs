@@ -644,6 +644,19 @@ async fn on_query_runtime(
     ))
 }
 
+/// The row count an `INSERT` or `COPY … TO` reports (its one `count` value).
+fn affected_rows(batches: &[RecordBatch]) -> u64 {
+    batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0)
+}
+
 /// The command tag of a plan that is not a query.
 fn tag(plan: &LogicalPlan) -> Option<Tag> {
     match plan {
@@ -714,15 +727,7 @@ where
             })
             .await?;
         if is_insert {
-            let count = batches
-                .first()
-                .and_then(|b| {
-                    b.column(0)
-                        .as_any()
-                        .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-                        .map(|a| a.value(0))
-                })
-                .unwrap_or(0);
+            let count = affected_rows(&batches);
             return Ok(Response::Execution(
                 Tag::new("INSERT").with_oid(0).with_rows(count as usize),
             ));
@@ -900,7 +905,7 @@ impl Service {
                 if matches!(plan, LogicalPlan::Copy(_)) {
                     // COPY … TO writes a file now: read to the end before answering.
                     let mut stop = Stop::start(client, &self.connection);
-                    let n = stop
+                    let batches = stop
                         .guard(async {
                             let frame = ctx
                                 .execute_logical_plan(plan)
@@ -908,15 +913,8 @@ impl Service {
                                 .map_err(|e| datafusion_error(ctx, e))?;
                             frame.collect().await.map_err(|e| datafusion_error(ctx, e))
                         })
-                        .await?
-                        .first()
-                        .and_then(|b| {
-                            b.column(0)
-                                .as_any()
-                                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-                                .map(|a| a.value(0))
-                        })
-                        .unwrap_or(0);
+                        .await?;
+                    let n = affected_rows(&batches);
                     return Ok(Response::Execution(Tag::new("COPY").with_rows(n as usize)));
                 }
                 execute(
