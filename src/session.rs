@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryLimit, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -24,6 +24,9 @@ pub struct SessionOptions {
     /// No file paths as tables (`SELECT * FROM 'x.parquet'`): for `leadql serve`'s
     /// remote sessions, which must not read the server's files.
     pub no_url_tables: bool,
+    /// The pool operators reserve memory from, instead of one of `memory_limit` bytes
+    /// (`leadql serve`: a connection's pool inside the server's).
+    pub memory_pool: Option<Arc<dyn MemoryPool>>,
 }
 
 /// Parses a memory size such as `512M`, `4G`, `1.5GiB` or `1000000` (bytes); the error
@@ -55,7 +58,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// Half the physical memory, from `/proc/meminfo` (None where unavailable).
-fn default_memory_limit() -> Option<usize> {
+pub fn default_memory_limit() -> Option<usize> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -69,8 +72,23 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
         config = config.with_target_partitions(n.max(1));
     }
     let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(limit) = opts.memory_limit.or_else(default_memory_limit) {
-        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    let pool: Option<(Arc<dyn MemoryPool>, usize)> = match &opts.memory_pool {
+        Some(pool) => match pool.memory_limit() {
+            MemoryLimit::Finite(limit) => Some((pool.clone(), limit)),
+            _ => None,
+        },
+        None => opts
+            .memory_limit
+            .or_else(default_memory_limit)
+            .map(|limit| {
+                (
+                    Arc::new(FairSpillPool::new(limit)) as Arc<dyn MemoryPool>,
+                    limit,
+                )
+            }),
+    };
+    if let Some((pool, limit)) = pool {
+        runtime = runtime.with_memory_pool(pool);
         // Each sort keeps a reservation for merging its spill files (10 MB by default);
         // under a small limit that reservation alone would exceed each sort's share.
         let partitions = config.target_partitions().max(1);

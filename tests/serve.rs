@@ -232,6 +232,22 @@ fn settings_and_views_stay_in_their_connection() {
     assert!(out.contains('t'), "{out}");
     let err = stderr(&server.psql("alice", "alice-pass", &["SELECT count(*) FROM hot"]));
     assert!(err.contains("unknown table 'hot'"), "{err}");
+    // A SET lasts for its connection only.
+    let out = stdout(&server.psql(
+        "alice",
+        "alice-pass",
+        &[
+            "SET datafusion.execution.batch_size = 1234",
+            "SHOW datafusion.execution.batch_size",
+        ],
+    ));
+    assert!(out.contains("1234"), "{out}");
+    let out = stdout(&server.psql(
+        "alice",
+        "alice-pass",
+        &["SHOW datafusion.execution.batch_size"],
+    ));
+    assert!(out.contains("8192") && !out.contains("1234"), "{out}");
 }
 
 #[test]
@@ -443,8 +459,8 @@ fn a_removed_user_cannot_log_in_any_more() {
     assert!(err.contains("password authentication failed"), "{err}");
 }
 
-#[test]
-fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
+/// Debian's PostgreSQL JDBC driver and tests/jdbc/LeadqlJdbc.java compiled.
+fn jdbc_client() -> (PathBuf, tempfile::TempDir) {
     let jar = std::env::var_os("LEADQL_JDBC_JAR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
@@ -466,6 +482,124 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
         "{}",
         String::from_utf8_lossy(&compiled.stderr)
     );
+    (jar, classes)
+}
+
+/// Runs a psql script (statements and `\!` shell commands) in one connection.
+fn psql_script(server: &Server, user: &str, password: &str, script: &str) -> Output {
+    let mut c = server.psql_command(user, password, "disable");
+    c.args(["-A", "-t", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("psql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    child.wait_with_output().expect("psql")
+}
+
+#[test]
+fn an_open_connection_ends_when_its_user_is_removed_changed_or_expires() {
+    let server = Server::start(&[]);
+    let users = server.dir.path().join("users.toml");
+    let leadql = env!("CARGO_BIN_EXE_leadql");
+    // Removed while connected: the next statement ends the connection.
+    let script = format!(
+        "SELECT 'before';\n\\! {leadql} user remove mo --users {}\nSELECT 'after';\n",
+        users.display()
+    );
+    let out = psql_script(&server, "mo", "mo-pass-1", &script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}{err}");
+    assert!(text.contains("before") && !text.contains("after"), "{text}");
+    assert!(
+        err.contains("FATAL")
+            && err.contains("user \"mo\" was removed since this connection logged in"),
+        "{err}"
+    );
+    // Changed (a new role or password) while connected: the same.
+    let script = format!(
+        "SELECT 'before';\n\\! echo new-alice-pass | {leadql} user add alice --role modeler --users {}\nSELECT 'after';\n",
+        users.display()
+    );
+    let out = psql_script(&server, "alice", "alice-pass", &script);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("user \"alice\" was changed"), "{err}");
+    assert_eq!(
+        stdout(&server.psql("alice", "new-alice-pass", &["SELECT 'again'"])).trim(),
+        "again"
+    );
+    // A password that expires while connected ends the connection at the next
+    // statement; a login after it fails like a wrong password (28P01).
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut add = Command::new(leadql)
+        .args([
+            "user",
+            "add",
+            "eve",
+            "--role",
+            "analyst",
+            "--valid-until",
+            &until,
+            "--users",
+        ])
+        .arg(&users)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("add");
+    writeln!(add.stdin.take().expect("stdin"), "eve-pass-1").expect("write");
+    let added = add.wait_with_output().expect("add");
+    assert!(added.status.success());
+    assert!(
+        String::from_utf8_lossy(&added.stderr).contains("valid until"),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let out = psql_script(
+        &server,
+        "eve",
+        "eve-pass-1",
+        "SELECT 'before';\n\\! sleep 5\nSELECT 'after';\n",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("before"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("the password of user \"eve\" expired at {until}")),
+        "{err}"
+    );
+    // (psql shows no SQLSTATE for a failed login; the message is 28P01's.)
+    let mut c = server.psql_command("eve", "eve-pass-1", "disable");
+    c.args(["-c", "SELECT 1"]);
+    let err = stderr(&c.output().expect("psql"));
+    assert!(
+        err.contains("password authentication failed for user \"eve\""),
+        "{err}"
+    );
+    let listed = Command::new(leadql)
+        .args(["user", "list", "--users"])
+        .arg(&users)
+        .output()
+        .expect("list");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains(&format!("eve\tanalyst\texpired {until}")),
+        "{listed}"
+    );
+}
+
+#[test]
+fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
+    let (jar, classes) = jdbc_client();
     let server = Server::start(&[]);
     let classpath = format!("{}:{}", jar.display(), classes.path().display());
     let out = Command::new("java")
@@ -512,6 +646,30 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
     assert!(
         text.contains("cancelled 57014")
             && text.contains("canceling statement due to user request"),
+        "{text}"
+    );
+}
+
+#[test]
+fn jdbc_set_fetch_size_streams_a_result_larger_than_the_client_heap() {
+    let (jar, classes) = jdbc_client();
+    let server = Server::start(&[]);
+    let classpath = format!("{}:{}", jar.display(), classes.path().display());
+    // 100,000 rows of 2,000 characters: 200 MB of text through a 64 MB heap.
+    let out = Command::new("java")
+        .args(["-Xmx64m", "-cp", &classpath, "LeadqlJdbc"])
+        .arg(server.port.to_string())
+        .args(["alice", "alice-pass", "fetch"])
+        .output()
+        .expect("java");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("fetched 100000 sum 5000050000 chars 200000000\n"),
         "{text}"
     );
 }

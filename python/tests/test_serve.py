@@ -146,6 +146,28 @@ def test_a_server_side_cursor_streams_a_million_rows_in_bounded_memory(server):
     assert peak - before < 80 * 1024, f"server RSS grew by {(peak - before) // 1024} MiB"
 
 
+def test_statement_timeout_counts_the_servers_work_not_the_clients_reading(server):
+    with connect(server) as conn:
+        conn.execute("SET statement_timeout = 1000")
+        # A cursor read slowly for 3 s in all: the server works briefly per batch.
+        seen = 0
+        with conn.cursor(name="slow") as cur:
+            cur.itersize = 1000
+            cur.execute("SELECT value FROM generate_series(1, 6000)")
+            for _ in cur:
+                seen += 1
+                if seen % 1000 == 0:
+                    time.sleep(0.5)
+        assert seen == 6000
+        # Work itself past the timeout is stopped (57014), in a cursor too.
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            with conn.cursor(name="busy") as cur:
+                cur.execute(
+                    "SELECT count(*) FROM generate_series(1, 100000000000)"
+                )
+                cur.fetchall()
+
+
 def test_create_model_is_for_modelers(server):
     create = ("CREATE MODEL psy OPTIONS (model_type = 'logistic_reg', label = 'converted') "
               "AS SELECT * FROM lead_features")

@@ -148,6 +148,7 @@ fn session_options(cli: &Cli) -> SessionOptions {
         spill_dir: cli.spill_dir.clone(),
         target_partitions: None,
         no_url_tables: false,
+        memory_pool: None,
     }
 }
 

@@ -37,6 +37,11 @@ pub struct ServeArgs {
     /// Let admin connections read files by path (CREATE EXTERNAL TABLE, FROM 'x.parquet').
     #[arg(long)]
     allow_file_paths: bool,
+    /// Memory all connections' queries may reserve together (default: half the
+    /// machine's memory); each connection's own limit is the global --memory-limit
+    /// (default: a quarter of this), past which its operators spill.
+    #[arg(long, value_name = "SIZE", value_parser = crate::session::parse_size)]
+    server_memory: Option<usize>,
     /// Seconds running statements get to finish after SIGTERM or Ctrl-C.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     grace: u64,
@@ -63,6 +68,7 @@ pub async fn execute(cli: &Cli, args: &ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         allow_file_paths: args.allow_file_paths,
         grace: Duration::from_secs(args.grace),
+        server_memory: args.server_memory,
     };
     serve::serve(&data_dir(cli), session_options(cli), opts).await
 }

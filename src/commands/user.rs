@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::serve::default_users_file;
 use crate::error::{Error, Result};
-use crate::serve::users::{Role, Users, Verifier, valid_name};
+use crate::serve::users::{Role, Users, Verifier, parse_instant, valid_name};
 
 /// Arguments of `leadql user`.
 #[derive(Debug, clap::Args)]
@@ -33,13 +33,18 @@ pub enum UserAction {
         /// analyst (read-only), modeler (also trains and drops models) or admin.
         #[arg(long, value_enum)]
         role: Role,
+        /// When the password stops working (as PostgreSQL's VALID UNTIL): an RFC 3339
+        /// instant or a date (2027-06-30 = its start in UTC). Open connections of the
+        /// user end at their next statement after it.
+        #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
     },
-    /// Remove a user (its open connections stay open until they end).
+    /// Remove a user (its open connections end at their next statement).
     Remove {
         /// User name.
         name: String,
     },
-    /// List users and roles.
+    /// List users, roles and password expiry.
     List,
 }
 
@@ -104,7 +109,11 @@ pub fn execute(args: &UserArgs) -> Result<()> {
     };
     let mut users = Users::load(&path)?;
     match &args.action {
-        UserAction::Add { name, role } => {
+        UserAction::Add {
+            name,
+            role,
+            valid_until,
+        } => {
             if !valid_name(name) {
                 return Err(Error::Argument {
                     arg: "NAME".into(),
@@ -114,9 +123,16 @@ pub fn execute(args: &UserArgs) -> Result<()> {
                 });
             }
             let password = read_password(name)?;
-            users.set(name, *role, &Verifier::new(&password));
+            users.set(name, *role, &Verifier::new(&password), *valid_until);
             users.save(&path)?;
-            eprintln!("user {name} ({}) saved in {}", role.name(), path.display());
+            let until = valid_until
+                .map(|t| format!(", valid until {}", t.to_rfc3339()))
+                .unwrap_or_default();
+            eprintln!(
+                "user {name} ({}{until}) saved in {}",
+                role.name(),
+                path.display()
+            );
         }
         UserAction::Remove { name } => {
             if !users.remove(name) {
@@ -129,8 +145,14 @@ pub fn execute(args: &UserArgs) -> Result<()> {
             eprintln!("user {name} removed from {}", path.display());
         }
         UserAction::List => {
-            for (name, role) in users.list() {
-                println!("{name}\t{}", role.name());
+            let now = chrono::Utc::now();
+            for (name, user) in users.entries() {
+                let until = match (&user.valid_until, user.expired(now)) {
+                    (Some(t), true) => format!("\texpired {t}"),
+                    (Some(t), false) => format!("\tvalid until {t}"),
+                    (None, _) => String::new(),
+                };
+                println!("{name}\t{}{until}", user.role.name());
             }
         }
     }

@@ -15,6 +15,7 @@
 //! finish for up to the grace period, then exits.
 
 pub mod access;
+pub mod memory;
 pub mod query;
 pub mod scram;
 pub mod session;
@@ -57,6 +58,8 @@ pub struct ServeOptions {
     pub allow_file_paths: bool,
     /// How long running statements may take to finish after SIGTERM.
     pub grace: Duration,
+    /// Memory all connections may reserve together (None: half the machine's).
+    pub server_memory: Option<usize>,
 }
 
 /// Statements running now, for the drain at shutdown.
@@ -182,7 +185,21 @@ pub async fn serve(
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
     };
-    let shared = Arc::new(Shared::open(dir, options.clone(), opts.allow_file_paths)?);
+    let server_memory = opts
+        .server_memory
+        .or_else(crate::session::default_memory_limit)
+        .unwrap_or(4 << 30);
+    let per_connection = options
+        .memory_limit
+        .unwrap_or(server_memory / 4)
+        .min(server_memory);
+    let memory = memory::ServerMemory::new(server_memory);
+    let shared = Arc::new(Shared::open(
+        dir,
+        options.clone(),
+        opts.allow_file_paths,
+        (memory, per_connection),
+    )?);
     let connections = Arc::new(ConnectionManager::new());
     let gate = Arc::new(Gate {
         auth: auth.clone(),
@@ -200,12 +217,13 @@ pub async fn serve(
     let address = listener
         .local_addr()
         .map_err(|e| Error::Query(e.to_string()))?;
-    let memory = options
-        .memory_limit
-        .map(|b| format!("{} MiB", b >> 20))
-        .unwrap_or_else(|| "half the machine's memory".into());
+    let memory = format!(
+        "{} MiB per connection, {} MiB in all",
+        per_connection >> 20,
+        server_memory >> 20
+    );
     eprintln!(
-        "leadql serve: listening on {address}; TLS {}; auth {}; workspace {}; memory per connection {memory}; {}{}",
+        "leadql serve: listening on {address}; TLS {}; auth {}; workspace {}; memory {memory}; {}{}",
         if tls.is_some() { "required" } else { "off" },
         match &auth {
             Auth::Scram(p) => format!("SCRAM-SHA-256 (users {})", p.display()),

@@ -98,6 +98,24 @@ impl Service {
     }
 }
 
+impl Parser {
+    /// The hooks that may answer `statement`: none for `SHOW ALL` and `SHOW
+    /// datafusion.…`, which DataFusion answers from the session's settings (the stock
+    /// hook knows PostgreSQL's parameters only and answers the others with an empty
+    /// "unsupported_show_statement" row).
+    fn hooks_for(&self, statement: &Statement) -> &[Arc<dyn QueryHook>] {
+        let datafusion_show = matches!(
+            statement,
+            Statement::ShowVariable { variable }
+                if variable.first().is_some_and(|v| {
+                    let name = v.value.to_ascii_lowercase();
+                    name == "all" || name == "datafusion"
+                })
+        );
+        if datafusion_show { &[] } else { &self.hooks }
+    }
+}
+
 /// An error as the client sees it: leadql's one-line message with a SQLSTATE.
 pub fn user_error(e: Error) -> PgWireError {
     let code = match &e {
@@ -429,16 +447,27 @@ fn empty_catalog_answer(statement: &Statement) -> Option<QueryResponse> {
 }
 
 /// The connection's role; a connection that has not logged in (pgwire keeps reading
-/// after a failed login) is dropped instead.
-fn authenticated(connection: &Connection) -> PgWireResult<super::users::Role> {
-    connection.role().ok_or_else(|| {
-        connection.kick();
+/// after a failed login) is dropped instead, and one whose login no longer holds (the
+/// user removed, changed or expired: [`Connection::revoked`]) ends with FATAL 28000.
+fn authenticated(connection: &Arc<Connection>) -> PgWireResult<super::users::Role> {
+    let fatal = |message: String| {
         PgWireError::UserError(Box::new(ErrorInfo::new(
             "FATAL".into(),
             "28000".into(),
-            "not authenticated".into(),
+            message,
         )))
-    })
+    };
+    let Some(role) = connection.role() else {
+        connection.kick();
+        return Err(fatal("not authenticated".into()));
+    };
+    if let Some(reason) = connection.revoked() {
+        connection.kick_soon();
+        return Err(fatal(format!(
+            "{reason} since this connection logged in: connect again"
+        )));
+    }
+    Ok(role)
 }
 
 /// The highest parameter number a statement may use (PostgreSQL's limit).
@@ -503,27 +532,33 @@ fn wire_types(types: &[Option<DataType>]) -> PgWireResult<Vec<Type>> {
         .collect()
 }
 
-/// The cancel epoch and deadline of the running statement.
+/// The cancel epoch and time budget of the running statement.
+///
+/// `statement_timeout` counts the server's work on the statement: planning and
+/// producing rows, not the time the client takes to read them. A psycopg server-side
+/// cursor or a JDBC `setFetchSize` read, which asks for rows batch by batch with
+/// pauses between, is stopped when the server's work on all its batches together
+/// passes the timeout, however long the client reads.
 struct Stop {
     connection: Option<Arc<Connection>>,
     epoch: u64,
-    deadline: Option<tokio::time::Instant>,
+    budget: Option<Duration>,
     /// Counts the statement as running (for the drain at shutdown) while it streams.
     _running: Option<super::Running>,
 }
 
 impl Stop {
     fn start<C: ClientInfo + ?Sized>(client: &C, connection: &Arc<Connection>) -> Stop {
-        let deadline = client
+        let budget = client
             .metadata()
             .get("statement_timeout_ms")
             .and_then(|ms| ms.parse::<u64>().ok())
             .filter(|ms| *ms > 0)
-            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+            .map(Duration::from_millis);
         Stop {
             connection: Some(connection.clone()),
             epoch: connection.cancels.epoch(),
-            deadline,
+            budget,
             _running: Some(super::Running::start()),
         }
     }
@@ -533,19 +568,22 @@ impl Stop {
         Stop {
             connection: None,
             epoch: 0,
-            deadline: None,
+            budget: None,
             _running: None,
         }
     }
 
-    /// Runs `work` unless the client cancels or the deadline passes first.
+    /// Runs `work` unless the client cancels or the budget runs out first; the time
+    /// `work` takes is taken from the budget.
     async fn guard<T>(
         &mut self,
         work: impl std::future::Future<Output = PgWireResult<T>>,
     ) -> PgWireResult<T> {
+        let started = tokio::time::Instant::now();
+        let budget = self.budget;
         let sleep = async {
-            match self.deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
+            match budget {
+                Some(b) => tokio::time::sleep_until(started + b).await,
                 None => std::future::pending().await,
             }
         };
@@ -555,15 +593,22 @@ impl Stop {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        let result = tokio::select! {
             r = work => r,
             () = sleep => Err(canceled("statement timeout")),
             () = cancel => Err(canceled("user request")),
+        };
+        if let Some(b) = &mut self.budget {
+            *b = b.saturating_sub(started.elapsed());
+            if b.is_zero() && result.is_ok() {
+                return Err(canceled("statement timeout"));
+            }
         }
+        result
     }
 }
 
-/// Streams `batches` as Postgres rows, stopping at a cancel request or the deadline.
+/// Streams `batches` as Postgres rows, stopping at a cancel request or when the time budget runs out.
 fn rows(
     fields: Arc<Vec<FieldInfo>>,
     batches: SendableRecordBatchStream,
@@ -854,7 +899,7 @@ impl Service {
                 {
                     return result;
                 }
-                for hook in &self.parser.hooks {
+                for hook in self.parser.hooks_for(&statement) {
                     if let Some(result) = hook.handle_simple_query(&statement, ctx, client).await {
                         return result;
                     }
@@ -1014,7 +1059,7 @@ impl QueryParser for Parser {
             Unit::DataFusion(_) => Ok(Some((sql.to_string(), None))),
             Unit::Pg(statement, _) => {
                 let client_info: &(dyn ClientInfo + Send + Sync) = _client;
-                for hook in &self.hooks {
+                for hook in self.hooks_for(&statement) {
                     if let Some(plan) = hook
                         .handle_extended_parse_query(&statement, &ctx, client_info)
                         .await
@@ -1136,7 +1181,7 @@ impl ExtendedQueryHandler for Service {
         if let Some(result) = declare(client, &self.connection, &ctx, statement, need).await {
             return result;
         }
-        for hook in &self.parser.hooks {
+        for hook in self.parser.hooks_for(statement) {
             if let Some(result) = hook
                 .handle_extended_query(statement, plan, &params, &ctx, client)
                 .await

@@ -3,7 +3,8 @@
 //!
 //! - **Isolation.** Each connection has its own `SessionContext`: its `SET`s, views and
 //!   in-memory tables are its own, and its memory pool is its own (`--memory-limit`
-//!   per connection), so one client's exploding join spills or fails alone.
+//!   per connection, inside `--server-memory` for all; see [`super::memory`]), so one
+//!   client's exploding join spills or fails alone.
 //! - **Freshness.** Before each statement the server compares a fingerprint of the
 //!   workspace (the modification times of its folders, which every atomic change
 //!   renames files into, and of its model, rule, policy and view files) with the one
@@ -27,7 +28,8 @@ use crate::catalog::Workspace;
 use crate::error::{Error, Result};
 use crate::session::{self, SessionOptions};
 
-use super::users::Role;
+use super::memory::{ConnectionPool, ServerMemory};
+use super::users::{Role, User};
 
 /// What every connection shares: the workspace directory, the session options, and the
 /// catalog last read with its fingerprint.
@@ -39,6 +41,8 @@ pub struct Shared {
     pub options: SessionOptions,
     /// Whether admins may read files by path.
     pub allow_file_paths: bool,
+    /// The memory all connections draw from, and each connection's limit.
+    memory: (Arc<ServerMemory>, usize),
     current: Mutex<Option<(u64, Arc<Workspace>)>>,
 }
 
@@ -89,13 +93,19 @@ pub fn fingerprint(dir: &Path) -> u64 {
 impl Shared {
     /// Opens the workspace in `dir` once, so that a broken workspace stops the server
     /// at startup rather than at the first query.
-    pub fn open(dir: &Path, options: SessionOptions, allow_file_paths: bool) -> Result<Shared> {
+    pub fn open(
+        dir: &Path,
+        options: SessionOptions,
+        allow_file_paths: bool,
+        memory: (Arc<ServerMemory>, usize),
+    ) -> Result<Shared> {
         let stamp = fingerprint(dir);
         let ws = Workspace::open(dir)?;
         Ok(Shared {
             dir: ws.dir.clone(),
             options,
             allow_file_paths,
+            memory,
             current: Mutex::new(Some((stamp, Arc::new(ws)))),
         })
     }
@@ -185,9 +195,39 @@ pub struct Connection {
     pub shared: Arc<Shared>,
     /// Cancel requests for this connection.
     pub cancels: Cancels,
+    /// Its memory pool (kept when its session is rebuilt, since running statements
+    /// hold reservations in it).
+    pool: Arc<ConnectionPool>,
     kicked: tokio::sync::Notify,
     role: std::sync::OnceLock<Role>,
+    /// Who logged in (none without authentication), and the users file's stamp when
+    /// the login was last found still valid.
+    login: std::sync::OnceLock<Login>,
+    users_seen: Mutex<Option<FileStamp>>,
     state: tokio::sync::Mutex<Option<State>>,
+}
+
+/// Who logged in over SCRAM, as the users file said then.
+#[derive(Debug)]
+pub struct Login {
+    /// The user name.
+    pub name: String,
+    /// The user's entry at login.
+    pub entry: User,
+    /// The users file.
+    pub file: PathBuf,
+}
+
+/// What tells that a file changed: size, modification time and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp(u64, std::time::SystemTime, u64);
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileStamp(meta.len(), meta.modified().ok()?, meta.ino()))
+    }
 }
 
 struct State {
@@ -200,9 +240,14 @@ struct State {
 impl Connection {
     /// A connection that has not authenticated yet.
     pub fn new(shared: Arc<Shared>) -> Connection {
+        let (server, limit) = &shared.memory;
+        let pool = ConnectionPool::new(*limit, server.clone());
         Connection {
+            pool,
             shared,
             role: std::sync::OnceLock::new(),
+            login: std::sync::OnceLock::new(),
+            users_seen: Mutex::new(None),
             threads: std::sync::OnceLock::new(),
             cancels: Cancels::default(),
             kicked: tokio::sync::Notify::new(),
@@ -213,6 +258,62 @@ impl Connection {
     /// Sets the role once authentication succeeded.
     pub fn authenticated(&self, role: Role) {
         let _ = self.role.set(role);
+    }
+
+    /// Records who logged in (before [`Connection::authenticated`]).
+    pub fn logged_in(&self, login: Login) {
+        let stamp = FileStamp::of(&login.file);
+        let _ = self.login.set(login);
+        if let Ok(mut seen) = self.users_seen.lock() {
+            *seen = stamp;
+        }
+    }
+
+    /// Why the login no longer holds, if it does not: its user's password expired, or
+    /// the user was removed or changed (role, password, expiry) in the users file
+    /// since. Reads the users file again only when it changed; a file that cannot be
+    /// read keeps the last state found (and says so on stderr).
+    pub fn revoked(&self) -> Option<String> {
+        let login = self.login.get()?;
+        let name = &login.name;
+        if login.entry.expired(chrono::Utc::now()) {
+            return Some(format!(
+                "the password of user \"{name}\" expired at {}",
+                login.entry.valid_until.as_deref().unwrap_or_default()
+            ));
+        }
+        let stamp = FileStamp::of(&login.file);
+        let mut seen = self.users_seen.lock().ok()?;
+        if *seen == stamp && stamp.is_some() {
+            return None;
+        }
+        match super::users::Users::load(&login.file) {
+            Err(e) => {
+                eprintln!("leadql serve: {e} (open connections keep their logins)");
+                None
+            }
+            Ok(users) => match users.get(name) {
+                None => Some(format!("user \"{name}\" was removed")),
+                Some(entry) if *entry != login.entry => Some(format!(
+                    "user \"{name}\" was changed (role, password or expiry)"
+                )),
+                Some(_) => {
+                    *seen = stamp;
+                    None
+                }
+            },
+        }
+    }
+
+    /// Ends the connection in a moment, after the error that says why has gone out.
+    pub fn kick_soon(self: &Arc<Self>) {
+        let connection = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if let Some(c) = connection.upgrade() {
+                c.kick();
+            }
+        });
     }
 
     /// The runtime this connection's statements execute on.
@@ -267,6 +368,7 @@ impl Connection {
         let files = self.role() == Some(Role::Admin) && self.shared.allow_file_paths;
         let options = SessionOptions {
             no_url_tables: !files,
+            memory_pool: Some(self.pool.clone()),
             ..self.shared.options.clone()
         };
         let ctx = session::open(&ws, &options).await?;

@@ -5,7 +5,8 @@
 //!
 //! | case | SQLSTATE | message |
 //! |---|---|---|
-//! | wrong password, unknown user | 28P01 | password authentication failed for user "NAME" |
+//! | wrong password, unknown user, password past its `valid_until` | 28P01 | password authentication failed for user "NAME" |
+//! | a statement after the user was removed, changed or expired | 28000 (FATAL) | user "NAME" was removed … connect again |
 //! | plaintext while TLS is configured | 28000 | … TLS is required … |
 //! | a mechanism other than SCRAM-SHA-256 | 28000 | … |
 //! | a malformed SCRAM message | 08P01 | invalid SCRAM message: … |
@@ -118,7 +119,8 @@ enum Step {
     Start,
     SentFirst {
         exchange: Box<Exchange>,
-        role: Option<Role>,
+        /// The user's entry (None: no such user, a decoy exchange).
+        entry: Option<super::users::User>,
     },
 }
 
@@ -254,9 +256,9 @@ impl StartupHandler for Startup {
                             eprintln!("leadql serve: {e}");
                             fatal("XX000", "the server cannot read its users file".into())
                         })?;
-                        let (verifier, role) = match users.get(&user) {
+                        let (verifier, entry) = match users.get(&user) {
                             Some(u) => match super::users::Verifier::parse(&u.scram) {
-                                Some(v) => (v, Some(u.role)),
+                                Some(v) => (v, Some(u.clone())),
                                 None => (scram::decoy(&user, &users.secret()), None),
                             },
                             None => (scram::decoy(&user, &users.secret()), None),
@@ -272,18 +274,34 @@ impl StartupHandler for Startup {
                             .await?;
                         *step = Step::SentFirst {
                             exchange: Box::new(exchange),
-                            role,
+                            entry,
                         };
                         Ok(())
                     }
-                    Step::SentFirst { exchange, role } => {
+                    Step::SentFirst { exchange, entry } => {
                         let response = msg.into_sasl_response()?;
                         let server_final = exchange
                             .client_final(&response.data)
                             .map_err(|e| scram_error(e, &user))?;
-                        let Some(role) = role else {
+                        let Some(entry) = entry else {
                             return Err(wrong_password(&user));
                         };
+                        // As PostgreSQL: an expired password fails like a wrong one
+                        // (checked after the proof, so it tells nobody without the
+                        // password); the server's log says why.
+                        if entry.expired(chrono::Utc::now()) {
+                            eprintln!(
+                                "leadql serve: login of user \"{user}\" refused: its password expired at {}",
+                                entry.valid_until.as_deref().unwrap_or_default()
+                            );
+                            return Err(wrong_password(&user));
+                        }
+                        let role = entry.role;
+                        self.connection.logged_in(super::session::Login {
+                            name: user.clone(),
+                            entry,
+                            file: path.clone(),
+                        });
                         client
                             .send(PgWireBackendMessage::Authentication(
                                 Authentication::SASLFinal(server_final.into_bytes().into()),

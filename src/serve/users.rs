@@ -10,11 +10,14 @@
 //! [users.alice]
 //! role = "analyst"
 //! scram = "SCRAM-SHA-256$4096:…$…:…"
+//! valid_until = "2027-06-30T00:00:00Z"   # optional, as PostgreSQL's VALID UNTIL
 //! ```
 //!
 //! The file is replaced atomically and created readable by its owner only (0600). The
 //! server reads it at every login, so `user add` and `user remove` take effect for the
-//! next connection without a restart.
+//! next connection without a restart; and it checks it again before each statement of
+//! an open connection, which ends (FATAL 28000) once its user was removed, changed or
+//! passed its `valid_until`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -73,6 +76,43 @@ pub struct User {
     pub role: Role,
     /// The SCRAM-SHA-256 verifier.
     pub scram: String,
+    /// The instant the password stops being valid (RFC 3339), as PostgreSQL's
+    /// `VALID UNTIL`: a login after it fails like a wrong password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+impl User {
+    /// When the password expires (checked by [`Users::load`], so `None` here means
+    /// never).
+    pub fn expires(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.valid_until
+            .as_deref()
+            .and_then(|t| parse_instant(t).ok())
+    }
+
+    /// Whether the password has expired at `now`.
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires().is_some_and(|until| until <= now)
+    }
+}
+
+/// Parses an instant as `--valid-until` and the users file take it: RFC 3339
+/// (`2027-06-30T17:00:00Z`, `2027-06-30T17:00:00+02:00`) or a date (`2027-06-30`, its
+/// start in UTC).
+pub fn parse_instant(text: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = text.trim();
+    if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(instant.with_timezone(&chrono::Utc));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        && let Some(start) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(start.and_utc());
+    }
+    Err(format!(
+        "'{t}' is not an instant (use 2027-06-30 or 2027-06-30T17:00:00Z)"
+    ))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -205,6 +245,14 @@ impl Users {
                     path.display()
                 )));
             }
+            if let Some(until) = &user.valid_until
+                && let Err(reason) = parse_instant(until)
+            {
+                return Err(Error::Query(format!(
+                    "{}: user '{name}': valid_until: {reason}",
+                    path.display()
+                )));
+            }
         }
         Ok(Users { users: file.users })
     }
@@ -240,13 +288,26 @@ impl Users {
         self.users.iter().map(|(n, u)| (n.as_str(), u.role))
     }
 
-    /// Adds or replaces `name`.
-    pub fn set(&mut self, name: &str, role: Role, verifier: &Verifier) {
+    /// Names and entries, sorted by name.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &User)> {
+        self.users.iter().map(|(n, u)| (n.as_str(), u))
+    }
+
+    /// Adds or replaces `name`; `valid_until`: when its password expires (never: None).
+    pub fn set(
+        &mut self,
+        name: &str,
+        role: Role,
+        verifier: &Verifier,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
         self.users.insert(
             name.to_string(),
             User {
                 role,
                 scram: verifier.to_text(),
+                valid_until: valid_until
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             },
         );
     }
@@ -341,8 +402,9 @@ mod tests {
         let path = dir.path().join("users.toml");
         let mut users = Users::load(&path).expect("missing is empty");
         assert!(users.is_empty());
-        users.set("alice", Role::Analyst, &Verifier::new("s3cret"));
-        users.set("bob", Role::Modeler, &Verifier::new("other"));
+        users.set("alice", Role::Analyst, &Verifier::new("s3cret"), None);
+        let until = parse_instant("2027-06-30T17:00:00+02:00").expect("instant");
+        users.set("bob", Role::Modeler, &Verifier::new("other"), Some(until));
         users.save(&path).expect("save");
         let mode = std::fs::metadata(&path).expect("meta").permissions();
         assert_eq!(
@@ -355,6 +417,26 @@ mod tests {
         assert_eq!(
             back.list().collect::<Vec<_>>(),
             vec![("alice", Role::Analyst), ("bob", Role::Modeler)]
+        );
+        let bob = back.get("bob").expect("bob");
+        assert_eq!(bob.valid_until.as_deref(), Some("2027-06-30T15:00:00Z"));
+        assert!(!bob.expired(parse_instant("2027-06-30T14:59:59Z").expect("t")));
+        assert!(bob.expired(parse_instant("2027-06-30T15:00:00Z").expect("t")));
+        assert!(
+            !back
+                .get("alice")
+                .expect("alice")
+                .expired(chrono::Utc::now())
+        );
+        std::fs::write(
+            &path,
+            "[users.x]\nrole = \"analyst\"\nscram = \"SCRAM-SHA-256$4096:c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\nvalid_until = \"next week\"\n",
+        )
+        .expect("w");
+        let e = Users::load(&path).expect_err("bad instant").to_string();
+        assert!(
+            e.contains("user 'x': valid_until: 'next week' is not an instant"),
+            "{e}"
         );
         std::fs::write(&path, "[users.x]\nrole = \"analyst\"\nscram = \"plain\"\n").expect("w");
         let e = Users::load(&path).expect_err("bad verifier").to_string();

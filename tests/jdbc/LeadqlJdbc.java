@@ -1,13 +1,20 @@
 // A JDBC client of `leadql serve` (run by tests/serve.rs with Debian's PostgreSQL JDBC
 // driver): a prepared statement with parameters, typed columns of score_leads, the
-// catalog through DatabaseMetaData, and Statement.cancel on a long query.
-// Usage: java -cp postgresql.jar:. LeadqlJdbc PORT USER PASSWORD
+// catalog through DatabaseMetaData, and Statement.cancel on a long query; or, with the
+// argument `fetch`, a result far larger than the Java heap read with setFetchSize
+// (the driver then asks for 500 rows at a time: Execute with a row limit, the server
+// answering PortalSuspended), which runs out of memory unless the server suspends.
+// Usage: java -cp postgresql.jar:. LeadqlJdbc PORT USER PASSWORD [fetch]
 import java.sql.*;
 import java.util.concurrent.*;
 
 public class LeadqlJdbc {
     public static void main(String[] args) throws Exception {
         String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/leadql?sslmode=disable";
+        if (args.length > 3 && args[3].equals("fetch")) {
+            fetch(url, args[1], args[2]);
+            return;
+        }
         try (Connection c = DriverManager.getConnection(url, args[1], args[2])) {
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT lead_id, score, grade, sales_ready, as_of FROM score_leads('engagement') "
@@ -59,6 +66,27 @@ public class LeadqlJdbc {
                 }
                 timer.shutdown();
             }
+        }
+    }
+
+    static void fetch(String url, String user, String password) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, user, password)) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT value, repeat('x', ?) AS padding FROM generate_series(1, 100000)")) {
+                ps.setFetchSize(500);
+                ps.setInt(1, 2000);
+                long rows = 0, sum = 0, chars = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rows++;
+                        sum += rs.getLong(1);
+                        chars += rs.getString(2).length();
+                    }
+                }
+                System.out.println("fetched " + rows + " sum " + sum + " chars " + chars);
+            }
+            c.commit();
         }
     }
 }
