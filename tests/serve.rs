@@ -470,11 +470,12 @@ fn jdbc_client() -> (PathBuf, tempfile::TempDir) {
         jar.display()
     );
     let classes = tempfile::tempdir().expect("dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jdbc/LeadqlJdbc.java");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jdbc");
     let compiled = Command::new("javac")
         .arg("-d")
         .arg(classes.path())
-        .arg(&source)
+        .arg(sources.join("LeadqlJdbc.java"))
+        .arg(sources.join("BiSync.java"))
         .output()
         .expect("javac (Debian's default-jdk-headless)");
     assert!(
@@ -647,6 +648,75 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
         text.contains("cancelled 57014")
             && text.contains("canceling statement due to user request"),
         "{text}"
+    );
+}
+
+#[test]
+fn metabase_sync_and_dbeaver_navigator_queries_list_tables_and_columns() {
+    let (jar, classes) = jdbc_client();
+    let server = Server::start(&[]);
+    let classpath = format!("{}:{}", jar.display(), classes.path().display());
+    let out = Command::new("java")
+        .args(["-cp", &classpath, "BiSync"])
+        .arg(server.port.to_string())
+        .args(["alice", "alice-pass"])
+        .output()
+        .expect("java");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let step = |name: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.split(' ').nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no step {name} in {text}"));
+        assert!(line.starts_with("ok "), "{line}");
+        line.to_string()
+    };
+    // Every step works, the ones the tools tolerate failing too.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("ok ")).count(),
+        22,
+        "{text}"
+    );
+    assert!(step("metabase.select_1").ends_with(" 1"));
+    assert!(step("metabase.schemas").ends_with(" pg_catalog,public"));
+    let privileges = step("metabase.privileges");
+    assert!(
+        privileges.contains("public.leads,") && privileges.contains("public.lead_features,"),
+        "{privileges}"
+    );
+    let tables = step("metabase.tables");
+    assert!(
+        tables.contains("leads:TABLE,") && tables.contains("lead_features:VIEW"),
+        "{tables}"
+    );
+    // The JVM's zone, which pgjdbc sends as TimeZone at startup.
+    assert!(!step("metabase.timezone").ends_with("timezone "), "{text}");
+    let fields = step("metabase.fields");
+    for column in [
+        "0:lead_id:int8,",
+        "1:created_at:timestamp,",
+        "7:email:text,",
+        "16:company_size:int4,",
+    ] {
+        assert!(fields.contains(column), "{column} in {fields}");
+    }
+    let tables = step("dbeaver.tables");
+    assert!(
+        tables.contains(",leads,") && tables.contains("lead_features"),
+        "{tables}"
+    );
+    let columns = step("dbeaver.columns");
+    assert!(columns.ends_with(" lead_id,created_at,source,channel,campaign,first_name,last_name,email,phone,company,account_id,contact_id,job_title,job_function,seniority,industry,company_size,size_band,revenue_band,country,consent,status,status_reason,owner_id,closed_at"), "{columns}");
+    assert!(
+        step("dbeaver.types")
+            .split(' ')
+            .next_back()
+            .is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 50))
     );
 }
 

@@ -128,7 +128,10 @@ fn set_need(set: &datafusion::sql::sqlparser::ast::Set) -> Need {
             .map(|a| setting_need(&a.name))
             .max()
             .unwrap_or(Need::Read),
-        Set::SetTimeZone { .. } | Set::SetNames { .. } | Set::SetNamesDefault {} => Need::Read,
+        Set::SetTimeZone { .. }
+        | Set::SetNames { .. }
+        | Set::SetNamesDefault {}
+        | Set::SetTransaction { .. } => Need::Read,
         _ => Need::Write,
     }
 }

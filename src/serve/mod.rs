@@ -15,6 +15,9 @@
 //! finish for up to the grace period, then exits.
 
 pub mod access;
+pub mod descriptions;
+pub mod format;
+pub mod information_schema;
 pub mod memory;
 pub mod query;
 pub mod scram;

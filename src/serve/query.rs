@@ -41,7 +41,9 @@ use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use futures::{Sink, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{DescribePortalResponse, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{
+    DataRowEncoder, DescribePortalResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag,
+};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
@@ -95,6 +97,45 @@ impl Service {
             ],
         });
         Service { connection, parser }
+    }
+}
+
+/// What leadql answers itself without planning: `SET SESSION CHARACTERISTICS AS
+/// TRANSACTION …` and `SET TRANSACTION …` (Metabase sends one on every connection;
+/// each statement reads one consistent state of the workspace whatever the level), and
+/// `SHOW timezone` (the client's `TimeZone` startup parameter, else UTC; the stock
+/// hook looks for a lower-case key and answers an empty row).
+fn answered_here<C: ClientInfo + ?Sized>(client: &C, statement: &Statement) -> Option<Response> {
+    use datafusion::sql::sqlparser::ast::Set;
+    match statement {
+        Statement::Set(Set::SetTransaction { .. }) => Some(Response::Execution(Tag::new("SET"))),
+        Statement::ShowVariable { variable } => {
+            let words: Vec<String> = variable
+                .iter()
+                .map(|v| v.value.to_ascii_lowercase())
+                .collect();
+            if !(words == ["timezone"] || words == ["time", "zone"]) {
+                return None;
+            }
+            let metadata = client.metadata();
+            let zone = ["timezone", "TimeZone"]
+                .iter()
+                .find_map(|k| metadata.get(*k))
+                .filter(|z| !z.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "UTC".into());
+            let field =
+                FieldInfo::new("TimeZone".into(), None, None, Type::TEXT, FieldFormat::Text);
+            let fields = Arc::new(vec![field]);
+            let mut encoder = DataRowEncoder::new(fields.clone());
+            encoder.encode_field(&Some(zone)).ok()?;
+            let row = encoder.take_row();
+            Some(Response::Query(QueryResponse::new(
+                fields,
+                stream::iter(vec![Ok(row)]),
+            )))
+        }
+        _ => None,
     }
 }
 
@@ -260,8 +301,13 @@ impl Parser {
 /// `ARRAY(SELECT …)` (psql's `\d` asks for row-security policies with it) becomes
 /// `(SELECT array_agg(x) FROM (SELECT …) AS _array(x))`, and a list of Postgres roles
 /// (there are none) becomes NULL; in queries over the catalog only, `x = ANY(col)`
-/// compares with the elements of the text the emulated catalog keeps arrays as.
+/// compares with the elements of the text the emulated catalog keeps arrays as; and
+/// the `information_schema` views DataFusion lacks are emulated
+/// ([`super::information_schema`]), and comments read as NULL
+/// ([`super::descriptions`]).
 fn compat(statement: &mut Statement) {
+    super::information_schema::rewrite(statement);
+    super::descriptions::rewrite(statement);
     use datafusion::sql::sqlparser::ast::{
         BinaryOperator, Expr as SqlExpr, FunctionArguments, visit_expressions_mut, visit_relations,
     };
@@ -895,6 +941,9 @@ impl Service {
         let need = self.parser.check(&unit)?;
         match unit {
             Unit::Pg(statement, _) => {
+                if let Some(response) = answered_here(client, &statement) {
+                    return Ok(response);
+                }
                 if let Some(result) = declare(client, &self.connection, ctx, &statement, need).await
                 {
                     return result;
@@ -1178,6 +1227,9 @@ impl ExtendedQueryHandler for Service {
         let wire_refs: Vec<Option<&Type>> = wire.iter().map(Some).collect();
         let params: ParamValues =
             df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
+        if let Some(response) = answered_here(client, statement) {
+            return Ok(response);
+        }
         if let Some(result) = declare(client, &self.connection, &ctx, statement, need).await {
             return result;
         }

@@ -378,6 +378,7 @@ impl Connection {
             datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider,
         )
         .map_err(|e| Error::Query(format!("pg_catalog: {e}")))?;
+        ctx.register_udf(super::format::udf());
         let workspace_tables: HashSet<String> = crate::sql::table_names(&ctx).into_iter().collect();
         if let Some(old) = state.take() {
             carry_over(&old, &ctx).await?;
