@@ -9,7 +9,10 @@
 //!   required when configured, and the connection's role;
 //! - [`query`]: leadql's statement layer on both protocols (so `CREATE MODEL` works),
 //!   role checks ([`access`]), cancel requests and `statement_timeout`;
-//! - [`session`]: one session per connection, over the workspace as it is now.
+//! - [`session`]: one session per connection, over the workspace as it is now, with
+//!   its memory inside the server's ([`memory`]);
+//! - what BI tools' catalog queries need beyond the stock emulation:
+//!   [`information_schema`], [`format`], [`descriptions`].
 //!
 //! Shutdown: SIGTERM or SIGINT stops accepting connections, lets running statements
 //! finish for up to the grace period, then exits.
