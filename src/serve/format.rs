@@ -4,7 +4,8 @@
 //! As PostgreSQL: `%s` the argument as text (NULL: empty), `%I` as an SQL identifier
 //! (quoted when needed; NULL is an error), `%L` as an SQL literal (NULL: `NULL`), `%%`
 //! a percent sign; `%2$s` takes the second argument, and a width (`%10s`, `%-10s`: left
-//! aligned) pads. `*` widths are not supported. A NULL format gives NULL.
+//! aligned) pads, up to 10,000 characters. `*` widths are not supported. A NULL format
+//! gives NULL; a result over 1 MiB is an error.
 //!
 //! ```sql
 //! SELECT format('%I.%I has %s rows', 'public', 'Leads', 42)   -- public."Leads" has 42 rows
@@ -52,11 +53,12 @@ impl ScalarUDFImpl for Format {
         if args.args.is_empty() {
             return exec_err!("format() needs a format string");
         }
-        let rows = args.number_rows;
         let scalar = args
             .args
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        // All constants: one value (also for a batch of no rows).
+        let rows = if scalar { 1 } else { args.number_rows };
         let texts: Vec<StringArray> = args
             .args
             .iter()
@@ -95,6 +97,13 @@ impl ScalarUDFImpl for Format {
         }
     }
 }
+
+/// The widest padding a specifier may ask for (a larger one is an error, not an
+/// allocation of that size).
+const MAX_WIDTH: usize = 10_000;
+
+/// The longest text one call may produce.
+const MAX_LEN: usize = 1 << 20;
 
 /// Formats one row.
 fn render(format: &str, args: &[Option<&str>]) -> Result<String> {
@@ -149,7 +158,9 @@ fn render(format: &str, args: &[Option<&str>]) -> Result<String> {
         } else {
             digits
                 .parse()
-                .map_err(|_| error(format!("width '{digits}' is too large")))?
+                .ok()
+                .filter(|w| *w <= MAX_WIDTH)
+                .ok_or_else(|| error(format!("width '{digits}' is above {MAX_WIDTH}")))?
         };
         let Some(kind) = chars.next() else {
             return Err(error("unterminated format() type specifier".into()));
@@ -186,6 +197,9 @@ fn render(format: &str, args: &[Option<&str>]) -> Result<String> {
         } else {
             out.extend(std::iter::repeat_n(' ', pad));
             out.push_str(&text);
+        }
+        if out.len() > MAX_LEN {
+            return Err(error(format!("the result is longer than {MAX_LEN} bytes")));
         }
     }
     Ok(out)
@@ -272,6 +286,8 @@ mod tests {
             ("%0$s", vec![Some("a")], "positions start at 1"),
             ("abc %", vec![], "unterminated"),
             ("%*s", vec![Some("a")], "'*' widths"),
+            ("%99999999999999999s", vec![Some("a")], "is above 10000"),
+            ("%10001s", vec![Some("a")], "is above 10000"),
         ] {
             let err = render(format, &args).expect_err(format).to_string();
             assert!(err.contains(message), "{format}: {err}");

@@ -261,11 +261,14 @@ impl Connection {
     }
 
     /// Records who logged in (before [`Connection::authenticated`]).
+    ///
+    /// The users file is not taken as seen here: it was read at the start of the SCRAM
+    /// exchange, which may be long before its end, so the first [`Connection::revoked`]
+    /// reads it again and compares.
     pub fn logged_in(&self, login: Login) {
-        let stamp = FileStamp::of(&login.file);
         let _ = self.login.set(login);
         if let Ok(mut seen) = self.users_seen.lock() {
-            *seen = stamp;
+            *seen = None;
         }
     }
 

@@ -302,6 +302,11 @@ impl StartupHandler for Startup {
                             entry,
                             file: path.clone(),
                         });
+                        // Removed or changed during the exchange: refused as then.
+                        if let Some(reason) = self.connection.revoked() {
+                            eprintln!("leadql serve: login of user \"{user}\" refused: {reason}");
+                            return Err(wrong_password(&user));
+                        }
                         client
                             .send(PgWireBackendMessage::Authentication(
                                 Authentication::SASLFinal(server_final.into_bytes().into()),
