@@ -537,7 +537,7 @@ fn an_open_connection_ends_when_its_user_is_removed_changed_or_expires() {
     );
     // A password that expires while connected ends the connection at the next
     // statement; a login after it fails like a wrong password (28P01).
-    let until = (chrono::Utc::now() + chrono::Duration::seconds(3))
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(6))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut add = Command::new(leadql)
         .args([
@@ -567,7 +567,7 @@ fn an_open_connection_ends_when_its_user_is_removed_changed_or_expires() {
         &server,
         "eve",
         "eve-pass-1",
-        "SELECT 'before';\n\\! sleep 5\nSELECT 'after';\n",
+        "SELECT 'before';\n\\! sleep 8\nSELECT 'after';\n",
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
