@@ -598,15 +598,16 @@ fn an_open_connection_ends_when_its_user_is_removed_changed_or_expires() {
     );
 }
 
-#[test]
-fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
+/// Runs `class` (tests/jdbc) against `server` with `jvm` options and `args` after the
+/// port; asserts it succeeds and returns its standard output.
+fn java(server: &Server, jvm: &[&str], class: &str, args: &[&str]) -> String {
     let (jar, classes) = jdbc_client();
-    let server = Server::start(&[]);
     let classpath = format!("{}:{}", jar.display(), classes.path().display());
     let out = Command::new("java")
-        .args(["-cp", &classpath, "LeadqlJdbc"])
+        .args(jvm)
+        .args(["-cp", &classpath, class])
         .arg(server.port.to_string())
-        .args(["alice", "alice-pass"])
+        .args(args)
         .output()
         .expect("java");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -615,6 +616,13 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    text
+}
+
+#[test]
+fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
+    let server = Server::start(&[]);
+    let text = java(&server, &[], "LeadqlJdbc", &["alice", "alice-pass"]);
     let expected = common::csv_in(
         server._ws.path(),
         "SELECT lead_id, grade FROM score_leads('engagement') WHERE score > 40.0 ORDER BY score DESC, lead_id LIMIT 3",
@@ -653,21 +661,8 @@ fn the_jdbc_driver_binds_reads_typed_columns_lists_tables_and_cancels() {
 
 #[test]
 fn metabase_sync_and_dbeaver_navigator_queries_list_tables_and_columns() {
-    let (jar, classes) = jdbc_client();
     let server = Server::start(&[]);
-    let classpath = format!("{}:{}", jar.display(), classes.path().display());
-    let out = Command::new("java")
-        .args(["-cp", &classpath, "BiSync"])
-        .arg(server.port.to_string())
-        .args(["alice", "alice-pass"])
-        .output()
-        .expect("java");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = java(&server, &[], "BiSync", &["alice", "alice-pass"]);
     let step = |name: &str| -> String {
         let line = text
             .lines()
@@ -722,21 +717,13 @@ fn metabase_sync_and_dbeaver_navigator_queries_list_tables_and_columns() {
 
 #[test]
 fn jdbc_set_fetch_size_streams_a_result_larger_than_the_client_heap() {
-    let (jar, classes) = jdbc_client();
     let server = Server::start(&[]);
-    let classpath = format!("{}:{}", jar.display(), classes.path().display());
     // 100,000 rows of 2,000 characters: 200 MB of text through a 64 MB heap.
-    let out = Command::new("java")
-        .args(["-Xmx64m", "-cp", &classpath, "LeadqlJdbc"])
-        .arg(server.port.to_string())
-        .args(["alice", "alice-pass", "fetch"])
-        .output()
-        .expect("java");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = java(
+        &server,
+        &["-Xmx64m"],
+        "LeadqlJdbc",
+        &["alice", "alice-pass", "fetch"],
     );
     assert!(
         text.contains("fetched 100000 sum 5000050000 chars 200000000\n"),
