@@ -34,11 +34,6 @@ impl ServerMemory {
         })
     }
 
-    /// The cap, in bytes.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// Bytes reserved by all connections now.
     pub fn used(&self) -> usize {
         self.used.load(Ordering::SeqCst)

@@ -283,11 +283,6 @@ impl Users {
         self.users.is_empty()
     }
 
-    /// Names and roles, sorted by name.
-    pub fn list(&self) -> impl Iterator<Item = (&str, Role)> {
-        self.users.iter().map(|(n, u)| (n.as_str(), u.role))
-    }
-
     /// Names and entries, sorted by name.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &User)> {
         self.users.iter().map(|(n, u)| (n.as_str(), u))
@@ -415,7 +410,7 @@ mod tests {
         assert!(!text.contains("s3cret"), "{text}");
         let back = Users::load(&path).expect("load");
         assert_eq!(
-            back.list().collect::<Vec<_>>(),
+            back.entries().map(|(n, u)| (n, u.role)).collect::<Vec<_>>(),
             vec![("alice", Role::Analyst), ("bob", Role::Modeler)]
         );
         let bob = back.get("bob").expect("bob");
