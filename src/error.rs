@@ -152,6 +152,9 @@ impl From<DataFusionError> for Error {
                 )
             }
             DataFusionError::IoError(io) => Error::Query(format!("I/O error: {io}")),
+            DataFusionError::ResourcesExhausted(msg) if msg.contains("--server-memory") => {
+                Error::Query(format!("out of memory: {}", clean_message(msg)))
+            }
             DataFusionError::ResourcesExhausted(msg) => Error::Query(format!(
                 "out of memory under the memory limit (raise --memory-limit): {}",
                 clean_message(msg)

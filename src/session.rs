@@ -57,12 +57,23 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     Ok(bytes as usize)
 }
 
-/// Half the physical memory, from `/proc/meminfo` (None where unavailable).
+/// Half the memory this process may use: the machine's (`/proc/meminfo`), or its
+/// control group's limit when lower (cgroup v2 `memory.max`, v1
+/// `memory.limit_in_bytes`), as in a container. None where neither can be read.
 pub fn default_memory_limit() -> Option<usize> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024 / 2)
+    let machine = kib * 1024;
+    let group = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .filter_map(|t| t.trim().parse::<usize>().ok())
+    .min();
+    Some(group.map_or(machine, |g| g.min(machine)) / 2)
 }
 
 /// A session with leadql's functions registered and no tables.
@@ -73,9 +84,10 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
     }
     let mut runtime = RuntimeEnvBuilder::new();
     let pool: Option<(Arc<dyn MemoryPool>, usize)> = match &opts.memory_pool {
+        // The given pool is always the one used, whatever limit it reports.
         Some(pool) => match pool.memory_limit() {
             MemoryLimit::Finite(limit) => Some((pool.clone(), limit)),
-            _ => None,
+            _ => Some((pool.clone(), usize::MAX)),
         },
         None => opts
             .memory_limit

@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Seconds running statements get to finish after SIGTERM or Ctrl-C.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     grace: u64,
+    /// Seconds an open cursor or partly read result (DECLARE, JDBC's setFetchSize) may
+    /// wait for its client before its query is stopped and its memory released; the
+    /// client's next read of it then fails with SQLSTATE 57014 (0: never).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    cursor_idle_timeout: u64,
 }
 
 /// The default users file.
@@ -69,6 +74,8 @@ pub async fn execute(cli: &Cli, args: &ServeArgs) -> Result<()> {
         allow_file_paths: args.allow_file_paths,
         grace: Duration::from_secs(args.grace),
         server_memory: args.server_memory,
+        cursor_idle: (args.cursor_idle_timeout > 0)
+            .then(|| Duration::from_secs(args.cursor_idle_timeout)),
     };
     serve::serve(&data_dir(cli), session_options(cli), opts).await
 }

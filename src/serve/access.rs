@@ -8,6 +8,7 @@
 //! | models | `CREATE MODEL`, `DROP MODEL`, `train_model(…)`, `drop_model(…)` | modeler, admin |
 //! | write | `INSERT`, `COPY … TO` (writes a file on the server), anything else | admin |
 //! | files | reading files by path (`CREATE EXTERNAL TABLE`, `SELECT … FROM 'file.parquet'`) | admin, and only with `serve --allow-file-paths` |
+//! | server | `SET datafusion.runtime.*` (the memory pool and spill directory, which `serve`'s options set) | none |
 
 use std::ops::ControlFlow;
 
@@ -32,6 +33,9 @@ pub enum Need {
     Write,
     /// Reads files by path.
     Files,
+    /// Changes what only the server's command line sets (`datafusion.runtime.*`: the
+    /// memory pool, which would escape `--server-memory`, and the spill directory).
+    Server,
 }
 
 /// A refusal, with the statement named: SQLSTATE 42501 (insufficient privilege).
@@ -41,6 +45,7 @@ pub fn refusal(what: &str, need: Need, role: Role) -> PgWireError {
         Need::Models => "trains or drops a model: it needs the modeler or admin role".into(),
         Need::Write => "writes: it needs the admin role".into(),
         Need::Files => "reads files by path: it needs the admin role and a server started with --allow-file-paths".into(),
+        Need::Server => "sets the server's memory or spill directory: set them with leadql serve's --memory-limit, --server-memory and --spill-dir".into(),
     };
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".into(),
@@ -60,6 +65,7 @@ pub fn allowed(role: Role, need: Need, files: bool) -> bool {
         Need::Models => role >= Role::Modeler,
         Need::Write => role == Role::Admin,
         Need::Files => role == Role::Admin && files,
+        Need::Server => false,
     }
 }
 
@@ -85,8 +91,8 @@ fn reads_path(name: &ObjectName) -> bool {
 
 /// Settings any role may change: the session's own execution, optimizer, explain and
 /// output formats, and every Postgres session variable (`statement_timeout`,
-/// `DateStyle`, …). The rest of DataFusion's (`datafusion.runtime.*`: the memory limit
-/// and spill directory; `datafusion.sql_parser.*`: how statements are read, which the
+/// `DateStyle`, …). `datafusion.runtime.*` (the memory limit and spill directory) is
+/// no one's over the wire; the rest of DataFusion's (`datafusion.sql_parser.*`: how statements are read, which the
 /// role check relies on; `datafusion.catalog.*`) are the admin's.
 const SESSION_SETTINGS: &[&str] = &[
     "datafusion.execution.",
@@ -105,6 +111,9 @@ fn setting_need(name: &ObjectName) -> Need {
         .to_ascii_lowercase();
     if !normalized.starts_with("datafusion") {
         return Need::Read;
+    }
+    if normalized.starts_with("datafusion.runtime.") {
+        return Need::Server;
     }
     if SESSION_SETTINGS.iter().any(|p| normalized.starts_with(p)) {
         Need::Read
@@ -279,8 +288,9 @@ mod tests {
         assert_eq!(need("SET statement_timeout = 100"), Need::Read);
         assert_eq!(
             need("SET datafusion.runtime.memory_limit = '100G'"),
-            Need::Write
+            Need::Server
         );
+        assert!(!allowed(Role::Admin, Need::Server, true));
         assert_eq!(need("CREATE VIEW v AS SELECT 1"), Need::Read);
         assert_eq!(
             need("SELECT * FROM train_model('m', 'SELECT 1 AS y', 'label=y')"),

@@ -125,12 +125,12 @@ impl MemoryPool for ConnectionPool {
             return Ok(());
         }
         self.own.shrink(reservation, additional);
+        // Says nothing of how much other connections hold (one client must not
+        // learn about the others' work from it).
         Err(DataFusionError::ResourcesExhausted(format!(
-            "cannot reserve {additional} more bytes for {}: the server's memory ({} bytes, \
-             --server-memory) is in use by other connections ({} bytes reserved)",
+            "cannot reserve {additional} more bytes for {}: the memory of all connections \
+             together (--server-memory) is in use; try again when other statements have finished",
             reservation.consumer().name(),
-            self.server.limit,
-            self.server.used()
         )))
     }
 
@@ -177,6 +177,7 @@ mod tests {
         let err = rb.try_grow(500).expect_err("refused").to_string();
         assert!(err.contains("--server-memory"), "{err}");
         assert!(err.contains("sort b"), "{err}");
+        assert!(!err.contains("600") && !err.contains("1000"), "{err}");
         // The failed attempt left nothing behind, in b's pool or the server's.
         assert_eq!(b.reserved(), 0);
         assert_eq!(memory.used(), 600);

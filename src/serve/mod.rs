@@ -66,6 +66,8 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Memory all connections may reserve together (None: half the machine's).
     pub server_memory: Option<usize>,
+    /// How long an open cursor may wait for its client before its query is stopped.
+    pub cursor_idle: Option<Duration>,
 }
 
 /// Statements running now, for the drain at shutdown.
@@ -205,6 +207,7 @@ pub async fn serve(
         options.clone(),
         opts.allow_file_paths,
         (memory, per_connection),
+        opts.cursor_idle,
     )?);
     let connections = Arc::new(ConnectionManager::new());
     let gate = Arc::new(Gate {
@@ -224,8 +227,13 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::Query(e.to_string()))?;
     let memory = format!(
-        "{} MiB per connection, {} MiB in all",
+        "{} MiB per connection{}, {} MiB in all",
         per_connection >> 20,
+        if options.memory_limit.is_some_and(|m| m > server_memory) {
+            " (--memory-limit is above --server-memory)"
+        } else {
+            ""
+        },
         server_memory >> 20
     );
     eprintln!(

@@ -49,10 +49,11 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::extendedquery::Execute;
 use pgwire::types::format::FormatOptions;
 
 use super::access::{self, Need};
-use super::session::Connection;
+use super::session::{Connection, Refusal};
 use crate::error::Error;
 
 /// A prepared statement: its text, and the Postgres statement with its plan (none for
@@ -103,9 +104,11 @@ impl Service {
 /// What leadql answers itself without planning: `SET SESSION CHARACTERISTICS AS
 /// TRANSACTION …` and `SET TRANSACTION …` (Metabase sends one on every connection;
 /// each statement reads one consistent state of the workspace whatever the level), and
-/// `SHOW timezone` (the client's `TimeZone` startup parameter, else UTC; the stock
-/// hook looks for a lower-case key and answers an empty row).
-fn answered_here<C: ClientInfo + ?Sized>(client: &C, statement: &Statement) -> Option<Response> {
+/// `SHOW timezone`: the zone the session computes in, `datafusion.execution.time_zone`
+/// (UTC unless `SET timezone` changed it), not the client's `TimeZone` startup
+/// parameter, which leadql does not apply (Metabase reads this answer as the database's
+/// zone and shifts timestamps by it).
+fn answered_here(ctx: &SessionContext, statement: &Statement) -> Option<Response> {
     use datafusion::sql::sqlparser::ast::Set;
     match statement {
         Statement::Set(Set::SetTransaction { .. }) => Some(Response::Execution(Tag::new("SET"))),
@@ -117,12 +120,14 @@ fn answered_here<C: ClientInfo + ?Sized>(client: &C, statement: &Statement) -> O
             if !(words == ["timezone"] || words == ["time", "zone"]) {
                 return None;
             }
-            let metadata = client.metadata();
-            let zone = ["timezone", "TimeZone"]
-                .iter()
-                .find_map(|k| metadata.get(*k))
+            let zone = ctx
+                .state()
+                .config()
+                .options()
+                .execution
+                .time_zone
+                .clone()
                 .filter(|z| !z.is_empty())
-                .cloned()
                 .unwrap_or_else(|| "UTC".into());
             let field =
                 FieldInfo::new("TimeZone".into(), None, None, Type::TEXT, FieldFormat::Text);
@@ -167,10 +172,10 @@ pub fn user_error(e: Error) -> PgWireError {
         _ => "XX000",
     };
     let message = e.to_string();
-    let code = if message.starts_with("out of memory under the memory limit")
-        || message.contains("Resources exhausted")
-    {
+    let code = if message.starts_with("out of memory") || message.contains("Resources exhausted") {
         "53200"
+    } else if message.contains("canceling statement due to") {
+        "57014"
     } else if message.contains("No field named") {
         "42703"
     } else if message.contains("Divide by zero") {
@@ -288,13 +293,35 @@ impl Parser {
             }
             Unit::DataFusion(s) => access::datafusion_statement(s),
         };
-        let role = authenticated(&self.connection)?;
+        let role = role(&self.connection)?;
         if access::allowed(role, need, self.connection.shared.allow_file_paths) {
             Ok(need)
         } else {
             Err(access::refusal(&what, need, role))
         }
     }
+}
+
+/// `SET TIME ZONE 'Europe/Paris'` (and `LOCAL`) becomes `SET timezone = 'Europe/Paris'`,
+/// which DataFusion applies to the session (`datafusion.execution.time_zone`, which
+/// `now()` and `SHOW timezone` follow); the stock hook would only note it.
+fn set_time_zone(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident, ObjectName, Set, Value};
+    let Statement::Set(Set::SetTimeZone { value, .. }) = statement else {
+        return;
+    };
+    let value = match value {
+        SqlExpr::Identifier(i) if i.value.eq_ignore_ascii_case("local") => {
+            SqlExpr::Value(Value::SingleQuotedString("UTC".into()).into())
+        }
+        other => other.clone(),
+    };
+    *statement = Statement::Set(Set::SingleAssignment {
+        scope: None,
+        hivevar: false,
+        variable: ObjectName::from(vec![Ident::new("timezone")]),
+        values: vec![value],
+    });
 }
 
 /// Rewrites what DataFusion does not plan but clients' catalog queries use:
@@ -306,6 +333,7 @@ impl Parser {
 /// ([`super::information_schema`]), and comments read as NULL
 /// ([`super::descriptions`]).
 fn compat(statement: &mut Statement) {
+    set_time_zone(statement);
     super::information_schema::rewrite(statement);
     super::descriptions::rewrite(statement);
     use datafusion::sql::sqlparser::ast::{
@@ -507,13 +535,33 @@ fn authenticated(connection: &Arc<Connection>) -> PgWireResult<super::users::Rol
         connection.kick();
         return Err(fatal("not authenticated".into()));
     };
-    if let Some(reason) = connection.revoked() {
-        connection.kick_soon();
-        return Err(fatal(format!(
-            "{reason} since this connection logged in: connect again"
-        )));
+    match connection.revoked() {
+        Ok(()) => Ok(role),
+        Err(Refusal::Revoked(reason)) => {
+            connection.kick_soon();
+            Err(fatal(format!(
+                "{reason} since this connection logged in: connect again"
+            )))
+        }
+        Err(Refusal::Unconfirmed(reason)) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "28000".into(),
+            reason,
+        )))),
     }
-    Ok(role)
+}
+
+/// The connection's role, checked at the start of the message being served
+/// ([`authenticated`]): the statements of one message are not checked again.
+fn role(connection: &Arc<Connection>) -> PgWireResult<super::users::Role> {
+    connection.role().ok_or_else(|| {
+        connection.kick();
+        PgWireError::UserError(Box::new(ErrorInfo::new(
+            "FATAL".into(),
+            "28000".into(),
+            "not authenticated".into(),
+        )))
+    })
 }
 
 /// The highest parameter number a statement may use (PostgreSQL's limit).
@@ -625,6 +673,9 @@ impl Stop {
         &mut self,
         work: impl std::future::Future<Output = PgWireResult<T>>,
     ) -> PgWireResult<T> {
+        if self.budget.is_some_and(|b| b.is_zero()) {
+            return Err(canceled("statement timeout"));
+        }
         let started = tokio::time::Instant::now();
         let budget = self.budget;
         let sleep = async {
@@ -639,16 +690,17 @@ impl Stop {
                 None => std::future::pending().await,
             }
         };
+        // Work that finished is never reported as stopped (a client that retries on
+        // 57014 would write twice): `work` goes first, and a budget used up by this
+        // call stops the next one, which starts with none left.
         let result = tokio::select! {
+            biased;
             r = work => r,
             () = sleep => Err(canceled("statement timeout")),
             () = cancel => Err(canceled("user request")),
         };
         if let Some(b) = &mut self.budget {
             *b = b.saturating_sub(started.elapsed());
-            if b.is_zero() && result.is_ok() {
-                return Err(canceled("statement timeout"));
-            }
         }
         result
     }
@@ -661,29 +713,27 @@ fn rows(
     stop: Stop,
     ctx: SessionContext,
 ) -> QueryResponse {
-    let state = (batches, stop, ctx, false);
-    let stream = stream::unfold(
-        state,
-        move |(mut batches, mut stop, ctx, done)| async move {
-            if done {
-                return None;
-            }
-            let next = stop
-                .guard(async {
-                    match batches.next().await {
-                        Some(Ok(b)) => Ok(Some(b)),
-                        Some(Err(e)) => Err(datafusion_error(&ctx, e)),
-                        None => Ok(None),
-                    }
-                })
-                .await;
-            match next {
-                Ok(Some(batch)) => Some((Ok(batch), (batches, stop, ctx, false))),
-                Ok(None) => None,
-                Err(e) => Some((Err(e), (batches, stop, ctx, true))),
-            }
-        },
-    );
+    // After an error the stream is dropped at once, with the query's task and its
+    // memory: a cursor that failed, timed out or was cancelled holds nothing until
+    // its `CLOSE`.
+    let state = (Some(batches), stop, ctx);
+    let stream = stream::unfold(state, move |(batches, mut stop, ctx)| async move {
+        let mut batches = batches?;
+        let next = stop
+            .guard(async {
+                match batches.next().await {
+                    Some(Ok(b)) => Ok(Some(b)),
+                    Some(Err(e)) => Err(datafusion_error(&ctx, e)),
+                    None => Ok(None),
+                }
+            })
+            .await;
+        match next {
+            Ok(Some(batch)) => Some((Ok(batch), (Some(batches), stop, ctx))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), (None, stop, ctx))),
+        }
+    });
     let encoded_fields = fields.clone();
     let rows = stream
         .map(move |batch: PgWireResult<RecordBatch>| {
@@ -700,25 +750,52 @@ fn rows(
 /// Starts `frame` on the query runtime and hands its batches over through a small
 /// channel. Dropping the returned stream (the client went away, a cancel, a timeout)
 /// stops the query: its task is aborted, and DataFusion's own tasks with it.
+///
+/// A result its client stops reading (an open cursor, a suspended portal) is stopped
+/// after `idle` without a read, releasing its memory; the client's next read gets
+/// 57014. A query task that ends without finishing (a panic) ends the stream with an
+/// error, never as if complete.
 async fn on_query_runtime(
     queries: &tokio::runtime::Handle,
     frame: datafusion::dataframe::DataFrame,
+    idle: Option<Duration>,
 ) -> datafusion::error::Result<SendableRecordBatchStream> {
+    use datafusion::error::DataFusionError;
     let schema = Arc::new(frame.schema().as_arrow().clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+    let ending = Arc::new(std::sync::Mutex::new(End::Running));
+    let end = ending.clone();
     let task = queries.spawn(async move {
+        let finish = |how: End| {
+            if let Ok(mut e) = end.lock() {
+                *e = how;
+            }
+        };
         let mut stream = match frame.execute_stream().await {
             Ok(s) => s,
             Err(e) => {
+                finish(End::Finished);
                 let _ = tx.send(Err(e)).await;
                 return;
             }
         };
         while let Some(batch) = stream.next().await {
-            if tx.send(batch).await.is_err() {
+            let sent = match idle {
+                Some(idle) => match tokio::time::timeout(idle, tx.send(batch)).await {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        drop(stream);
+                        finish(End::Idle(idle));
+                        return;
+                    }
+                },
+                None => tx.send(batch).await,
+            };
+            if sent.is_err() {
                 break;
             }
         }
+        finish(End::Finished);
     });
     struct AbortOnDrop(tokio::task::JoinHandle<()>);
     impl Drop for AbortOnDrop {
@@ -727,12 +804,50 @@ async fn on_query_runtime(
         }
     }
     let guard = AbortOnDrop(task);
-    let batches = stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        rx.recv().await.map(|b| (b, (rx, guard)))
-    });
+    let batches = stream::unfold(
+        (Some(rx), guard, ending),
+        |(rx, guard, ending)| async move {
+            let mut rx = rx?;
+            let stopped =
+                |ending: &std::sync::Mutex<End>| ending.lock().map(|e| *e).unwrap_or(End::Running);
+            // A result stopped for idleness fails at once (not after the batches
+            // it had buffered), as it will not be complete.
+            let end = match stopped(&ending) {
+                End::Idle(idle) => End::Idle(idle),
+                _ => match rx.recv().await {
+                    Some(batch) => return Some((batch, (Some(rx), guard, ending))),
+                    None => stopped(&ending),
+                },
+            };
+            let error = match end {
+                End::Finished => return None,
+                End::Idle(idle) => DataFusionError::Execution(format!(
+                    "canceling statement due to idle cursor: its result was not read for {} s \
+                     (serve --cursor-idle-timeout), so its query was stopped and its memory released",
+                    idle.as_secs()
+                )),
+                End::Running => DataFusionError::Execution(
+                    "internal: the query stopped before its end (a panic: see the server's log)"
+                        .into(),
+                ),
+            };
+            Some((Err(error), (None, guard, ending)))
+        },
+    );
     Ok(Box::pin(
         datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, batches),
     ))
+}
+
+/// How a query task on the query runtime ended.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// Not yet, or without saying (a panic).
+    Running,
+    /// It sent its last batch (or its error).
+    Finished,
+    /// Its client did not read for this long.
+    Idle(Duration),
 }
 
 /// The row count an `INSERT` or `COPY … TO` reports (its one `count` value).
@@ -809,9 +924,13 @@ where
                     .execute_logical_plan(plan)
                     .await
                     .map_err(|e| datafusion_error(ctx, e))?;
-                let stream = on_query_runtime(&connection.threads().map_err(user_error)?, frame)
-                    .await
-                    .map_err(|e| datafusion_error(ctx, e))?;
+                let stream = on_query_runtime(
+                    &connection.threads().map_err(user_error)?,
+                    frame,
+                    connection.shared.cursor_idle,
+                )
+                .await
+                .map_err(|e| datafusion_error(ctx, e))?;
                 datafusion::physical_plan::common::collect(stream)
                     .await
                     .map_err(|e| datafusion_error(ctx, e))
@@ -843,9 +962,13 @@ where
                 .execute_logical_plan(plan)
                 .await
                 .map_err(|e| datafusion_error(ctx, e))?;
-            on_query_runtime(&connection.threads().map_err(user_error)?, frame)
-                .await
-                .map_err(|e| datafusion_error(ctx, e))
+            on_query_runtime(
+                &connection.threads().map_err(user_error)?,
+                frame,
+                connection.shared.cursor_idle,
+            )
+            .await
+            .map_err(|e| datafusion_error(ctx, e))
         })
         .await?;
     Ok(Response::Query(rows(fields, batches, stop, ctx.clone())))
@@ -941,7 +1064,7 @@ impl Service {
         let need = self.parser.check(&unit)?;
         match unit {
             Unit::Pg(statement, _) => {
-                if let Some(response) = answered_here(client, &statement) {
+                if let Some(response) = answered_here(ctx, &statement) {
                     return Ok(response);
                 }
                 if let Some(result) = declare(client, &self.connection, ctx, &statement, need).await
@@ -1168,6 +1291,21 @@ impl ExtendedQueryHandler for Service {
         self.parser.clone()
     }
 
+    /// Every `Execute` checks the login first: also those that read on from a
+    /// suspended portal (JDBC's `setFetchSize`, psycopg's named cursors), which pgwire
+    /// serves without calling [`ExtendedQueryHandler::do_query`], so that a removed user
+    /// cannot keep reading a result opened before.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        authenticated(&self.connection)?;
+        self._on_execute(client, message).await
+    }
+
     /// A cursor opened by `DECLARE` (psycopg's server-side cursors describe it before
     /// the first `FETCH`) is described by its running result; other portals by their
     /// plan.
@@ -1207,7 +1345,7 @@ impl ExtendedQueryHandler for Service {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        authenticated(&self.connection)?;
+        // The login was checked by `on_execute`.
         let (text, parsed) = &portal.statement.statement;
         let ctx = self.connection.context().await.map_err(user_error)?;
         let Some((statement, plan)) = parsed else {
@@ -1227,7 +1365,7 @@ impl ExtendedQueryHandler for Service {
         let wire_refs: Vec<Option<&Type>> = wire.iter().map(Some).collect();
         let params: ParamValues =
             df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
-        if let Some(response) = answered_here(client, statement) {
+        if let Some(response) = answered_here(&ctx, statement) {
             return Ok(response);
         }
         if let Some(result) = declare(client, &self.connection, &ctx, statement, need).await {

@@ -41,9 +41,13 @@ pub struct Shared {
     pub options: SessionOptions,
     /// Whether admins may read files by path.
     pub allow_file_paths: bool,
+    /// How long an open cursor may wait for its client before its query is stopped.
+    pub cursor_idle: Option<std::time::Duration>,
     /// The memory all connections draw from, and each connection's limit.
     memory: (Arc<ServerMemory>, usize),
     current: Mutex<Option<(u64, Arc<Workspace>)>>,
+    /// The last users-file problem written to stderr (each is written once).
+    users_error: Mutex<Option<String>>,
 }
 
 /// A fingerprint of what the catalog depends on: the workspace folder, its table and
@@ -98,6 +102,7 @@ impl Shared {
         options: SessionOptions,
         allow_file_paths: bool,
         memory: (Arc<ServerMemory>, usize),
+        cursor_idle: Option<std::time::Duration>,
     ) -> Result<Shared> {
         let stamp = fingerprint(dir);
         let ws = Workspace::open(dir)?;
@@ -105,9 +110,25 @@ impl Shared {
             dir: ws.dir.clone(),
             options,
             allow_file_paths,
+            cursor_idle,
             memory,
             current: Mutex::new(Some((stamp, Arc::new(ws)))),
+            users_error: Mutex::new(None),
         })
+    }
+
+    /// Writes a users-file problem to stderr, once per problem and file content (every
+    /// statement of every connection meets it until the file is mended).
+    fn log_users_error(&self, reason: &str, digest: Option<Digest>) {
+        let key = format!("{reason} {digest:?}");
+        if let Ok(mut last) = self.users_error.lock()
+            && last.as_deref() != Some(key.as_str())
+        {
+            eprintln!(
+                "leadql serve: {reason} (statements of logged-in users are refused until it can be read)"
+            );
+            *last = Some(key);
+        }
     }
 
     /// The catalog as the workspace is now, and its fingerprint (read again when the
@@ -203,7 +224,8 @@ pub struct Connection {
     /// Who logged in (none without authentication), and the users file's stamp when
     /// the login was last found still valid.
     login: std::sync::OnceLock<Login>,
-    users_seen: Mutex<Option<FileStamp>>,
+    /// The digest of the users file when the login was last found still valid.
+    users_seen: Mutex<Option<Digest>>,
     state: tokio::sync::Mutex<Option<State>>,
 }
 
@@ -218,16 +240,32 @@ pub struct Login {
     pub file: PathBuf,
 }
 
-/// What tells that a file changed: size, modification time and inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp(u64, std::time::SystemTime, u64);
+/// What the users file holds: the SHA-256 of its bytes (of nothing when it is
+/// missing). A digest of the content, not the file's size, time and inode, which a
+/// rewrite can keep all three of.
+type Digest = [u8; 32];
 
-impl FileStamp {
-    fn of(path: &Path) -> Option<FileStamp> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path).ok()?;
-        Some(FileStamp(meta.len(), meta.modified().ok()?, meta.ino()))
-    }
+/// The users file's bytes and their digest; `Err` with the reason when it cannot be read.
+fn read_users(path: &Path) -> std::result::Result<(Digest, String), String> {
+    use sha2::Digest as _;
+    let text = match std::fs::read(path) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    Ok((sha2::Sha256::digest(text.as_bytes()).into(), text))
+}
+
+/// Why a login does not hold for the next statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user was removed or changed, or the password expired: the connection ends.
+    Revoked(String),
+    /// The users file cannot be read now, so the login cannot be confirmed: the
+    /// statement is refused, the connection stays (an editor may be saving it).
+    Unconfirmed(String),
 }
 
 struct State {
@@ -272,37 +310,49 @@ impl Connection {
         }
     }
 
-    /// Why the login no longer holds, if it does not: its user's password expired, or
-    /// the user was removed or changed (role, password, expiry) in the users file
-    /// since. Reads the users file again only when it changed; a file that cannot be
-    /// read keeps the last state found (and says so on stderr).
-    pub fn revoked(&self) -> Option<String> {
-        let login = self.login.get()?;
+    /// Whether the login still holds: not if its user's password expired, or the user
+    /// was removed or changed (role, password, expiry) in the users file since
+    /// ([`Refusal::Revoked`]); unconfirmed while the users file cannot be read or parsed
+    /// ([`Refusal::Unconfirmed`]: fails closed, and says so on stderr once per state of
+    /// the file). Parses the file again only when its content changed.
+    pub fn revoked(&self) -> std::result::Result<(), Refusal> {
+        let Some(login) = self.login.get() else {
+            return Ok(());
+        };
         let name = &login.name;
         if login.entry.expired(chrono::Utc::now()) {
-            return Some(format!(
+            return Err(Refusal::Revoked(format!(
                 "the password of user \"{name}\" expired at {}",
                 login.entry.valid_until.as_deref().unwrap_or_default()
-            ));
+            )));
         }
-        let stamp = FileStamp::of(&login.file);
-        let mut seen = self.users_seen.lock().ok()?;
-        if *seen == stamp && stamp.is_some() {
-            return None;
+        let unconfirmed = |reason: String, digest: Option<Digest>| {
+            self.shared.log_users_error(&reason, digest);
+            Err(Refusal::Unconfirmed(
+                "the server cannot read its users file, so this login cannot be confirmed now: try again later".into(),
+            ))
+        };
+        let (digest, text) = match read_users(&login.file) {
+            Ok(read) => read,
+            Err(reason) => return unconfirmed(reason, None),
+        };
+        let mut seen = self
+            .users_seen
+            .lock()
+            .map_err(|_| Refusal::Revoked("internal: the login lock was poisoned".into()))?;
+        if *seen == Some(digest) {
+            return Ok(());
         }
-        match super::users::Users::load(&login.file) {
-            Err(e) => {
-                eprintln!("leadql serve: {e} (open connections keep their logins)");
-                None
-            }
+        match super::users::Users::parse(&text, &login.file) {
+            Err(e) => unconfirmed(e.to_string(), Some(digest)),
             Ok(users) => match users.get(name) {
-                None => Some(format!("user \"{name}\" was removed")),
-                Some(entry) if *entry != login.entry => Some(format!(
+                None => Err(Refusal::Revoked(format!("user \"{name}\" was removed"))),
+                Some(entry) if *entry != login.entry => Err(Refusal::Revoked(format!(
                     "user \"{name}\" was changed (role, password or expiry)"
-                )),
+                ))),
                 Some(_) => {
-                    *seen = stamp;
-                    None
+                    *seen = Some(digest);
+                    Ok(())
                 }
             },
         }

@@ -303,9 +303,20 @@ impl StartupHandler for Startup {
                             file: path.clone(),
                         });
                         // Removed or changed during the exchange: refused as then.
-                        if let Some(reason) = self.connection.revoked() {
-                            eprintln!("leadql serve: login of user \"{user}\" refused: {reason}");
-                            return Err(wrong_password(&user));
+                        match self.connection.revoked() {
+                            Ok(()) => {}
+                            Err(super::session::Refusal::Revoked(reason)) => {
+                                eprintln!(
+                                    "leadql serve: login of user \"{user}\" refused: {reason}"
+                                );
+                                return Err(wrong_password(&user));
+                            }
+                            Err(super::session::Refusal::Unconfirmed(_)) => {
+                                return Err(fatal(
+                                    "XX000",
+                                    "the server cannot read its users file".into(),
+                                ));
+                            }
                         }
                         client
                             .send(PgWireBackendMessage::Authentication(

@@ -221,7 +221,12 @@ impl Users {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Users::default()),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let file: UsersFile = toml::from_str(&text).map_err(|e| {
+        Users::parse(&text, path)
+    }
+
+    /// Reads the users file's `text` (`path` names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Users> {
+        let file: UsersFile = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1))

@@ -4,7 +4,9 @@
 // argument `fetch`, a result far larger than the Java heap read with setFetchSize
 // (the driver then asks for 500 rows at a time: Execute with a row limit, the server
 // answering PortalSuspended), which runs out of memory unless the server suspends.
-// Usage: java -cp postgresql.jar:. LeadqlJdbc PORT USER PASSWORD [fetch]
+// With `revoke COMMAND…`, the same read runs COMMAND (a `leadql user remove`) after its
+// first batch and reads on: the next batch must fail (the login no longer holds).
+// Usage: java -cp postgresql.jar:. LeadqlJdbc PORT USER PASSWORD [fetch | revoke COMMAND…]
 import java.sql.*;
 import java.util.concurrent.*;
 
@@ -13,6 +15,10 @@ public class LeadqlJdbc {
         String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/leadql?sslmode=disable";
         if (args.length > 3 && args[3].equals("fetch")) {
             fetch(url, args[1], args[2]);
+            return;
+        }
+        if (args.length > 4 && args[3].equals("revoke")) {
+            revoke(url, args[1], args[2], java.util.Arrays.copyOfRange(args, 4, args.length));
             return;
         }
         try (Connection c = DriverManager.getConnection(url, args[1], args[2])) {
@@ -87,6 +93,31 @@ public class LeadqlJdbc {
                 System.out.println("fetched " + rows + " sum " + sum + " chars " + chars);
             }
             c.commit();
+        }
+    }
+
+    static void revoke(String url, String user, String password, String[] command) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, user, password)) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT value FROM generate_series(1, 100000)")) {
+                ps.setFetchSize(500);
+                long rows = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    try {
+                        while (rs.next()) {
+                            rows++;
+                            if (rows == 500) {
+                                Process p = new ProcessBuilder(command).inheritIO().start();
+                                System.out.println("command exit " + p.waitFor());
+                            }
+                        }
+                        System.out.println("read all " + rows);
+                    } catch (SQLException e) {
+                        System.out.println("stopped after " + rows + " SQLSTATE " + e.getSQLState() + " " + e.getMessage());
+                    }
+                }
+            }
         }
     }
 }
