@@ -58,22 +58,49 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// Half the memory this process may use: the machine's (`/proc/meminfo`), or its
-/// control group's limit when lower (cgroup v2 `memory.max`, v1
-/// `memory.limit_in_bytes`), as in a container. None where neither can be read.
+/// control group's limit when lower ([`cgroup_memory_limit`]), as in a container or
+/// a systemd service with `MemoryMax=`. None where the machine's cannot be read.
 pub fn default_memory_limit() -> Option<usize> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
     let machine = kib * 1024;
-    let group = [
-        "/sys/fs/cgroup/memory.max",
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-    ]
-    .iter()
-    .filter_map(|p| std::fs::read_to_string(p).ok())
-    .filter_map(|t| t.trim().parse::<usize>().ok())
-    .min();
-    Some(group.map_or(machine, |g| g.min(machine)) / 2)
+    Some(cgroup_memory_limit().map_or(machine, |g| g.min(machine)) / 2)
+}
+
+/// The lowest memory limit of this process's control group and its parents (cgroup
+/// v2: `memory.max` from the group `/proc/self/cgroup` names up to the root; v1:
+/// `memory.limit_in_bytes`), if any is set.
+fn cgroup_memory_limit() -> Option<usize> {
+    let read = |p: &std::path::Path| -> Option<usize> {
+        std::fs::read_to_string(p)
+            .ok()?
+            .trim()
+            .parse::<usize>()
+            .ok()
+    };
+    let mut limits = Vec::new();
+    let groups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for line in groups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
+        let Some(path) = path else { continue };
+        let (root, file) = match controllers {
+            Some("") => ("/sys/fs/cgroup", "memory.max"),
+            Some(c) if c.split(',').any(|c| c == "memory") => {
+                ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+            }
+            _ => continue,
+        };
+        let mut dir = std::path::PathBuf::from(root).join(path.trim_start_matches('/'));
+        loop {
+            limits.extend(read(&dir.join(file)));
+            if dir.as_os_str().len() <= root.len() || !dir.pop() {
+                break;
+            }
+        }
+    }
+    limits.into_iter().min()
 }
 
 /// A session with leadql's functions registered and no tables.

@@ -237,17 +237,25 @@ fn settings_and_views_stay_in_their_connection() {
         "alice",
         "alice-pass",
         &[
-            "SET datafusion.execution.batch_size = 1234",
-            "SHOW datafusion.execution.batch_size",
+            "SET datafusion.explain.show_statistics = true",
+            "SHOW datafusion.explain.show_statistics",
+            "SET TIME ZONE 'Europe/Paris'",
+            "SHOW timezone",
         ],
     ));
-    assert!(out.contains("1234"), "{out}");
+    assert!(
+        out.contains("true") && out.contains("Europe/Paris"),
+        "{out}"
+    );
     let out = stdout(&server.psql(
         "alice",
         "alice-pass",
-        &["SHOW datafusion.execution.batch_size"],
+        &["SHOW datafusion.explain.show_statistics", "SHOW timezone"],
     ));
-    assert!(out.contains("8192") && !out.contains("1234"), "{out}");
+    assert!(
+        out.contains("false") && !out.contains("true") && out.contains("UTC"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -951,6 +959,20 @@ fn a_users_file_rewritten_with_the_same_size_and_time_is_seen_and_an_unreadable_
         "{err}"
     );
     assert!(!err.contains("FATAL"), "{err}");
+    // A users file moved away for a moment, or emptied by a redirection, is not one
+    // without users: the same, not a FATAL for everyone.
+    let script = format!(
+        "\\! mv {u} {scratch}/moved\nSELECT 'missing';\n\\! touch {u}\nSELECT 'empty';\n\\! mv {scratch}/moved {u}\nSELECT 'back';\n"
+    );
+    let out = psql_script_on(&server, "mo", "mo-pass-1", &script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !text.contains("missing") && !text.contains("empty") && text.contains("back"),
+        "{text}{err}"
+    );
+    assert_eq!(err.matches("28000").count(), 2, "{err}");
+    assert!(!err.contains("FATAL"), "{err}");
 }
 
 #[test]
@@ -959,7 +981,7 @@ fn an_idle_cursor_is_stopped_and_its_memory_goes_to_other_connections() {
     // about 36M while it runs.
     let server = Server::start_with(
         "48M",
-        &["--server-memory", "64M", "--cursor-idle-timeout", "10"],
+        &["--server-memory", "64M", "--cursor-idle-timeout", "20"],
     );
     let join = "SELECT count(*) FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value";
     let other = format!(
@@ -968,7 +990,7 @@ fn an_idle_cursor_is_stopped_and_its_memory_goes_to_other_connections() {
         server.port
     );
     let script = format!(
-        "BEGIN;\nDECLARE c CURSOR FOR SELECT a.value FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value;\nFETCH 3 FROM c;\n\\echo first\n\\! {other}\n\\! sleep 13\n\\echo second\n\\! {other}\nFETCH ALL FROM c;\nROLLBACK;\nSELECT 'still connected';\n"
+        "BEGIN;\nDECLARE c CURSOR FOR SELECT a.value FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value;\nFETCH 3 FROM c;\n\\echo first\n\\! {other}\n\\! sleep 25\n\\echo second\n\\! {other}\nFETCH ALL FROM c;\nFETCH ALL FROM c;\nROLLBACK;\nSELECT 'still connected';\n"
     );
     let out = psql_script_on(&server, "alice", "alice-pass", &script);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -982,9 +1004,68 @@ fn an_idle_cursor_is_stopped_and_its_memory_goes_to_other_connections() {
     );
     // After the idle timeout the cursor's memory is back.
     assert!(second.contains("2000000"), "{text}{err}");
-    assert!(
-        err.contains("57014") && err.contains("idle cursor"),
+    // Both reads after the stop fail: a stopped cursor never reads as a clean end.
+    assert_eq!(err.matches("57014").count(), 2, "{text}{err}");
+    assert!(err.contains("idle cursor"), "{err}");
+    assert!(text.trim_end().ends_with("still connected"), "{text}{err}");
+}
+
+#[test]
+fn a_cursor_read_slowly_is_not_idle_and_one_left_alone_is() {
+    let server = Server::start(&["--cursor-idle-timeout", "2"]);
+    // One row a second for 6 s: each read counts, although the query waits far
+    // longer than 2 s for room to send its next batch.
+    let mut script = String::from(
+        "BEGIN;\nDECLARE c CURSOR FOR SELECT value FROM generate_series(1, 100000) ORDER BY value;\n",
+    );
+    for _ in 0..6 {
+        script.push_str("FETCH 1 FROM c;\n\\! sleep 1\n");
+    }
+    // Left alone: the rows already made are read, then the stop (57014).
+    script.push_str("\\! sleep 4\nFETCH ALL FROM c;\nROLLBACK;\nSELECT 'still connected';\n");
+    let out = psql_script_on(&server, "alice", "alice-pass", &script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<&str> = text.lines().filter(|l| l.parse::<i64>().is_ok()).collect();
+    assert_eq!(rows, ["1", "2", "3", "4", "5", "6"], "{text}{err}");
+    assert_eq!(err.matches("57014").count(), 1, "{err}");
+    assert!(text.trim_end().ends_with("still connected"), "{text}{err}");
+}
+
+#[test]
+fn time_zone_settings_follow_postgres_and_unknown_zones_are_refused() {
+    let server = Server::start(&[]);
+    let script = "SET TIME ZONE UTC;\nSHOW timezone;\n\
+        SET TIME ZONE 'Europe/Paris';\nSHOW timezone;\nSELECT now();\n\
+        SET SESSION TIMEZONE TO 'America/New_York';\nSHOW timezone;\n\
+        SET TIME ZONE -7;\nSHOW timezone;\n\
+        SET TIME ZONE 'Mars/Base';\nSHOW timezone;\n\
+        SET TIME ZONE DEFAULT;\nSHOW timezone;\nSELECT now() IS NOT NULL;\n";
+    let out = psql_script_on(&server, "alice", "alice-pass", script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let shown: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("SET") && !l.contains(':') || *l == "-07:00")
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "UTC",
+            "Europe/Paris",
+            "America/New_York",
+            "-07:00",
+            "-07:00",
+            "UTC",
+            "t"
+        ],
         "{text}{err}"
     );
-    assert!(text.trim_end().ends_with("still connected"), "{text}{err}");
+    // now() follows the zone (Paris is UTC+1 or +2).
+    assert!(text.contains("+01") || text.contains("+02"), "{text}");
+    assert!(
+        err.contains("22023")
+            && err.contains("invalid value for parameter \"TimeZone\": \"Mars/Base\""),
+        "{err}"
+    );
 }

@@ -191,7 +191,7 @@ def test_an_open_connection_sees_other_processes_changes_and_keeps_its_own(serve
     with connect(server, autocommit=True) as conn:
         conn.execute("CREATE VIEW my_hot AS SELECT lead_id FROM score_leads('engagement') "
                      "WHERE grade = 'Hot'")
-        conn.execute("SET datafusion.execution.batch_size = 1234")
+        conn.execute("SET datafusion.explain.show_statistics = true")
         before = {r[0] for r in conn.execute("SHOW MODELS").fetchall()}
         assert "from_cli" not in before
         # Another process trains a model in the same workspace.
@@ -208,9 +208,9 @@ def test_an_open_connection_sees_other_processes_changes_and_keeps_its_own(serve
         assert conn.execute("SELECT count(*) FROM my_hot").fetchone()[0] > 0
         setting = conn.execute(
             "SELECT value FROM information_schema.df_settings "
-            "WHERE name = 'datafusion.execution.batch_size'"
+            "WHERE name = 'datafusion.explain.show_statistics'"
         ).fetchone()[0]
-        assert setting == "1234"
+        assert setting == "true"
     # Another connection has neither.
     with connect(server, autocommit=True) as other:
         with pytest.raises(psycopg.Error, match="my_hot"):
@@ -263,11 +263,14 @@ def test_role_checks_hold_for_lateral_calls_settings_and_explain(server):
             "RESET datafusion.runtime.memory_limit",
             "SET \"datafusion\".\"runtime\".memory_limit = '4G'",
             "SET datafusion.sql_parser.dialect = 'MySQL'",
+            # Sizes buffers: a huge value would abort the server.
+            "SET datafusion.execution.batch_size = 1000000000000000",
             "EXPLAIN ANALYZE INSERT INTO leads SELECT * FROM leads LIMIT 1",
         ]:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(sql)
-        conn.execute("SET datafusion.execution.batch_size = 4096")
+        conn.execute("SET datafusion.explain.show_statistics = true")
+        conn.execute("SET TIME ZONE 'Europe/Paris'")
 
 
 def test_a_training_query_may_only_read(server, tmp_path):
@@ -293,3 +296,34 @@ def test_string_literals_arrive_as_written(server):
     with connect(server, autocommit=True) as conn:
         assert conn.execute("SELECT length('x''''y')").fetchone() == (4,)
         assert conn.execute("SELECT 'it''s'").fetchone() == ("it's",)
+
+
+def test_a_cancel_request_stops_a_result_while_its_rows_stream(server):
+    # libpq's single-row mode reads the rows as they arrive; the server produces
+    # them far faster than they are read, so rows are always waiting. The cancel
+    # must stop the statement anyway, long before its 50 million rows.
+    from psycopg import pq
+
+    with connect(server, autocommit=True) as conn:
+        pgconn = conn.pgconn
+        pgconn.send_query(b"SELECT value FROM generate_series(1, 50000000)")
+        pgconn.set_single_row_mode()
+        read, status, code = 0, None, None
+        while True:
+            while pgconn.is_busy():
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            if result.status == pq.ExecStatus.SINGLE_TUPLE:
+                read += 1
+                if read == 1000:
+                    conn.cancel_safe()
+            else:
+                status = result.status
+                code = result.error_field(pq.DiagnosticField.SQLSTATE)
+        assert status == pq.ExecStatus.FATAL_ERROR, (status, read)
+        assert code == b"57014", code
+        assert 1000 <= read < 5_000_000, read
+        # The connection goes on.
+        assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -89,13 +89,15 @@ fn reads_path(name: &ObjectName) -> bool {
             .any(|x| text.trim_end_matches('"').ends_with(x))
 }
 
-/// Settings any role may change: the session's own execution, optimizer, explain and
+/// Settings any role may change: the session's time zone, optimizer, explain and
 /// output formats, and every Postgres session variable (`statement_timeout`,
-/// `DateStyle`, …). `datafusion.runtime.*` (the memory limit and spill directory) is
+/// `DateStyle`, …). The other `datafusion.execution.*` settings size buffers and
+/// threads (`batch_size`, `target_partitions`, …): a huge value would make the server
+/// allocate without bound, so they are the admin's. `datafusion.runtime.*` (the memory limit and spill directory) is
 /// no one's over the wire; the rest of DataFusion's (`datafusion.sql_parser.*`: how statements are read, which the
 /// role check relies on; `datafusion.catalog.*`) are the admin's.
 const SESSION_SETTINGS: &[&str] = &[
-    "datafusion.execution.",
+    "datafusion.execution.time_zone",
     "datafusion.optimizer.",
     "datafusion.explain.",
     "datafusion.format.",
@@ -286,6 +288,14 @@ mod tests {
     fn statements_are_classified() {
         assert_eq!(need("SELECT * FROM score_leads('engagement')"), Need::Read);
         assert_eq!(need("SET statement_timeout = 100"), Need::Read);
+        assert_eq!(
+            need("SET datafusion.execution.batch_size = 1000000000000000"),
+            Need::Write
+        );
+        assert_eq!(
+            need("SET datafusion.execution.time_zone = 'Europe/Paris'"),
+            Need::Read
+        );
         assert_eq!(
             need("SET datafusion.runtime.memory_limit = '100G'"),
             Need::Server

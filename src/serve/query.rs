@@ -101,11 +101,131 @@ impl Service {
     }
 }
 
+/// The zone a `SET TIME ZONE …`, `SET timezone = …` or `SET SESSION TIMEZONE TO …`
+/// names, read as PostgreSQL does: `LOCAL` and `DEFAULT` are UTC, a number is an offset
+/// in hours, `utc` in any case is UTC; `None` for other statements.
+fn time_zone_of(statement: &Statement) -> Option<Result<String, String>> {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Set, UnaryOperator, Value};
+    let value = match statement {
+        Statement::Set(Set::SetTimeZone { value, .. }) => value,
+        Statement::Set(Set::SingleAssignment {
+            variable, values, ..
+        }) if variable.0.len() == 1
+            && variable
+                .to_string()
+                .trim_matches('"')
+                .eq_ignore_ascii_case("timezone") =>
+        {
+            match values.as_slice() {
+                [v] => v,
+                _ => return Some(Err("SET timezone takes one value".into())),
+            }
+        }
+        _ => return None,
+    };
+    let hours = |n: &str, sign: &str| -> Result<String, String> {
+        let h: f64 = n.parse().map_err(|_| format!("\"{sign}{n}\""))?;
+        if h.fract() != 0.0 || h.abs() > 15.0 {
+            return Err(format!("\"{sign}{n}\""));
+        }
+        let h = if sign == "-" { -h } else { h };
+        Ok(format!(
+            "{}{:02}:00",
+            if h < 0.0 { "-" } else { "+" },
+            h.abs()
+        ))
+    };
+    let zone = match value {
+        SqlExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(z) | Value::DoubleQuotedString(z) => Ok(z.clone()),
+            Value::Number(n, _) => hours(n, ""),
+            other => Err(other.to_string()),
+        },
+        SqlExpr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            SqlExpr::Value(v) => match &v.value {
+                Value::Number(n, _) => hours(n, "-"),
+                other => Err(format!("-{other}")),
+            },
+            other => Err(format!("-{other}")),
+        },
+        SqlExpr::Identifier(i)
+            if i.value.eq_ignore_ascii_case("local") || i.value.eq_ignore_ascii_case("default") =>
+        {
+            Ok("UTC".into())
+        }
+        SqlExpr::Identifier(i) => Ok(i.value.clone()),
+        other => Err(other.to_string()),
+    };
+    Some(zone.map(|z| {
+        if z.eq_ignore_ascii_case("utc") || z.eq_ignore_ascii_case("gmt") {
+            "UTC".into()
+        } else {
+            z
+        }
+    }))
+}
+
+/// Sets the session's time zone for the `SET` forms of [`time_zone_of`] through
+/// DataFusion's own `SET datafusion.execution.time_zone` (so that `now()` follows), after
+/// checking the zone: an unknown one is refused with 22023 and changes nothing (the stock
+/// hook would answer `SET` and keep any string).
+async fn set_time_zone(
+    ctx: &SessionContext,
+    statement: &Statement,
+) -> Option<PgWireResult<Response>> {
+    use datafusion::sql::sqlparser::ast::{Ident, ObjectName, Set, Value};
+    let invalid = |z: &str| {
+        PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "22023".into(),
+            format!("invalid value for parameter \"TimeZone\": {z}"),
+        )))
+    };
+    let zone = match time_zone_of(statement)? {
+        Ok(z) => z,
+        Err(shown) => return Some(Err(invalid(&shown))),
+    };
+    if zone
+        .parse::<datafusion::arrow::array::timezone::Tz>()
+        .is_err()
+    {
+        return Some(Err(invalid(&format!("\"{zone}\""))));
+    }
+    let set = Statement::Set(Set::SingleAssignment {
+        scope: None,
+        hivevar: false,
+        variable: ObjectName::from(vec![
+            Ident::new("datafusion"),
+            Ident::new("execution"),
+            Ident::new("time_zone"),
+        ]),
+        values: vec![datafusion::sql::sqlparser::ast::Expr::Value(
+            Value::SingleQuotedString(zone).into(),
+        )],
+    });
+    let result = async {
+        let plan = ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(set)))
+            .await
+            .map_err(|e| datafusion_error(ctx, e))?;
+        ctx.execute_logical_plan(plan)
+            .await
+            .map_err(|e| datafusion_error(ctx, e))?;
+        Ok(Response::Execution(Tag::new("SET")))
+    }
+    .await;
+    Some(result)
+}
+
 /// What leadql answers itself without planning: `SET SESSION CHARACTERISTICS AS
 /// TRANSACTION …` and `SET TRANSACTION …` (Metabase sends one on every connection;
 /// each statement reads one consistent state of the workspace whatever the level), and
 /// `SHOW timezone`: the zone the session computes in, `datafusion.execution.time_zone`
-/// (UTC unless `SET timezone` changed it), not the client's `TimeZone` startup
+/// (UTC unless [`set_time_zone`] changed it), not the client's `TimeZone` startup
 /// parameter, which leadql does not apply (Metabase reads this answer as the database's
 /// zone and shifts timestamps by it).
 fn answered_here(ctx: &SessionContext, statement: &Statement) -> Option<Response> {
@@ -174,8 +294,6 @@ pub fn user_error(e: Error) -> PgWireError {
     let message = e.to_string();
     let code = if message.starts_with("out of memory") || message.contains("Resources exhausted") {
         "53200"
-    } else if message.contains("canceling statement due to") {
-        "57014"
     } else if message.contains("No field named") {
         "42703"
     } else if message.contains("Divide by zero") {
@@ -193,6 +311,11 @@ pub fn user_error(e: Error) -> PgWireError {
 }
 
 fn datafusion_error(ctx: &SessionContext, e: datafusion::error::DataFusionError) -> PgWireError {
+    if let datafusion::error::DataFusionError::External(inner) = e.find_root()
+        && let Some(idle) = inner.downcast_ref::<IdleCursor>()
+    {
+        return canceled(&idle.to_string());
+    }
     user_error(crate::sql::explain(ctx, e))
 }
 
@@ -302,28 +425,6 @@ impl Parser {
     }
 }
 
-/// `SET TIME ZONE 'Europe/Paris'` (and `LOCAL`) becomes `SET timezone = 'Europe/Paris'`,
-/// which DataFusion applies to the session (`datafusion.execution.time_zone`, which
-/// `now()` and `SHOW timezone` follow); the stock hook would only note it.
-fn set_time_zone(statement: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident, ObjectName, Set, Value};
-    let Statement::Set(Set::SetTimeZone { value, .. }) = statement else {
-        return;
-    };
-    let value = match value {
-        SqlExpr::Identifier(i) if i.value.eq_ignore_ascii_case("local") => {
-            SqlExpr::Value(Value::SingleQuotedString("UTC".into()).into())
-        }
-        other => other.clone(),
-    };
-    *statement = Statement::Set(Set::SingleAssignment {
-        scope: None,
-        hivevar: false,
-        variable: ObjectName::from(vec![Ident::new("timezone")]),
-        values: vec![value],
-    });
-}
-
 /// Rewrites what DataFusion does not plan but clients' catalog queries use:
 /// `ARRAY(SELECT …)` (psql's `\d` asks for row-security policies with it) becomes
 /// `(SELECT array_agg(x) FROM (SELECT …) AS _array(x))`, and a list of Postgres roles
@@ -333,7 +434,6 @@ fn set_time_zone(statement: &mut Statement) {
 /// ([`super::information_schema`]), and comments read as NULL
 /// ([`super::descriptions`]).
 fn compat(statement: &mut Statement) {
-    set_time_zone(statement);
     super::information_schema::rewrite(statement);
     super::descriptions::rewrite(statement);
     use datafusion::sql::sqlparser::ast::{
@@ -673,6 +773,13 @@ impl Stop {
         &mut self,
         work: impl std::future::Future<Output = PgWireResult<T>>,
     ) -> PgWireResult<T> {
+        // A cancel request or a used-up budget stops the statement before more work,
+        // also when that work would be ready at once (rows already buffered).
+        if let Some(c) = &self.connection
+            && c.cancels.epoch() != self.epoch
+        {
+            return Err(canceled("user request"));
+        }
         if self.budget.is_some_and(|b| b.is_zero()) {
             return Err(canceled("statement timeout"));
         }
@@ -706,19 +813,29 @@ impl Stop {
     }
 }
 
-/// Streams `batches` as Postgres rows, stopping at a cancel request or when the time budget runs out.
+/// Streams `batches` as Postgres rows, stopping at a cancel request or when the time
+/// budget runs out; each row sent counts as the client's reading for `activity`.
 fn rows(
     fields: Arc<Vec<FieldInfo>>,
     batches: SendableRecordBatchStream,
     stop: Stop,
     ctx: SessionContext,
+    activity: Activity,
 ) -> QueryResponse {
     // After an error the stream is dropped at once, with the query's task and its
-    // memory: a cursor that failed, timed out or was cancelled holds nothing until
-    // its `CLOSE`.
-    let state = (Some(batches), stop, ctx);
-    let stream = stream::unfold(state, move |(batches, mut stop, ctx)| async move {
-        let mut batches = batches?;
+    // memory, and the statement no longer counts as running; a later read of the same
+    // cursor or portal gets the same error again, never a clean end.
+    let state = (Some(batches), stop, ctx, None::<(String, String)>);
+    let stream = stream::unfold(state, move |(batches, mut stop, ctx, failed)| async move {
+        let Some(mut batches) = batches else {
+            let (code, message) = failed?;
+            let again = PgWireError::UserError(Box::new(ErrorInfo::new(
+                "ERROR".into(),
+                code.clone(),
+                message.clone(),
+            )));
+            return Some((Err(again), (None, Stop::none(), ctx, Some((code, message)))));
+        };
         let next = stop
             .guard(async {
                 match batches.next().await {
@@ -729,9 +846,16 @@ fn rows(
             })
             .await;
         match next {
-            Ok(Some(batch)) => Some((Ok(batch), (Some(batches), stop, ctx))),
+            Ok(Some(batch)) => Some((Ok(batch), (Some(batches), stop, ctx, None))),
             Ok(None) => None,
-            Err(e) => Some((Err(e), (None, stop, ctx))),
+            Err(e) => {
+                let info = error_info(e);
+                let kept = (info.code.clone(), info.message.clone());
+                Some((
+                    Err(PgWireError::UserError(Box::new(info))),
+                    (None, Stop::none(), ctx, Some(kept)),
+                ))
+            }
         }
     });
     let encoded_fields = fields.clone();
@@ -743,22 +867,70 @@ fn rows(
             };
             stream::iter(rows)
         })
-        .flatten();
+        .flatten()
+        .inspect(move |_| activity.touch());
     QueryResponse::new(fields, rows)
 }
+
+/// When the client last read a row of a result: what `--cursor-idle-timeout` counts
+/// from (not how long the query waits for room in the channel, which is the time the
+/// client takes to read a whole batch).
+#[derive(Debug, Clone)]
+pub struct Activity {
+    since: std::time::Instant,
+    last_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            since: std::time::Instant::now(),
+            last_ms: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// The client read now.
+    fn touch(&self) {
+        let ms = self.since.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long since the client last read.
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(std::sync::atomic::Ordering::Relaxed));
+        self.since.elapsed().saturating_sub(last)
+    }
+}
+
+/// The error of a result stopped because its client stopped reading.
+#[derive(Debug)]
+struct IdleCursor(Duration);
+
+impl std::fmt::Display for IdleCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "idle cursor: its client read nothing of it for {} s (serve --cursor-idle-timeout), so its query was stopped and its operators' memory released",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for IdleCursor {}
 
 /// Starts `frame` on the query runtime and hands its batches over through a small
 /// channel. Dropping the returned stream (the client went away, a cancel, a timeout)
 /// stops the query: its task is aborted, and DataFusion's own tasks with it.
 ///
 /// A result its client stops reading (an open cursor, a suspended portal) is stopped
-/// after `idle` without a read, releasing its memory; the client's next read gets
-/// 57014. A query task that ends without finishing (a panic) ends the stream with an
-/// error, never as if complete.
+/// once `activity` shows no read for `idle`, releasing its operators' memory; the
+/// client's next read gets 57014. A query task that ends without finishing (a panic)
+/// ends the stream with an error, never as if complete.
 async fn on_query_runtime(
     queries: &tokio::runtime::Handle,
     frame: datafusion::dataframe::DataFrame,
     idle: Option<Duration>,
+    activity: Activity,
 ) -> datafusion::error::Result<SendableRecordBatchStream> {
     use datafusion::error::DataFusionError;
     let schema = Arc::new(frame.schema().as_arrow().clone());
@@ -780,19 +952,26 @@ async fn on_query_runtime(
             }
         };
         while let Some(batch) = stream.next().await {
-            let sent = match idle {
-                Some(idle) => match tokio::time::timeout(idle, tx.send(batch)).await {
-                    Ok(sent) => sent,
-                    Err(_) => {
-                        drop(stream);
-                        finish(End::Idle(idle));
-                        return;
+            let permit = match idle {
+                None => tx.reserve().await.ok(),
+                Some(idle) => {
+                    let tick = (idle / 4).max(Duration::from_millis(50));
+                    loop {
+                        match tokio::time::timeout(tick, tx.reserve()).await {
+                            Ok(permit) => break permit.ok(),
+                            Err(_) if activity.idle_for() >= idle => {
+                                drop(stream);
+                                finish(End::Idle(idle));
+                                return;
+                            }
+                            Err(_) => {}
+                        }
                     }
-                },
-                None => tx.send(batch).await,
+                }
             };
-            if sent.is_err() {
-                break;
+            match permit {
+                Some(permit) => permit.send(batch),
+                None => break,
             }
         }
         finish(End::Finished);
@@ -821,11 +1000,7 @@ async fn on_query_runtime(
             };
             let error = match end {
                 End::Finished => return None,
-                End::Idle(idle) => DataFusionError::Execution(format!(
-                    "canceling statement due to idle cursor: its result was not read for {} s \
-                     (serve --cursor-idle-timeout), so its query was stopped and its memory released",
-                    idle.as_secs()
-                )),
+                End::Idle(idle) => DataFusionError::External(Box::new(IdleCursor(idle))),
                 End::Running => DataFusionError::Execution(
                     "internal: the query stopped before its end (a panic: see the server's log)"
                         .into(),
@@ -927,7 +1102,8 @@ where
                 let stream = on_query_runtime(
                     &connection.threads().map_err(user_error)?,
                     frame,
-                    connection.shared.cursor_idle,
+                    None,
+                    Activity::new(),
                 )
                 .await
                 .map_err(|e| datafusion_error(ctx, e))?;
@@ -954,8 +1130,10 @@ where
             stream,
             Stop::none(),
             ctx.clone(),
+            Activity::new(),
         )));
     }
+    let activity = Activity::new();
     let batches = stop
         .guard(async {
             let frame = ctx
@@ -966,12 +1144,19 @@ where
                 &connection.threads().map_err(user_error)?,
                 frame,
                 connection.shared.cursor_idle,
+                activity.clone(),
             )
             .await
             .map_err(|e| datafusion_error(ctx, e))
         })
         .await?;
-    Ok(Response::Query(rows(fields, batches, stop, ctx.clone())))
+    Ok(Response::Query(rows(
+        fields,
+        batches,
+        stop,
+        ctx.clone(),
+        activity,
+    )))
 }
 
 /// The schema of collected batches (an empty result has the plan's fields' names only
@@ -1066,6 +1251,9 @@ impl Service {
             Unit::Pg(statement, _) => {
                 if let Some(response) = answered_here(ctx, &statement) {
                     return Ok(response);
+                }
+                if let Some(result) = set_time_zone(ctx, &statement).await {
+                    return result;
                 }
                 if let Some(result) = declare(client, &self.connection, ctx, &statement, need).await
                 {
@@ -1367,6 +1555,9 @@ impl ExtendedQueryHandler for Service {
             df::deserialize_parameters_with_server_types(portal, &type_refs, &wire_refs)?;
         if let Some(response) = answered_here(&ctx, statement) {
             return Ok(response);
+        }
+        if let Some(result) = set_time_zone(&ctx, statement).await {
+            return result;
         }
         if let Some(result) = declare(client, &self.connection, &ctx, statement, need).await {
             return result;

@@ -117,6 +117,14 @@ impl Shared {
         })
     }
 
+    /// The users file reads well again: its next problem is written even if it is
+    /// the same as the last one.
+    fn users_file_good(&self) {
+        if let Ok(mut last) = self.users_error.lock() {
+            *last = None;
+        }
+    }
+
     /// Writes a users-file problem to stderr, once per problem and file content (every
     /// statement of every connection meets it until the file is mended).
     fn log_users_error(&self, reason: &str, digest: Option<Digest>) {
@@ -224,8 +232,8 @@ pub struct Connection {
     /// Who logged in (none without authentication), and the users file's stamp when
     /// the login was last found still valid.
     login: std::sync::OnceLock<Login>,
-    /// The digest of the users file when the login was last found still valid.
-    users_seen: Mutex<Option<Digest>>,
+    /// The users file's stat and digest when the login was last found still valid.
+    users_seen: Mutex<Option<(Option<FileStat>, Digest)>>,
     state: tokio::sync::Mutex<Option<State>>,
 }
 
@@ -245,17 +253,44 @@ pub struct Login {
 /// rewrite can keep all three of.
 type Digest = [u8; 32];
 
-/// The users file's bytes and their digest; `Err` with the reason when it cannot be read.
+/// The users file's bytes and their digest; `Err` with the reason when it cannot be
+/// read, is missing or is empty (as it is for a moment while an editor or a shell
+/// redirection rewrites it in place: not a file without users).
 fn read_users(path: &Path) -> std::result::Result<(Digest, String), String> {
     use sha2::Digest as _;
     let text = match std::fs::read(path) {
         Ok(bytes) => {
             String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
+    if text.trim().is_empty() {
+        return Err(format!("{}: empty", path.display()));
+    }
     Ok((sha2::Sha256::digest(text.as_bytes()).into(), text))
+}
+
+/// What changes whenever a file's content does, cheaply (one `stat`): size, inode and
+/// the modification and status-change times in nanoseconds. The status-change time
+/// cannot be set back (`touch -r` sets the modification time only), so an in-place
+/// rewrite that keeps size, inode and modification time still changes it; the content
+/// digest decides when this differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStat(u64, u64, i64, i64, i64, i64);
+
+impl FileStat {
+    fn of(path: &Path) -> Option<FileStat> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStat(
+            m.len(),
+            m.ino(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        ))
+    }
 }
 
 /// Why a login does not hold for the next statement.
@@ -332,15 +367,26 @@ impl Connection {
                 "the server cannot read its users file, so this login cannot be confirmed now: try again later".into(),
             ))
         };
-        let (digest, text) = match read_users(&login.file) {
-            Ok(read) => read,
-            Err(reason) => return unconfirmed(reason, None),
-        };
         let mut seen = self
             .users_seen
             .lock()
             .map_err(|_| Refusal::Revoked("internal: the login lock was poisoned".into()))?;
-        if *seen == Some(digest) {
+        // Stat first, then read: a change after the stat is seen next time.
+        let stat = FileStat::of(&login.file);
+        if let Some((seen_stat, _)) = *seen
+            && stat.is_some()
+            && seen_stat == stat
+        {
+            return Ok(());
+        }
+        let (digest, text) = match read_users(&login.file) {
+            Ok(read) => read,
+            Err(reason) => return unconfirmed(reason, None),
+        };
+        if let Some((_, seen_digest)) = *seen
+            && seen_digest == digest
+        {
+            *seen = Some((stat, digest));
             return Ok(());
         }
         match super::users::Users::parse(&text, &login.file) {
@@ -351,7 +397,8 @@ impl Connection {
                     "user \"{name}\" was changed (role, password or expiry)"
                 ))),
                 Some(_) => {
-                    *seen = Some(digest);
+                    self.shared.users_file_good();
+                    *seen = Some((stat, digest));
                     Ok(())
                 }
             },
