@@ -1,5 +1,5 @@
-//! Duplicate detection through the binary: the plan of `lead_duplicates` (equality
-//! joins only) and its precision and recall on planted duplicates. The capture
+//! Duplicate detection through the binary: `lead_duplicates`' pairs and scores, a junk
+//! value shared by thousands of leads, and precision and recall on planted duplicates. The capture
 //! functions' values, NULLs and errors are pinned in `tests/slt/capture.slt`.
 
 use std::path::Path;
@@ -28,33 +28,67 @@ fn csv(sql: &str) -> String {
 }
 
 #[test]
-fn lead_duplicates_pairs_leads_by_rule_without_comparing_all_pairs() {
+fn lead_duplicates_scores_each_pair_once_and_a_stricter_threshold_keeps_fewer() {
     let check = csv("SELECT count(*) AS pairs, \
-           count(*) FILTER (WHERE d.lead_id >= d.duplicate_id) AS unordered, \
-           count(*) FILTER (WHERE rule = 'same_email' AND normalize_email(a.email) IS DISTINCT FROM normalize_email(b.email)) AS bad_email, \
-           count(*) FILTER (WHERE rule LIKE 'similar%' AND (similarity < 0.9 OR name_similarity(concat_ws(' ', a.first_name, a.last_name), concat_ws(' ', b.first_name, b.last_name)) < 0.9)) AS bad_names, \
-           count(*) - count(DISTINCT (d.lead_id, d.duplicate_id)) AS repeated \
-         FROM lead_duplicates() d JOIN leads a ON a.lead_id = d.lead_id JOIN leads b ON b.lead_id = d.duplicate_id");
+           count(*) FILTER (WHERE lead_id >= duplicate_id) AS unordered, \
+           count(*) FILTER (WHERE match_score < 0.5 OR match_score > 1) AS out_of_range, \
+           count(*) FILTER (WHERE reasons = '') AS no_reason, \
+           count(*) - count(DISTINCT (lead_id, duplicate_id)) AS repeated \
+         FROM lead_duplicates()");
     let row = common::first_row_numbers(&check);
     assert!(row[0] > 10, "the sample has repeat leads: {check}");
     assert_eq!(&row[1..], [0, 0, 0, 0], "{check}");
-    // A stricter threshold finds fewer similar-name pairs, never more.
-    let strict: u64 = csv("SELECT count(*) FROM lead_duplicates(0.97)")
+    let strict: u64 = csv("SELECT count(*) FROM lead_duplicates(0.9)")
         .lines()
         .nth(1)
         .and_then(|v| v.parse().ok())
         .expect("count");
     assert!(strict < row[0], "{strict} vs {}", row[0]);
-    // Blocking: only equality joins in the plan, no all-pairs comparison.
-    let plan = csv("EXPLAIN SELECT * FROM lead_duplicates()");
-    assert!(plan.contains("HashJoinExec"), "{plan}");
-    assert!(
-        !plan.contains("NestedLoopJoinExec") && !plan.contains("CrossJoinExec"),
-        "{plan}"
-    );
     let o = leadql(&["SELECT * FROM lead_duplicates(1.5)"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("min_similarity must be between 0 and 1"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("min_score must be between 0 and 1"));
+}
+
+#[test]
+fn a_junk_email_shared_by_5000_leads_is_reported_and_pairs_nothing() {
+    // The sample again, plus 5,000 leads typed with one junk address and each its own
+    // name: 12.5M pairs if the address were a block like any other.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path();
+    common::copy_sample(ws);
+    let junk = ws.join("leads").join("junk.parquet");
+    let copy = format!(
+        "COPY (SELECT * REPLACE (lead_id + 1000000 AS lead_id, ' TEST@test.com' AS email, \
+         concat('First', lead_id) AS first_name, concat('Last', lead_id) AS last_name, \
+         CAST(NULL AS VARCHAR) AS phone) FROM leads) TO '{}' STORED AS PARQUET",
+        junk.display()
+    );
+    at(ws, &["sql", &copy]);
+    let sample = csv("SELECT count(*) FROM lead_duplicates()");
+    let o = common::leadql_in(
+        ws,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS pairs, count(*) FILTER (WHERE duplicate_id > 1000000) AS junk FROM lead_duplicates()",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "the email \"test@test.com\" is shared by 5000 leads (more than max_block 100)"
+        ),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let pairs = sample.lines().nth(1).expect("count");
+    assert_eq!(
+        out.lines().nth(1),
+        Some(format!("{pairs},0").as_str()),
+        "{out}"
+    );
 }
 
 fn at(dir: &Path, args: &[&str]) -> String {
@@ -150,7 +184,7 @@ fn planted_duplicates_are_found_with_measured_precision_and_recall() {
     );
     assert_eq!(cell(&by_rule, "same_phone", "precision"), 1.0, "{by_rule}");
     let any = cell(&by_rule, "any rule", "precision");
-    assert!(any >= 0.6, "precision {any}: {by_rule}");
+    assert!(any >= 0.9, "precision {any}: {by_rule}");
 
     // The same seed plants the same duplicates.
     let again = tmp.path().join("again");

@@ -27,6 +27,23 @@ SELECT 'any rule', count(*), count(t.a), round(count(t.a) * 1.0 / count(*), 4)
 FROM (SELECT DISTINCT a, b FROM found) f LEFT JOIN truth t ON t.a = f.a AND t.b = f.b
 ORDER BY rule;
 
+-- Precision and recall at other thresholds (the default min_score is 0.5): how the
+-- default was chosen.
+CREATE VIEW scored AS
+  SELECT least(lead_id, duplicate_id) AS a, greatest(lead_id, duplicate_id) AS b, match_score
+  FROM lead_duplicates(0.01);
+
+SELECT th.threshold,
+       count(s.a) FILTER (WHERE s.match_score >= th.threshold) AS found,
+       count(t.a) FILTER (WHERE s.match_score >= th.threshold) AS true_pairs,
+       round(count(t.a) FILTER (WHERE s.match_score >= th.threshold) * 1.0
+             / count(s.a) FILTER (WHERE s.match_score >= th.threshold), 4) AS precision,
+       round(count(t.a) FILTER (WHERE s.match_score >= th.threshold) * 1.0
+             / (SELECT count(*) FROM truth), 4) AS recall
+FROM (VALUES (0.05), (0.1), (0.2), (0.3), (0.4), (0.5), (0.6), (0.7), (0.8), (0.9), (0.95)) th(threshold)
+CROSS JOIN scored s LEFT JOIN truth t ON t.a = s.a AND t.b = s.b
+GROUP BY th.threshold ORDER BY th.threshold;
+
 -- Recall per planted variation: share of planted (duplicate, original) pairs found by
 -- any rule; and over all true pairs.
 SELECT p.variation, count(*) AS planted,

@@ -23,6 +23,7 @@ pub mod assignment;
 pub mod bins;
 pub mod boost;
 pub mod domain;
+pub mod duplicates;
 pub mod fault;
 pub mod features;
 pub mod logistic;

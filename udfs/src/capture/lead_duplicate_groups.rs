@@ -1,4 +1,4 @@
-//! `lead_duplicate_groups([min_similarity])`: the leads `lead_duplicates` pairs, put
+//! `lead_duplicate_groups([min_score [, max_block]])`: the leads `lead_duplicates` pairs, put
 //! together transitively into groups: if A and B are duplicates and so are B and C,
 //! A, B and C are one group, named by its smallest lead id.
 //!
@@ -7,21 +7,20 @@
 //! ```
 //!
 //! Columns: `lead_id`, `group_id` (the smallest lead id of the group), `group_size`
-//! (2 or more). A lead in no pair is in no group. The pairs come from the plan of
-//! `lead_duplicates` at the same `min_similarity`; the grouping (union–find,
+//! (2 or more). A lead in no pair is in no group. The pairs are `lead_duplicates`'
+//! at the same `min_score` and `max_block`; the grouping (union–find,
 //! [`leadql_models::matching::duplicate_groups`]) runs when the query reads the table.
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::array::{Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::Result;
-use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::Documentation;
 use leadql_models::matching::duplicate_groups;
 
-use super::lead_duplicates::{duplicates_sql, min_similarity};
+use super::lead_duplicates::{duplicates, settings};
 use crate::catalogue::{Build, CAPTURE, Entry, Function};
 use crate::deferred::DeferredTable;
 use crate::scoring::common::state;
@@ -40,11 +39,15 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         CAPTURE,
         "The duplicate pairs of `lead_duplicates`, joined transitively into groups: when A and B are duplicates and so are B and C, A, B and C form one group, named by its smallest lead id. One row per lead in a group; a lead in no pair is in no group. Columns: `lead_id, group_id, group_size` (2 or more), ordered by group and lead.",
-        "lead_duplicate_groups([min_similarity])",
+        "lead_duplicate_groups([min_score [, max_block]])",
     )
     .with_argument(
-        "min_similarity",
-        "As for `lead_duplicates`: the least `name_similarity` of the name-based rules, from 0 to 1 (default 0.9).",
+        "min_score",
+        "As for `lead_duplicates`: the least match score of a pair, from 0 to 1 (default 0.5).",
+    )
+    .with_argument(
+        "max_block",
+        "As for `lead_duplicates`: the most leads one blocking key may pair in full (default 100).",
     )
     .with_sql_example(
         "> SELECT group_size, count(DISTINCT group_id) AS groups, count(*) AS leads
@@ -52,8 +55,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
 +------------+--------+-------+
 | group_size | groups | leads |
 +------------+--------+-------+
-| 2          | 34     | 68    |
-| 3          | 1      | 3     |
+| 2          | 18     | 36    |
 +------------+--------+-------+",
     )
     .with_related_udf("lead_duplicates")
@@ -75,28 +77,17 @@ pub struct LeadDuplicateGroups;
 impl TableFunctionImpl for LeadDuplicateGroups {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(args.session())?;
-        let min = min_similarity(state, NAME, args.exprs())?;
+        let settings = settings(state, NAME, args.exprs())?;
         Ok(DeferredTable::new(
             schema(),
             Box::new(move |state| {
                 Box::pin(async move {
-                    let plan = state.create_logical_plan(&duplicates_sql(min)).await?;
-                    let batches = DataFrame::new(state.clone(), plan)
-                        .select_columns(&["lead_id", "duplicate_id"])?
-                        .collect()
-                        .await?;
-                    let mut pairs = Vec::new();
-                    for b in &batches {
-                        let (a, d) = (
-                            b.column(0).as_primitive::<Int64Type>(),
-                            b.column(1).as_primitive::<Int64Type>(),
-                        );
-                        for i in 0..b.num_rows() {
-                            if a.is_valid(i) && d.is_valid(i) {
-                                pairs.push((a.value(i), d.value(i)));
-                            }
-                        }
-                    }
+                    let found = duplicates(state, settings).await?;
+                    let pairs: Vec<(i64, i64)> = found
+                        .matches
+                        .iter()
+                        .map(|m| (m.lead_id, m.duplicate_id))
+                        .collect();
                     let groups = duplicate_groups(&pairs);
                     Ok(RecordBatch::try_new(
                         schema(),

@@ -1,38 +1,43 @@
-//! `lead_duplicates([min_similarity])`: pairs of leads that are probably the same
-//! person, by the Dynamics 365 duplicate rules.
+//! `lead_duplicates([min_score [, max_block]])`: pairs of leads that are probably the
+//! same person, each with one match score and the evidence behind it.
 //!
 //! ```sql
-//! SELECT * FROM lead_duplicates() ORDER BY similarity DESC;
+//! SELECT * FROM lead_duplicates() ORDER BY match_score DESC;
 //! ```
 //!
-//! Columns: `lead_id` and `duplicate_id` (`lead_id < duplicate_id`), `rule`,
-//! `similarity` (0–1). Rules, in order (a pair found by several keeps the first):
-//! 1. `same_email`: equal [`normalize_email`](super::normalize_email);
-//! 2. `same_phone`: equal [`normalize_phone`](super::normalize_phone) (8 digits or more);
-//! 3. `similar_name_and_company`: [`name_similarity`](super::name_similarity) of the
-//!    names and of the companies both at least `min_similarity` (default 0.9);
-//! 4. `similar_name_same_domain`: names at least `min_similarity` alike and the same
-//!    email domain (not a free-mail domain such as gmail.com).
+//! Columns: `lead_id` and `duplicate_id` (`lead_id < duplicate_id`), `match_score`
+//! (0–1), `rule` (the strongest evidence in Dynamics 365's rule names: `same_email`,
+//! `same_phone`, `similar_name_and_company`, `similar_name_same_domain`, else
+//! `combined`) and `reasons` (all the evidence, comma-separated: `same_email`,
+//! `similar_name`, `other_phone`, …).
 //!
-//! Blocking keeps it far from all-pairs: rules 1–2 are equality joins; rules 3–4
-//! compare only leads that share the first six letters of the company (rule 3) or the
-//! email domain (rule 4), and either the same last name and first initial or the same
-//! first name and last initial — so a typo in one of the two names is found, typos in
-//! both are not. Leads without a name are left to rules 1–2.
+//! The matcher is [`leadql_models::duplicates`]: candidate pairs come from blocking
+//! keys (email, E.164 phone, phone ending, email local part, names at the same company
+//! or email domain) in blocks of at most `max_block` leads; a larger block is compared
+//! only within the same full name and reported on stderr with its key, so a junk value
+//! shared by thousands of leads costs nothing. The work runs when the query reads the
+//! table, on all cores.
 
 use std::sync::{Arc, LazyLock};
 
+use datafusion::arrow::array::{
+    Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
+};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::dataframe::DataFrame;
+use datafusion::common::{Result, ScalarValue, exec_datafusion_err, plan_err};
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::Documentation;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Documentation, Expr, cast, col};
 
-use leadql_models::matching::FREE_MAIL;
+use leadql_models::duplicates::{
+    DEFAULT_MAX_BLOCK, DEFAULT_MIN_SCORE, Found, Lead, Settings, find,
+};
 
 use crate::args;
 use crate::catalogue::{Build, CAPTURE, Entry, Function};
+use crate::deferred::DeferredTable;
 use crate::relation;
 use crate::scoring::common::state;
 
@@ -49,26 +54,21 @@ pub const ENTRY: Entry = Entry::table(
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         CAPTURE,
-        "Pairs of leads of the `leads` table that are probably the same person, by the Dynamics 365 duplicate rules, each pair once (`lead_id < duplicate_id`) under the first rule that finds it: `same_email` (equal `normalize_email`), `same_phone` (equal `normalize_phone`, 8 digits or more), `similar_name_and_company` (`name_similarity` of the names and of the companies both at least `min_similarity`; `similarity` is the smaller), `similar_name_same_domain` (names at least `min_similarity` alike and the same email domain, free-mail domains such as gmail.com excepted). Blocking keeps it far from comparing all pairs: names are compared only between leads sharing the first six letters of the company (or the email domain) and either the last name and first initial or the first name and last initial, so a typo in one of the two names is found, typos in both are not. Columns: `lead_id, duplicate_id, rule, similarity` (0–1).",
-        "lead_duplicates([min_similarity])",
+        "Pairs of leads of the `leads` table that are probably the same person, each pair once (`lead_id < duplicate_id`) with one `match_score` (0–1) from all the evidence both leads give: same normalised email, same phone in E.164 (national numbers read in the lead's country), name and company similarity (Jaro–Winkler), same corporate email domain, different phones, countries or names against, creation within 30 days. `rule` names the strongest evidence in Dynamics 365's duplicate-rule words (`same_email`, `same_phone`, `similar_name_and_company`, `similar_name_same_domain`, else `combined`); `reasons` lists all of it. Candidates come from blocking keys (email, phone, phone ending, email local part, last name and first initial or first name and last initial at the same company or domain), in blocks of at most `max_block` leads: a larger block (a junk email shared by thousands) is compared only within the same full name and reported on stderr with its key. Columns: `lead_id, duplicate_id, match_score, rule, reasons`.",
+        "lead_duplicates([min_score [, max_block]])",
     )
-    .with_argument("min_similarity", "The least `name_similarity` of the name-based rules, from 0 to 1 (default 0.9).")
+    .with_argument("min_score", "The least match score reported, from 0 to 1 (default 0.5).")
+    .with_argument("max_block", "The most leads one blocking key may pair in full (default 100).")
     .with_sql_example(
-        "> SELECT rule, count(*) AS pairs, round(min(similarity), 3) AS least_similar
+        "> SELECT rule, count(*) AS pairs, round(min(match_score), 3) AS least_score
   FROM lead_duplicates() GROUP BY rule ORDER BY rule;
-+--------------------------+-------+---------------+
-| rule                     | pairs | least_similar |
-+--------------------------+-------+---------------+
-| same_email               | 11    | 1.0           |
-| similar_name_and_company | 23    | 0.9           |
-| similar_name_same_domain | 3     | 0.916         |
-+--------------------------+-------+---------------+
-> SELECT count(*) AS pairs FROM lead_duplicates(0.97);
-+-------+
-| pairs |
-+-------+
-| 29    |
-+-------+",
++--------------------------+-------+-------------+
+| rule                     | pairs | least_score |
++--------------------------+-------+-------------+
+| same_email               | 6     | 0.999       |
+| similar_name_and_company | 11    | 0.5         |
+| similar_name_same_domain | 1     | 0.5         |
++--------------------------+-------+-------------+",
     )
     .with_related_udf("name_similarity")
     .with_related_udf("normalize_email")
@@ -80,88 +80,156 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct LeadDuplicates;
 
-/// The query of the duplicate rules at `min` similarity.
-pub fn duplicates_sql(min: f64) -> String {
-    let free = FREE_MAIL
-        .iter()
-        .map(|d| format!("'{d}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "WITH n AS (SELECT lead_id, normalize_email(email) AS e, email_domain(email) AS d, normalize_phone(phone) AS p, \
-           trim(concat_ws(' ', first_name, last_name)) AS name, company, \
-           lower(trim(last_name)) AS ln, lower(trim(first_name)) AS fn, \
-           lower(substr(trim(last_name), 1, 1)) AS li, lower(substr(trim(first_name), 1, 1)) AS fi, \
-           lower(substr(regexp_replace(company, '[^[:alnum:]]', '', 'g'), 1, 6)) AS company_key FROM leads), \
-         by_company AS ( \
-           SELECT a.lead_id, b.lead_id AS duplicate_id FROM n a JOIN n b \
-             ON a.company_key = b.company_key AND a.ln = b.ln AND a.fi = b.fi AND a.lead_id < b.lead_id WHERE a.company_key <> '' \
-           UNION \
-           SELECT a.lead_id, b.lead_id FROM n a JOIN n b \
-             ON a.company_key = b.company_key AND a.fn = b.fn AND a.li = b.li AND a.lead_id < b.lead_id WHERE a.company_key <> ''), \
-         by_domain AS ( \
-           SELECT a.lead_id, b.lead_id AS duplicate_id FROM n a JOIN n b \
-             ON a.d = b.d AND a.ln = b.ln AND a.fi = b.fi AND a.lead_id < b.lead_id WHERE a.d NOT IN ({free}) \
-           UNION \
-           SELECT a.lead_id, b.lead_id FROM n a JOIN n b \
-             ON a.d = b.d AND a.fn = b.fn AND a.li = b.li AND a.lead_id < b.lead_id WHERE a.d NOT IN ({free})), \
-         pairs AS ( \
-           SELECT a.lead_id, b.lead_id AS duplicate_id, 1 AS rank, 'same_email' AS rule, 1.0 AS similarity \
-             FROM n a JOIN n b ON a.e = b.e AND a.lead_id < b.lead_id \
-           UNION ALL \
-           SELECT a.lead_id, b.lead_id, 2, 'same_phone', 1.0 \
-             FROM n a JOIN n b ON a.p = b.p AND a.lead_id < b.lead_id WHERE length(a.p) >= 8 \
-           UNION ALL \
-           SELECT lead_id, duplicate_id, 3, 'similar_name_and_company', least(s_name, s_company) FROM ( \
-             SELECT c.lead_id, c.duplicate_id, name_similarity(a.name, b.name) AS s_name, \
-                    name_similarity(a.company, b.company) AS s_company \
-             FROM by_company c JOIN n a ON a.lead_id = c.lead_id JOIN n b ON b.lead_id = c.duplicate_id) x \
-           WHERE s_name >= {min:?} AND s_company >= {min:?} \
-           UNION ALL \
-           SELECT lead_id, duplicate_id, 4, 'similar_name_same_domain', s_name FROM ( \
-             SELECT c.lead_id, c.duplicate_id, name_similarity(a.name, b.name) AS s_name \
-             FROM by_domain c JOIN n a ON a.lead_id = c.lead_id JOIN n b ON b.lead_id = c.duplicate_id) y \
-           WHERE s_name >= {min:?}) \
-         SELECT lead_id, duplicate_id, rule, similarity FROM ( \
-           SELECT *, row_number() OVER (PARTITION BY lead_id, duplicate_id ORDER BY rank) AS k FROM pairs) z \
-         WHERE k = 1"
-    )
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("lead_id", DataType::Int64, false),
+        Field::new("duplicate_id", DataType::Int64, false),
+        Field::new("match_score", DataType::Float64, false),
+        Field::new("rule", DataType::Utf8, false),
+        Field::new("reasons", DataType::Utf8, false),
+    ]))
 }
 
-/// The `[min_similarity]` argument of `function` (default 0.9), checked to be a
-/// number from 0 to 1.
-pub(crate) fn min_similarity(state: &SessionState, function: &str, exprs: &[Expr]) -> Result<f64> {
-    let min = match exprs {
-        [] => 0.9,
-        [e] => match args::constant(state, e)? {
-            ScalarValue::Float64(Some(v)) => v,
-            ScalarValue::Float32(Some(v)) => f64::from(v),
-            ScalarValue::Int64(Some(v)) => v as f64,
-            ScalarValue::Decimal128(Some(v), _, scale) => v as f64 / 10f64.powi(i32::from(scale)),
-            other => {
-                return plan_err!(
-                    "{function}: min_similarity must be a number between 0 and 1, got {other}"
-                );
+/// The `[min_score [, max_block]]` arguments of `function`.
+pub(crate) fn settings(state: &SessionState, function: &str, exprs: &[Expr]) -> Result<Settings> {
+    if exprs.len() > 2 {
+        return plan_err!(
+            "{function} expects ([min_score [, max_block]]), got {} arguments",
+            exprs.len()
+        );
+    }
+    let number = |e: &Expr, what: &str| -> Result<f64> {
+        match args::constant(state, e)? {
+            ScalarValue::Float64(Some(v)) => Ok(v),
+            ScalarValue::Float32(Some(v)) => Ok(f64::from(v)),
+            ScalarValue::Int64(Some(v)) => Ok(v as f64),
+            ScalarValue::Int32(Some(v)) => Ok(f64::from(v)),
+            ScalarValue::Decimal128(Some(v), _, scale) => {
+                Ok(v as f64 / 10f64.powi(i32::from(scale)))
             }
-        },
-        _ => {
-            return plan_err!(
-                "{function} expects ([min_similarity]), got {} arguments",
-                exprs.len()
-            );
+            other => plan_err!("{function}: {what} must be a number, got {other}"),
         }
     };
-    if !(0.0..=1.0).contains(&min) {
-        return plan_err!("{function}: min_similarity must be between 0 and 1, got {min}");
+    let min_score = match exprs.first() {
+        Some(e) => number(e, "min_score")?,
+        None => DEFAULT_MIN_SCORE,
+    };
+    if !(0.0..=1.0).contains(&min_score) {
+        return plan_err!("{function}: min_score must be between 0 and 1, got {min_score}");
     }
-    Ok(min)
+    let max_block = match exprs.get(1) {
+        Some(e) => number(e, "max_block")?,
+        None => DEFAULT_MAX_BLOCK as f64,
+    };
+    if !(2.0..=100_000.0).contains(&max_block) || max_block.fract() != 0.0 {
+        return plan_err!(
+            "{function}: max_block must be a whole number from 2 to 100000, got {max_block}"
+        );
+    }
+    Ok(Settings {
+        min_score,
+        max_block: max_block as usize,
+    })
+}
+
+/// Reads the `leads` table of the caller's session and finds its duplicates (on a
+/// blocking thread), reporting oversized blocks on stderr.
+pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Result<Found> {
+    let text = |name: &str| cast(col(name), DataType::Utf8).alias(name);
+    let batches = relation::table(state, "leads")?
+        .select(vec![
+            cast(col("lead_id"), DataType::Int64).alias("lead_id"),
+            text("first_name"),
+            text("last_name"),
+            text("email"),
+            text("phone"),
+            text("company"),
+            text("country"),
+            cast(
+                col("created_at"),
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+            )
+            .alias("created_at"),
+        ])?
+        .collect()
+        .await?;
+    let mut leads = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    for b in &batches {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let strings: Vec<&StringArray> = (1..7).map(|i| b.column(i).as_string::<i32>()).collect();
+        let created = b.column(7).as_primitive::<TimestampMicrosecondType>();
+        let get = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+        for i in 0..b.num_rows() {
+            if ids.is_null(i) {
+                continue;
+            }
+            leads.push(Lead {
+                id: ids.value(i),
+                first_name: get(strings[0], i),
+                last_name: get(strings[1], i),
+                email: get(strings[2], i),
+                phone: get(strings[3], i),
+                company: get(strings[4], i),
+                country: get(strings[5], i),
+                created_at: created.is_valid(i).then(|| created.value(i)),
+            });
+        }
+    }
+    let found = tokio::task::spawn_blocking(move || find(&leads, &settings))
+        .await
+        .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
+    // The largest blocks, then a count: one line per block would drown the output.
+    const SHOWN: usize = 5;
+    for o in found.oversized.iter().take(SHOWN) {
+        let left_out = if o.skipped > 0 {
+            format!("; {} of them left out", o.skipped)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "warning: {NAME}: the {} {:?} is shared by {} leads (more than max_block {}): compared only within the same full name{left_out}",
+            o.kind.name(),
+            o.value,
+            o.leads,
+            settings.max_block
+        );
+    }
+    if found.oversized.len() > SHOWN {
+        eprintln!(
+            "warning: {NAME}: {} more blocking keys are shared by more than max_block {} leads (compared only within the same full name)",
+            found.oversized.len() - SHOWN,
+            settings.max_block
+        );
+    }
+    Ok(found)
 }
 
 impl TableFunctionImpl for LeadDuplicates {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let state = state(args.session())?;
-        let min = min_similarity(state, NAME, args.exprs())?;
-        let plan = relation::plan_sql(state, NAME, &duplicates_sql(min))?;
-        Ok(DataFrame::new(state.clone(), plan).into_view())
+        let settings = settings(state, NAME, args.exprs())?;
+        Ok(DeferredTable::new(
+            schema(),
+            Box::new(move |state| {
+                Box::pin(async move {
+                    let found = duplicates(state, settings).await?;
+                    let m = &found.matches;
+                    Ok(RecordBatch::try_new(
+                        schema(),
+                        vec![
+                            Arc::new(Int64Array::from_iter_values(m.iter().map(|p| p.lead_id))),
+                            Arc::new(Int64Array::from_iter_values(
+                                m.iter().map(|p| p.duplicate_id),
+                            )),
+                            Arc::new(Float64Array::from_iter_values(m.iter().map(|p| p.score))),
+                            Arc::new(StringArray::from_iter_values(m.iter().map(|p| p.rule))),
+                            Arc::new(StringArray::from_iter_values(
+                                m.iter().map(|p| p.reasons.join(",")),
+                            )),
+                        ],
+                    )?)
+                })
+            }),
+        ))
     }
 }

@@ -1,0 +1,221 @@
+//! Candidate pairs: leads that share a blocking key, in blocks of bounded size.
+//!
+//! Each lead gives up to eight keys (one per [`Kind`]); a key is hashed to 64 bits with
+//! its kind, the `(hash, lead)` entries are sorted, and each run of equal hashes is a
+//! block whose every pair is a candidate. A block of more than `max_block` leads is
+//! split by full name (first and last, folded) and only the parts within the limit
+//! are compared; the block is reported as [`Oversized`], with how many of its leads
+//! were left out. Candidates found by several keys are scored once.
+
+use super::{Oversized, Prepared};
+
+/// The keys leads are blocked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// The normalised email.
+    Email,
+    /// The phone in E.164.
+    Phone,
+    /// The phone's last 8 digits (a number read in the wrong region, or without one).
+    PhoneEnd,
+    /// The email's local part (the same person at another domain), when specific
+    /// enough: 5 characters or more with a separator (`jane.doe`, not `jane`), not a
+    /// role such as `info` or `sales`.
+    EmailLocal,
+    /// Last name, first initial and the company's first word.
+    LastNameCompany,
+    /// First name, last initial and the company's first word (a typo in the last name).
+    FirstNameCompany,
+    /// Last name, first initial and the corporate email domain.
+    LastNameDomain,
+    /// First name, last initial and the corporate email domain.
+    FirstNameDomain,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Email,
+        Kind::Phone,
+        Kind::PhoneEnd,
+        Kind::EmailLocal,
+        Kind::LastNameCompany,
+        Kind::FirstNameCompany,
+        Kind::LastNameDomain,
+        Kind::FirstNameDomain,
+    ];
+
+    /// The kind's name in warnings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::PhoneEnd => "phone ending",
+            Kind::EmailLocal => "email local part",
+            Kind::LastNameCompany => "last name, first initial and company",
+            Kind::FirstNameCompany => "first name, last initial and company",
+            Kind::LastNameDomain => "last name, first initial and email domain",
+            Kind::FirstNameDomain => "first name, last initial and email domain",
+        }
+    }
+}
+
+/// Local parts that name a role, not a person.
+const ROLE_LOCALS: &[&str] = &[
+    "info",
+    "sales",
+    "contact",
+    "admin",
+    "office",
+    "hello",
+    "support",
+    "marketing",
+    "noreply",
+    "no-reply",
+    "enquiries",
+    "inquiries",
+    "team",
+    "mail",
+    "test",
+];
+
+fn initial(s: &str) -> Option<char> {
+    s.chars().next()
+}
+
+/// The value of `p`'s key of `kind`, if it has one.
+pub fn key(p: &Prepared, kind: Kind) -> Option<String> {
+    let name_at = |name: &str, other: &str, place: &str| -> Option<String> {
+        (!name.is_empty() && !place.is_empty())
+            .then(|| initial(other).map(|i| format!("{name} {i} @ {place}")))
+            .flatten()
+    };
+    match kind {
+        Kind::Email => p.email.clone(),
+        Kind::Phone => p.phone.clone().filter(|n| n.len() >= 9),
+        Kind::PhoneEnd => p.phone.as_deref().and_then(|n| {
+            let digits: Vec<char> = n.chars().filter(char::is_ascii_digit).collect();
+            (digits.len() >= 8).then(|| digits[digits.len() - 8..].iter().collect())
+        }),
+        Kind::EmailLocal => p.email.as_deref().and_then(|e| {
+            let local = e.split_once('@')?.0;
+            // A first name alone (`thomas@`) is thousands of people's.
+            let specific = local.chars().count() >= 5
+                && local.contains(['.', '_', '-'])
+                && !ROLE_LOCALS.contains(&local);
+            specific.then(|| local.to_string())
+        }),
+        Kind::LastNameCompany => name_at(&p.last, &p.first, &p.company_key),
+        Kind::FirstNameCompany => name_at(&p.first, &p.last, &p.company_key),
+        Kind::LastNameDomain => name_at(&p.last, &p.first, p.domain.as_deref().unwrap_or("")),
+        Kind::FirstNameDomain => name_at(&p.first, &p.last, p.domain.as_deref().unwrap_or("")),
+    }
+}
+
+/// FNV-1a, 64 bits, seeded with the kind: keys of different kinds never meet.
+fn hash(kind: Kind, text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ ((kind as u64 + 1) << 56);
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A candidate pair of indexes into the prepared leads, packed (smaller first).
+pub fn pack(i: usize, j: usize) -> u64 {
+    let (a, b) = if i < j { (i, j) } else { (j, i) };
+    ((a as u64) << 32) | b as u64
+}
+
+/// The indexes of a packed pair.
+pub fn unpack(pair: u64) -> (usize, usize) {
+    ((pair >> 32) as usize, (pair & 0xffff_ffff) as usize)
+}
+
+/// Every pair inside `members`.
+fn all_pairs(members: &[u32], out: &mut Vec<u64>) {
+    for (n, &i) in members.iter().enumerate() {
+        for &j in &members[n + 1..] {
+            out.push(pack(i as usize, j as usize));
+        }
+    }
+}
+
+/// The candidate pairs of `leads` (packed, sorted, each once), and the blocks that
+/// were too large to compare in full.
+pub fn candidates(leads: &[Prepared], max_block: usize) -> (Vec<u64>, Vec<Oversized>) {
+    let max_block = max_block.max(2);
+    let mut entries: Vec<(u64, u32)> = super::par_map(leads, |p| {
+        Kind::ALL
+            .iter()
+            .filter_map(|&k| key(p, k).map(|v| hash(k, &v)))
+            .collect::<Vec<u64>>()
+    })
+    .into_iter()
+    .enumerate()
+    .flat_map(|(i, hashes)| hashes.into_iter().map(move |h| (h, i as u32)))
+    .collect();
+    entries.sort_unstable();
+    let mut pairs = Vec::new();
+    let mut oversized = Vec::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let h = entries[start].0;
+        let mut end = start + 1;
+        while end < entries.len() && entries[end].0 == h {
+            end += 1;
+        }
+        let members: Vec<u32> = entries[start..end].iter().map(|e| e.1).collect();
+        if members.len() <= max_block {
+            all_pairs(&members, &mut pairs);
+        } else {
+            let skipped = split_by_name(leads, &members, max_block, &mut pairs);
+            let first = &leads[members[0] as usize];
+            let (kind, value) = Kind::ALL
+                .iter()
+                .find_map(|&k| key(first, k).filter(|v| hash(k, v) == h).map(|v| (k, v)))
+                .unwrap_or((Kind::Email, String::new()));
+            oversized.push(Oversized {
+                kind,
+                value,
+                leads: members.len(),
+                skipped,
+            });
+        }
+        start = end;
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    oversized.sort_by(|a, b| b.leads.cmp(&a.leads).then(a.value.cmp(&b.value)));
+    (pairs, oversized)
+}
+
+/// The pairs of an oversized block that also share a full name, in parts of at most
+/// `max_block`; returns how many leads were in parts still too large (left out).
+fn split_by_name(
+    leads: &[Prepared],
+    members: &[u32],
+    max_block: usize,
+    out: &mut Vec<u64>,
+) -> usize {
+    let mut named: Vec<(u64, u32)> = members
+        .iter()
+        .filter_map(|&i| {
+            let p = &leads[i as usize];
+            (!p.first.is_empty() || !p.last.is_empty())
+                .then(|| (hash(Kind::Email, &format!("{} {}", p.first, p.last)), i))
+        })
+        .collect();
+    named.sort_unstable();
+    let mut skipped = members.len() - named.len();
+    for part in named.chunk_by(|a, b| a.0 == b.0) {
+        if part.len() > max_block {
+            skipped += part.len();
+        } else {
+            let ids: Vec<u32> = part.iter().map(|e| e.1).collect();
+            all_pairs(&ids, out);
+        }
+    }
+    skipped
+}

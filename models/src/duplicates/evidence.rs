@@ -1,0 +1,135 @@
+//! One match score per candidate pair: the evidence of both leads, as log-odds weights.
+//!
+//! | evidence | weight | reason |
+//! |---|---:|---|
+//! | same normalised email | +8 | `same_email` |
+//! | same phone (E.164) | +8 | `same_phone` |
+//! | both phones known, different | −3 | `other_phone` |
+//! | both emails known, different, at different domains | −2.5 | `other_email` |
+//! | names (first and last, Jaro–Winkler, best of both orders) ≥ 0.97 | +4.5 | `same_name` |
+//! | names ≥ 0.90 | +3 | `similar_name` |
+//! | names < 0.80 | −7 | `other_name` |
+//! | companies ≥ 0.95 | +2.5 | `same_company` |
+//! | companies ≥ 0.85 | +0.5 | `similar_company` |
+//! | companies < 0.70 | −2.5 | `other_company` |
+//! | same corporate email domain | +2 | `same_domain` |
+//! | both countries known, different | −2.5 | `other_country` |
+//! | created within 30 days of each other | +1.5 | `close_in_time` |
+//!
+//! The sum, with a prior of −6.5 (a pair that shares only a blocking key is rarely one
+//! person), goes through the logistic function: 0.5 is even odds, the default
+//! threshold. The weights are set by hand, with the signs and order a person would
+//! give them, and adjusted against the generator's planted duplicates: the evidence
+//! combinations of every candidate pair of a 100,000-lead workspace
+//! (`benches/duplicates/candidates.sql`), their share of true pairs, and the precision
+//! and recall each change gave (`benches/duplicates/calibrate.py` fits a logistic
+//! regression on the same table for comparison; its weights follow the generator's
+//! quirks, such as company variants that never differ by a letter, and were not
+//! taken).
+
+use super::Prepared;
+use crate::matching::jaro_winkler;
+
+/// The log-odds before any evidence.
+const PRIOR: f64 = -6.5;
+
+/// 30 days in microseconds.
+const CLOSE_IN_TIME_US: i64 = 30 * 86_400_000_000;
+
+/// A candidate pair, scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// How likely the pair is one person, 0–1.
+    pub score: f64,
+    /// The strongest evidence in Dynamics 365's duplicate-rule words: `same_email`,
+    /// `same_phone`, `similar_name_and_company`, `similar_name_same_domain`, or
+    /// `combined` when no single rule holds.
+    pub rule: &'static str,
+    /// The evidence that counted, for and against.
+    pub reasons: Vec<&'static str>,
+}
+
+/// Similarity of two persons' names: first with first and last with last, or crossed
+/// (a form filled in the wrong order); the mean of the two Jaro–Winkler values. `None`
+/// when either lacks both names.
+pub fn name_similarity(a: &Prepared, b: &Prepared) -> Option<f64> {
+    let known = |p: &Prepared| !p.first.is_empty() && !p.last.is_empty();
+    if known(a) && known(b) {
+        let straight = (jaro_winkler(&a.first, &b.first) + jaro_winkler(&a.last, &b.last)) / 2.0;
+        let crossed = (jaro_winkler(&a.first, &b.last) + jaro_winkler(&a.last, &b.first)) / 2.0;
+        Some(straight.max(crossed))
+    } else if !a.last.is_empty() && !b.last.is_empty() {
+        // One first name missing: the last names alone, a little discounted.
+        Some(jaro_winkler(&a.last, &b.last) * 0.95)
+    } else {
+        None
+    }
+}
+
+/// The match score of leads `a` and `b`.
+pub fn score(a: &Prepared, b: &Prepared) -> Scored {
+    let mut weight = PRIOR;
+    let mut reasons = Vec::new();
+    let mut add = |w: f64, reason: &'static str| {
+        weight += w;
+        reasons.push(reason);
+    };
+    let same_email = matches!((&a.email, &b.email), (Some(x), Some(y)) if x == y);
+    if same_email {
+        add(8.0, "same_email");
+    } else if a.email.is_some() && b.email.is_some() && a.domain != b.domain {
+        add(-2.5, "other_email");
+    }
+    let same_phone = matches!((&a.phone, &b.phone), (Some(x), Some(y)) if x == y);
+    if same_phone {
+        add(8.0, "same_phone");
+    } else if a.phone.is_some() && b.phone.is_some() {
+        add(-3.0, "other_phone");
+    }
+    let names = name_similarity(a, b);
+    match names {
+        Some(s) if s >= 0.97 => add(4.5, "same_name"),
+        Some(s) if s >= 0.90 => add(3.0, "similar_name"),
+        Some(s) if s < 0.80 => add(-7.0, "other_name"),
+        _ => {}
+    }
+    let company = (!a.company.is_empty() && !b.company.is_empty())
+        .then(|| jaro_winkler(&a.company, &b.company));
+    match company {
+        Some(s) if s >= 0.95 => add(2.5, "same_company"),
+        Some(s) if s >= 0.85 => add(0.5, "similar_company"),
+        Some(s) if s < 0.70 => add(-2.5, "other_company"),
+        _ => {}
+    }
+    let same_domain = a.domain.is_some() && a.domain == b.domain;
+    if same_domain {
+        add(2.0, "same_domain");
+    }
+    if let (Some(x), Some(y)) = (&a.country, &b.country)
+        && x != y
+    {
+        add(-2.5, "other_country");
+    }
+    if let (Some(x), Some(y)) = (a.created_at, b.created_at)
+        && x.abs_diff(y) <= CLOSE_IN_TIME_US as u64
+    {
+        add(1.5, "close_in_time");
+    }
+    let similar_names = names.is_some_and(|s| s >= 0.90);
+    let rule = if same_email {
+        "same_email"
+    } else if same_phone {
+        "same_phone"
+    } else if similar_names && company.is_some_and(|s| s >= 0.85) {
+        "similar_name_and_company"
+    } else if similar_names && same_domain {
+        "similar_name_same_domain"
+    } else {
+        "combined"
+    };
+    Scored {
+        score: 1.0 / (1.0 + (-weight).exp()),
+        rule,
+        reasons,
+    }
+}

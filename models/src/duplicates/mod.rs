@@ -1,0 +1,328 @@
+//! Duplicate leads at scale: candidate pairs from cheap blocking keys with capped
+//! blocks, then one match score per pair from the evidence both leads give.
+//!
+//! 1. **Prepare** each lead once ([`prepare`]): folded names and company, the
+//!    normalised email and its corporate domain, the phone in E.164 ([`phone`]).
+//! 2. **Block** ([`blocking`]): leads that share a key (the email, the phone, the
+//!    email's local part, the phone's last digits, the last name and first initial at
+//!    the same company or domain, or the first name and last initial) form a block,
+//!    and every pair inside a block is a candidate. A block larger than
+//!    [`Settings::max_block`] (5,000 leads sharing `test@test.com`) is compared only
+//!    within the same full name, and is reported ([`Oversized`]), so one junk value
+//!    cannot produce millions of pairs.
+//! 3. **Score** ([`evidence`]): each candidate's evidence (same email, same phone,
+//!    name and company similarity, same domain and country, creation times) adds
+//!    log-odds weights into one score from 0 to 1, with the evidence named as reasons.
+//!
+//! Work is split over the machine's cores with scoped threads; memory is a few
+//! hundred bytes per lead plus 8 bytes per candidate pair.
+
+pub mod blocking;
+pub mod evidence;
+pub mod phone;
+
+use crate::matching::{fold_name, is_free_mail, normalize_email};
+
+/// One lead as captured (the `leads` table's identity columns).
+#[derive(Debug, Clone, Default)]
+pub struct Lead {
+    /// The lead id.
+    pub id: i64,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Email, as typed.
+    pub email: Option<String>,
+    /// Phone, as typed.
+    pub phone: Option<String>,
+    /// Company name, as typed.
+    pub company: Option<String>,
+    /// Country (ISO 3166-1 alpha-2): the region of national phone numbers.
+    pub country: Option<String>,
+    /// Creation instant, microseconds since the epoch.
+    pub created_at: Option<i64>,
+}
+
+/// A lead in the forms matching compares.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// The lead id.
+    pub id: i64,
+    /// Folded first name ("" when missing).
+    pub first: String,
+    /// Folded last name ("" when missing).
+    pub last: String,
+    /// Normalised email.
+    pub email: Option<String>,
+    /// The email's domain when it is a company's (not free mail).
+    pub domain: Option<String>,
+    /// The phone in E.164.
+    pub phone: Option<String>,
+    /// Folded company name ("" when missing).
+    pub company: String,
+    /// The company's first word, folded, up to 6 characters ("" when missing).
+    pub company_key: String,
+    /// Country code, upper case.
+    pub country: Option<String>,
+    /// Creation instant (µs).
+    pub created_at: Option<i64>,
+}
+
+/// Reads a lead into the forms matching compares.
+pub fn prepare(lead: &Lead) -> Prepared {
+    let fold = |s: &Option<String>| s.as_deref().map(fold_name).unwrap_or_default();
+    let email = lead.email.as_deref().and_then(normalize_email);
+    let domain = email
+        .as_deref()
+        .and_then(|e| e.split_once('@'))
+        .map(|(_, d)| d.to_string())
+        .filter(|d| !is_free_mail(d));
+    let country = lead
+        .country
+        .as_deref()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty());
+    let phone = lead
+        .phone
+        .as_deref()
+        .and_then(|p| phone::e164(p, country.as_deref()));
+    let company_key = lead
+        .company
+        .as_deref()
+        .and_then(|c| c.split_whitespace().map(fold_name).find(|w| !w.is_empty()))
+        .map(|w| w.chars().filter(|c| !c.is_whitespace()).take(6).collect())
+        .unwrap_or_default();
+    Prepared {
+        id: lead.id,
+        first: fold(&lead.first_name),
+        last: fold(&lead.last_name),
+        email,
+        domain,
+        phone,
+        company: fold(&lead.company),
+        company_key,
+        country,
+        created_at: lead.created_at,
+    }
+}
+
+/// How to match.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// The most leads one block may hold before it is compared only within the same
+    /// full name (and reported).
+    pub max_block: usize,
+    /// The least match score a pair is reported with.
+    pub min_score: f64,
+}
+
+/// The default [`Settings::max_block`].
+pub const DEFAULT_MAX_BLOCK: usize = 100;
+
+/// The default [`Settings::min_score`].
+pub const DEFAULT_MIN_SCORE: f64 = 0.5;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_block: DEFAULT_MAX_BLOCK,
+            min_score: DEFAULT_MIN_SCORE,
+        }
+    }
+}
+
+/// A pair of leads that are probably the same person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// The smaller lead id.
+    pub lead_id: i64,
+    /// The larger lead id.
+    pub duplicate_id: i64,
+    /// How likely the two are one person, 0–1.
+    pub score: f64,
+    /// The strongest evidence, in Dynamics 365's words ([`evidence::Scored::rule`]).
+    pub rule: &'static str,
+    /// The evidence for (and against) the pair.
+    pub reasons: Vec<&'static str>,
+}
+
+/// A block too large to compare in full: its key, and how many leads share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    /// Which key.
+    pub kind: blocking::Kind,
+    /// The shared value.
+    pub value: String,
+    /// How many leads share it.
+    pub leads: usize,
+    /// Leads of the block left uncompared by it (in parts still too large after
+    /// splitting by full name).
+    pub skipped: usize,
+}
+
+/// What [`find`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// The pairs at or above the least score, by lead and duplicate id.
+    pub matches: Vec<Match>,
+    /// The blocks too large to compare in full, largest first.
+    pub oversized: Vec<Oversized>,
+    /// How many candidate pairs were scored.
+    pub candidates: usize,
+}
+
+/// Finds the duplicate pairs among `leads`.
+pub fn find(leads: &[Lead], settings: &Settings) -> Found {
+    let prepared = par_map(leads, prepare);
+    let (candidates, oversized) = blocking::candidates(&prepared, settings.max_block);
+    let scored = par_map(&candidates, |&pair| {
+        let (i, j) = blocking::unpack(pair);
+        let (a, b) = (&prepared[i], &prepared[j]);
+        let s = evidence::score(a, b);
+        (s.score >= settings.min_score).then(|| {
+            let (lead_id, duplicate_id) = if a.id <= b.id {
+                (a.id, b.id)
+            } else {
+                (b.id, a.id)
+            };
+            Match {
+                lead_id,
+                duplicate_id,
+                score: s.score,
+                rule: s.rule,
+                reasons: s.reasons,
+            }
+        })
+    });
+    let mut matches: Vec<Match> = scored.into_iter().flatten().collect();
+    matches.sort_by_key(|m| (m.lead_id, m.duplicate_id));
+    matches.dedup_by_key(|m| (m.lead_id, m.duplicate_id));
+    Found {
+        matches,
+        oversized,
+        candidates: candidates.len(),
+    }
+}
+
+/// `f` over `items` on every core, in order.
+pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 10_000 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(id: i64, first: &str, last: &str, email: &str, phone: &str, company: &str) -> Lead {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Lead {
+            id,
+            first_name: some(first),
+            last_name: some(last),
+            email: some(email),
+            phone: some(phone),
+            company: some(company),
+            country: Some("DE".into()),
+            created_at: Some(id * 86_400_000_000),
+        }
+    }
+
+    #[test]
+    fn the_same_person_typed_three_ways_is_found_and_namesakes_are_not() {
+        let leads = vec![
+            lead(
+                1,
+                "Jürgen",
+                "Weber",
+                "j.weber@acme.de",
+                "030 1234567",
+                "ACME GmbH",
+            ),
+            // Same email in other case, last name typo.
+            lead(2, "Jurgen", "Webber", " J.Weber@ACME.de ", "", "Acme"),
+            // Same phone written internationally, no email.
+            lead(3, "Jürgen", "Weber", "", "+49 30 1234567", "ACME GmbH"),
+            // Same name and company, nothing else: typed again at an event.
+            lead(4, "Jürgen", "Webr", "", "", "ACME GmbH"),
+            // A namesake elsewhere: other company, email, phone and country.
+            Lead {
+                country: Some("AT".into()),
+                ..lead(
+                    5,
+                    "Jürgen",
+                    "Weber",
+                    "jw@other.at",
+                    "0660 7654321",
+                    "Other AG",
+                )
+            },
+        ];
+        let found = find(&leads, &Settings::default());
+        let pairs: Vec<(i64, i64)> = found
+            .matches
+            .iter()
+            .map(|m| (m.lead_id, m.duplicate_id))
+            .collect();
+        for p in [(1, 2), (1, 3), (1, 4)] {
+            assert!(pairs.contains(&p), "{p:?} in {:?}", found.matches);
+        }
+        assert!(
+            !pairs.iter().any(|&(a, b)| a == 5 || b == 5),
+            "{:?}",
+            found.matches
+        );
+        let by_email = found
+            .matches
+            .iter()
+            .find(|m| m.duplicate_id == 2)
+            .expect("1-2");
+        assert_eq!(by_email.rule, "same_email");
+        assert!(by_email.reasons.contains(&"same_email"), "{by_email:?}");
+        let by_phone = found
+            .matches
+            .iter()
+            .find(|m| m.duplicate_id == 3)
+            .expect("1-3");
+        assert_eq!(by_phone.rule, "same_phone");
+    }
+
+    #[test]
+    fn a_junk_email_shared_by_thousands_is_reported_not_paired_in_full() {
+        let leads: Vec<Lead> = (0..5000)
+            .map(|i| {
+                lead(
+                    i,
+                    &format!("First{i}"),
+                    &format!("Last{i}"),
+                    "test@test.com",
+                    "",
+                    "",
+                )
+            })
+            .collect();
+        let found = find(&leads, &Settings::default());
+        assert!(found.candidates < 1000, "{}", found.candidates);
+        assert!(found.matches.is_empty(), "{:?}", &found.matches[..3]);
+        let o = &found.oversized[0];
+        assert_eq!(
+            (o.kind, o.value.as_str(), o.leads),
+            (blocking::Kind::Email, "test@test.com", 5000)
+        );
+    }
+}
