@@ -1031,3 +1031,89 @@ fn kept_columns_are_usable_in_sql_rule_models_and_create_model() {
         60
     );
 }
+
+#[test]
+fn rows_matching_existing_leads_are_flagged_skipped_or_kept() {
+    // Lead 1 of the sample typed again (case, spacing, the phone's own spacing), and
+    // one new person.
+    let file_text = "first_name,last_name,email,phone,company,country\n\
+        SANNE,Jansen, Sanne_Jansen85@JansenNetworks.nl ,+31 20 7564816,Jansen Networks,NL\n\
+        Nieuw,Persoon,nieuw.persoon@example.org,,Example BV,NL\n";
+    let run = |mode: &str| {
+        let (tmp, ws) = sample();
+        let file = tmp.path().join("fair.csv");
+        std::fs::write(&file, file_text).expect("write");
+        let before = number(&ws, "SELECT count(*) FROM leads");
+        let err = ok(&leadql(
+            &ws,
+            &[
+                "import",
+                "csv",
+                file.to_str().expect("utf-8"),
+                "--on-duplicate",
+                mode,
+                "--at",
+                "2026-07-01 00:00:00",
+            ],
+        ));
+        let added = number(&ws, "SELECT count(*) FROM leads") - before;
+        let listed: Vec<String> = std::fs::read_dir(ws.join("_rejects"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with("-duplicates.csv"))
+                    .map(|p| std::fs::read_to_string(p).expect("read"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (err, added, listed, tmp)
+    };
+    let (err, added, listed, _t) = run("flag");
+    assert_eq!(added, 2, "{err}");
+    assert!(
+        err.contains("1 rows match an existing lead (imported, flagged)"),
+        "{err}"
+    );
+    assert_eq!(listed.len(), 1, "{err}");
+    let rows: Vec<&str> = listed[0].lines().collect();
+    assert_eq!(
+        rows[0],
+        "line,lead_id,duplicate_of,match_score,reasons,action"
+    );
+    assert_eq!(rows.len(), 2, "{}", listed[0]);
+    let cells: Vec<&str> = rows[1].split(',').collect();
+    assert_eq!((cells[0], cells[2]), ("2", "1"), "{}", rows[1]);
+    assert!(
+        cells[1].parse::<i64>().is_ok_and(|id| id > 5000),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[1].contains("same_email") && rows[1].contains("same_phone"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].ends_with(",flagged"), "{}", rows[1]);
+
+    let (err, added, listed, _t) = run("skip");
+    assert_eq!(added, 1, "{err}");
+    assert!(
+        err.contains("1 rows match an existing lead (not imported)"),
+        "{err}"
+    );
+    assert!(
+        listed[0]
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("2,,1,") && l.ends_with(",skipped")),
+        "{}",
+        listed[0]
+    );
+
+    let (err, added, listed, _t) = run("keep");
+    assert_eq!(added, 2, "{err}");
+    assert!(
+        !err.contains("match an existing lead") && listed.is_empty(),
+        "{err}"
+    );
+}

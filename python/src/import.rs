@@ -85,6 +85,7 @@ pub fn import_file(
         rejects,
         dry_run,
         max_rejects,
+        on_duplicate: import::duplicates::OnDuplicate::Flag,
     };
     let r = wait(py, async move {
         let _writer = WRITER.lock().await;

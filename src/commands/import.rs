@@ -80,6 +80,11 @@ pub struct CommonArgs {
     /// Read, check and report; write nothing to the workspace.
     #[arg(long)]
     dry_run: bool,
+    /// Rows that match an existing lead (lead_duplicates' matcher, default threshold):
+    /// flag imports them and lists the pairs in _rejects/…-duplicates.csv, skip leaves
+    /// them out (listed there too), keep does not check.
+    #[arg(long, value_enum, default_value_t = import::duplicates::OnDuplicate::Flag)]
+    on_duplicate: import::duplicates::OnDuplicate,
     /// Keep every column the mapping does not use as an extra lead column, named like
     /// [extra] columns ("Plan Tier" -> plan_tier) and typed from its values: int, float
     /// (plain digits: 00123, 1,200 and 3,5 stay text), bool (true/false or yes/no),
@@ -130,6 +135,7 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
         rejects: common.rejects.clone(),
         dry_run: common.dry_run,
         max_rejects: common.max_rejects,
+        on_duplicate: common.on_duplicate,
     };
     let r = import::import_into(&data_dir(cli), &opts, &session_options(cli)).await?;
     eprintln!(
@@ -174,6 +180,21 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
         eprintln!(
             "{} rows imported with an invalid optional field stored as NULL (warning rows in the rejects file)",
             r.warned
+        );
+    }
+    if r.duplicates > 0 {
+        eprintln!(
+            "{} rows match an existing lead ({}): {}",
+            r.duplicates,
+            if common.on_duplicate == import::duplicates::OnDuplicate::Skip {
+                "not imported"
+            } else {
+                "imported, flagged"
+            },
+            r.duplicates_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         );
     }
     if let Some(p) = &r.rejects_file {

@@ -12,6 +12,7 @@
 //! entirely or not at all.
 
 pub mod decode;
+pub mod duplicates;
 pub mod infer;
 pub mod link;
 pub mod mapping;
@@ -81,6 +82,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Refuse the whole import when more rows than this are rejected.
     pub max_rejects: Option<u64>,
+    /// What to do with rows that match an existing lead ([`duplicates`]).
+    pub on_duplicate: duplicates::OnDuplicate,
 }
 
 /// What an import did.
@@ -119,6 +122,10 @@ pub struct Imported {
     pub warned: u64,
     /// The rejects file, when rows were refused or warned about.
     pub rejects_file: Option<PathBuf>,
+    /// Rows that match an existing lead (flagged, or not imported with `skip`).
+    pub duplicates: u64,
+    /// The file listing them.
+    pub duplicates_file: Option<PathBuf>,
 }
 
 /// Where a file's columns go: the mapping file (`--mapping`), else LinkedIn's fixed
@@ -319,6 +326,33 @@ pub async fn import(
         .filter(|l| !state.keys.contains(&l.key))
         .collect();
     report.skipped += report.rows - report.rejected - report.skipped - fresh.len() as u64;
+    let on_duplicate = opts.on_duplicate;
+    let flagged = match on_duplicate {
+        duplicates::OnDuplicate::Keep => Vec::new(),
+        _ => duplicates::check(ctx, &fresh).await?,
+    };
+    report.duplicates = flagged.len() as u64;
+    let duplicates_path = ws
+        .dir
+        .join("_rejects")
+        .join(format!("import-{stamp}-{import_id}-{stem}-duplicates.csv"));
+    let fresh: Vec<Lead> = if on_duplicate == duplicates::OnDuplicate::Skip && !flagged.is_empty() {
+        duplicates::write(&duplicates_path, &flagged, None, "skipped")?;
+        report.duplicates_file = Some(duplicates_path.clone());
+        let skip: std::collections::HashSet<usize> = flagged.iter().map(|f| f.row).collect();
+        fresh
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .map(|(_, l)| l)
+            .collect()
+    } else {
+        fresh
+    };
+    if on_duplicate == duplicates::OnDuplicate::Flag && !flagged.is_empty() && opts.dry_run {
+        duplicates::write(&duplicates_path, &flagged, None, "flagged")?;
+        report.duplicates_file = Some(duplicates_path.clone());
+    }
     if fresh.is_empty() || opts.dry_run {
         report.imported = if opts.dry_run { fresh.len() as u64 } else { 0 };
         return Ok(report);
@@ -332,6 +366,11 @@ pub async fn import(
     report.contacts_created = linked.contacts.len() as u64;
     for l in &mut linked.leads {
         l.lead.created_at.get_or_insert(opts.at);
+    }
+    if on_duplicate == duplicates::OnDuplicate::Flag && !flagged.is_empty() {
+        let ids: Vec<i64> = linked.leads.iter().map(|l| l.lead_id).collect();
+        duplicates::write(&duplicates_path, &flagged, Some(&ids), "flagged")?;
+        report.duplicates_file = Some(duplicates_path);
     }
 
     let file = format!("import-{stamp}-{import_id}.parquet");

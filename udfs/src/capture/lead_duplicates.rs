@@ -132,9 +132,9 @@ pub(crate) fn settings(state: &SessionState, function: &str, exprs: &[Expr]) -> 
     })
 }
 
-/// Reads the `leads` table of the caller's session and finds its duplicates (on a
-/// blocking thread), reporting oversized blocks on stderr.
-pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Result<Found> {
+/// The identity columns of the `leads` table of the caller's session, as the matcher
+/// reads them.
+pub async fn read_leads(state: &SessionState) -> Result<Vec<Lead>> {
     let text = |name: &str| cast(col(name), DataType::Utf8).alias(name);
     let batches = relation::table(state, "leads")?
         .select(vec![
@@ -175,6 +175,13 @@ pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Resu
             });
         }
     }
+    Ok(leads)
+}
+
+/// Reads the `leads` table of the caller's session and finds its duplicates (on a
+/// blocking thread), reporting oversized blocks on stderr.
+pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Result<Found> {
+    let leads = read_leads(state).await?;
     let found = tokio::task::spawn_blocking(move || find(&leads, &settings))
         .await
         .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
