@@ -13,6 +13,11 @@
 //! coercion, batch dispatch) and nothing is printed. `predict_score` uses the
 //! `conversion` model trained on a copy of the bundled sample; its input rows are the
 //! sample's `lead_features` rows, repeated.
+//!
+//! `jaro_winkler` compares leadql's own Jaro–Winkler (`leadql_models::matching`, which
+//! the duplicate matcher calls for every candidate pair) with `strsim`'s on the same
+//! 10,000 seeded pairs of names and typos, after checking that both give the same
+//! values.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -241,5 +246,85 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, kernels);
+/// 10,000 seeded pairs of folded names: a name and a typo of it, or two names.
+fn name_pairs() -> Vec<(String, String)> {
+    let names = [
+        "jansen",
+        "muller",
+        "garcia",
+        "rossi",
+        "nowak",
+        "silva",
+        "dubois",
+        "smith",
+        "kowalski",
+        "johansson",
+        "nieminen",
+        "papadopoulos",
+        "fernandez",
+        "oconnor",
+        "van der berg",
+        "li wei",
+        "goldenmark systems",
+        "atlasbridge energy",
+        "crescentstone market",
+        "alpineworks legal",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    (0..10_000)
+        .map(|_| {
+            let a = names[rng.gen_range(0..names.len())].to_string();
+            let b = if rng.gen_bool(0.5) {
+                let mut chars: Vec<char> = a.chars().collect();
+                let i = rng.gen_range(1..chars.len() - 1);
+                match rng.gen_range(0..3) {
+                    0 => chars.swap(i, i + 1),
+                    1 => {
+                        chars.remove(i);
+                    }
+                    _ => chars.insert(i, chars[i]),
+                }
+                chars.into_iter().collect()
+            } else {
+                names[rng.gen_range(0..names.len())].to_string()
+            };
+            (a, b)
+        })
+        .collect()
+}
+
+fn jaro_winkler(c: &mut Criterion) {
+    let pairs = name_pairs();
+    let differ = pairs
+        .iter()
+        .filter(|(a, b)| {
+            (leadql_models::matching::jaro_winkler(a, b) - strsim::jaro_winkler(a, b)).abs() > 1e-12
+        })
+        .count();
+    assert_eq!(
+        differ, 0,
+        "leadql's and strsim's Jaro–Winkler differ on {differ} pairs"
+    );
+    let mut group = c.benchmark_group("jaro_winkler");
+    group.throughput(Throughput::Elements(pairs.len() as u64));
+    group.bench_function("leadql", |bench| {
+        bench.iter(|| {
+            pairs
+                .iter()
+                .map(|(a, b)| leadql_models::matching::jaro_winkler(a, b))
+                .sum::<f64>()
+        })
+    });
+    group.bench_function("strsim", |bench| {
+        bench.iter(|| {
+            pairs
+                .iter()
+                .map(|(a, b)| strsim::jaro_winkler(a, b))
+                .sum::<f64>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernels, jaro_winkler);
 criterion_main!(benches);

@@ -84,6 +84,16 @@ pub fn employees<R: Rng>(rng: &mut R) -> i32 {
 /// Number of distinct base names (root × noun × descriptor slot).
 const NAME_POOL: i64 = (vocab::COMPANY_ROOTS.len() * vocab::COMPANY_NOUNS.len()) as i64;
 
+/// Number of places ([`place`]) an account name can carry.
+const PLACES: usize = vocab::PLACE_QUALIFIERS.len() * vocab::PLACE_FEATURES.len();
+
+/// Place `i` of [`PLACES`]: a qualifier and a feature (`North Lake`, `Old Harbour`).
+fn place(i: usize) -> String {
+    let q = vocab::PLACE_QUALIFIERS[i % vocab::PLACE_QUALIFIERS.len()];
+    let f = vocab::PLACE_FEATURES[i / vocab::PLACE_QUALIFIERS.len()];
+    format!("{q} {f}")
+}
+
 /// Derives account `id` (1-based) of a workspace.
 pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
     let mut rng = entity_rng(seed, Stream::Account, id as u64);
@@ -91,8 +101,12 @@ pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
     let country = *vocab::weighted(&mut rng, COUNTRIES);
     let employees = employees(&mut rng);
     let revenue_band = revenue_band(&mut rng, employees);
-    // A bijection id -> (base name, repetition) keeps domains unique while names repeat,
-    // as they do across countries.
+    // A bijection id -> (base name, repetition): the first NAME_POOL accounts take the
+    // base names; later ones add a place (`Crescentstone North Lake Market`), so that
+    // names stay distinct up to NAME_POOL × PLACES accounts (480,000: a 1.4M-lead
+    // workspace) and only repeat past that, as they do across countries. Domains are
+    // unique always. (No draws from the account's stream: its other fields are as
+    // before.)
     let slot = (id - 1).rem_euclid(NAME_POOL);
     let repeat = (id - 1) / NAME_POOL;
     let mixed = (slot * 7919).rem_euclid(NAME_POOL) as usize;
@@ -100,17 +114,26 @@ pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
     let noun = vocab::COMPANY_NOUNS[mixed / vocab::COMPANY_ROOTS.len()];
     let descriptor = *vocab::pick(&mut rng, vocab::company_descriptor(industry));
     let suffix = *vocab::pick(&mut rng, vocab::legal_suffixes(country.code));
-    let base = format!("{root}{noun}");
+    let places = PLACES as i64;
+    let base = match repeat {
+        0 => format!("{root}{noun}"),
+        r => format!("{root}{noun} {}", place((r - 1).rem_euclid(places) as usize)),
+    };
     let name = if suffix.is_empty() {
         format!("{base} {descriptor}")
     } else {
         format!("{base} {descriptor} {suffix}")
     };
-    let slug = vocab::ascii_fold(&format!("{base}{descriptor}")).to_lowercase();
-    let domain = if repeat == 0 {
+    let slug: String = vocab::ascii_fold(&format!("{base}{descriptor}"))
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let cycle = (repeat - 1).max(0) / places;
+    let domain = if cycle == 0 {
         format!("{slug}.{}", country.tld)
     } else {
-        format!("{slug}{repeat}.{}", country.tld)
+        format!("{slug}{cycle}.{}", country.tld)
     };
     let created_at = start_us - rng.gen_range(0..(6 * 365)) * DAY_US - rng.gen_range(0..DAY_US);
     Account {
@@ -267,8 +290,20 @@ mod tests {
     }
 
     #[test]
+    fn account_names_stay_distinct_past_the_base_names() {
+        let mut names: Vec<String> = (1..=(NAME_POOL * 3))
+            .map(|id| account(1, id, 0).name.to_lowercase())
+            .collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        assert!(account(1, NAME_POOL + 1, 0).name.contains("North Lake"));
+    }
+
+    #[test]
     fn account_domains_are_unique() {
-        let mut domains: Vec<String> = (1..=(NAME_POOL * 2 + 5))
+        let mut domains: Vec<String> = (1..=(NAME_POOL * (PLACES as i64 + 3)))
             .map(|id| account(1, id, 0).domain)
             .collect();
         let n = domains.len();

@@ -461,6 +461,18 @@ pub const COMPANY_NOUNS: &[&str] = &[
     "shore", "dale", "ford", "mount", "port", "wood", "well", "side",
 ];
 
+/// First word of the place in generated company names past the base names.
+pub const PLACE_QUALIFIERS: &[&str] = &[
+    "North", "South", "East", "West", "Upper", "Lower", "Central", "Grand", "New", "Old",
+    "Royal", "High", "Inner", "Outer", "Great", "Little", "Far", "Middle", "Saint", "Fair",
+];
+
+/// Second word of the place in generated company names past the base names.
+pub const PLACE_FEATURES: &[&str] = &[
+    "Lake", "Bay", "Valley", "Hill", "Park", "Harbour", "Coast", "Delta", "Prairie", "Canyon",
+    "Forest", "Island", "Glen", "Moor", "Heath", "Cliff", "Meadow", "Grove", "Marsh", "Dune",
+];
+
 /// Descriptive word of generated company names, by industry.
 pub fn company_descriptor(industry: &str) -> &'static [&'static str] {
     match industry {
