@@ -117,7 +117,10 @@ pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
     let places = PLACES as i64;
     let base = match repeat {
         0 => format!("{root}{noun}"),
-        r => format!("{root}{noun} {}", place((r - 1).rem_euclid(places) as usize)),
+        r => format!(
+            "{root}{noun} {}",
+            place((r - 1).rem_euclid(places) as usize)
+        ),
     };
     let name = if suffix.is_empty() {
         format!("{base} {descriptor}")

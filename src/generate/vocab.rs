@@ -463,8 +463,8 @@ pub const COMPANY_NOUNS: &[&str] = &[
 
 /// First word of the place in generated company names past the base names.
 pub const PLACE_QUALIFIERS: &[&str] = &[
-    "North", "South", "East", "West", "Upper", "Lower", "Central", "Grand", "New", "Old",
-    "Royal", "High", "Inner", "Outer", "Great", "Little", "Far", "Middle", "Saint", "Fair",
+    "North", "South", "East", "West", "Upper", "Lower", "Central", "Grand", "New", "Old", "Royal",
+    "High", "Inner", "Outer", "Great", "Little", "Far", "Middle", "Saint", "Fair",
 ];
 
 /// Second word of the place in generated company names past the base names.
