@@ -69,7 +69,7 @@ pub async fn check(ctx: &SessionContext, incoming: &[Lead]) -> Result<Vec<Flagge
         country: l.country.clone(),
         created_at: l.created_at,
     }));
-    let found = tokio::task::spawn_blocking(move || duplicates::find(&leads, &Settings::default()))
+    let found = tokio::task::spawn_blocking(move || duplicates::find(leads, &Settings::default()))
         .await
         .map_err(|e| Error::Query(format!("internal: duplicate check: {e}")))?;
     let mut best: Vec<Option<Flagged>> = vec![None; incoming.len()];

@@ -2,10 +2,11 @@
 //!
 //! Each lead gives up to eight keys (one per [`Kind`]); a key is hashed to 64 bits with
 //! its kind, the `(hash, lead)` entries are sorted, and each run of equal hashes is a
-//! block whose every pair is a candidate. A block of more than `max_block` leads is
+//! block whose every pair is a candidate (scored block by block, never all held). A block of more than `max_block` leads is
 //! split by full name (first and last, folded) and only the parts within the limit
 //! are compared; the block is reported as [`Oversized`], with how many of its leads
-//! were left out. Candidates found by several keys are scored once.
+//! were left out. A pair that shares several keys is scored in each of its blocks and
+//! reported once.
 
 use super::{Oversized, Prepared};
 
@@ -122,29 +123,10 @@ fn hash(kind: Kind, text: &str) -> u64 {
     h
 }
 
-/// A candidate pair of indexes into the prepared leads, packed (smaller first).
-pub fn pack(i: usize, j: usize) -> u64 {
-    let (a, b) = if i < j { (i, j) } else { (j, i) };
-    ((a as u64) << 32) | b as u64
-}
-
-/// The indexes of a packed pair.
-pub fn unpack(pair: u64) -> (usize, usize) {
-    ((pair >> 32) as usize, (pair & 0xffff_ffff) as usize)
-}
-
-/// Every pair inside `members`.
-fn all_pairs(members: &[u32], out: &mut Vec<u64>) {
-    for (n, &i) in members.iter().enumerate() {
-        for &j in &members[n + 1..] {
-            out.push(pack(i as usize, j as usize));
-        }
-    }
-}
-
-/// The candidate pairs of `leads` (packed, sorted, each once), and the blocks that
-/// were too large to compare in full.
-pub fn candidates(leads: &[Prepared], max_block: usize) -> (Vec<u64>, Vec<Oversized>) {
+/// The blocks of `leads` (indexes of at least two leads that share a key, at most
+/// `max_block` of them; every pair inside one is a candidate), and the blocks that were
+/// too large to compare in full. A pair that shares several keys is in several blocks.
+pub fn blocks(leads: &[Prepared], max_block: usize) -> (Vec<Vec<u32>>, Vec<Oversized>) {
     let max_block = max_block.max(2);
     let mut entries: Vec<(u64, u32)> = super::par_map(leads, |p| {
         Kind::ALL
@@ -157,47 +139,42 @@ pub fn candidates(leads: &[Prepared], max_block: usize) -> (Vec<u64>, Vec<Oversi
     .flat_map(|(i, hashes)| hashes.into_iter().map(move |h| (h, i as u32)))
     .collect();
     entries.sort_unstable();
-    let mut pairs = Vec::new();
+    let mut blocks = Vec::new();
     let mut oversized = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let h = entries[start].0;
-        let mut end = start + 1;
-        while end < entries.len() && entries[end].0 == h {
-            end += 1;
+    for run in entries.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < 2 {
+            continue;
         }
-        let members: Vec<u32> = entries[start..end].iter().map(|e| e.1).collect();
+        let members: Vec<u32> = run.iter().map(|e| e.1).collect();
         if members.len() <= max_block {
-            all_pairs(&members, &mut pairs);
-        } else {
-            let skipped = split_by_name(leads, &members, max_block, &mut pairs);
-            let first = &leads[members[0] as usize];
-            let (kind, value) = Kind::ALL
-                .iter()
-                .find_map(|&k| key(first, k).filter(|v| hash(k, v) == h).map(|v| (k, v)))
-                .unwrap_or((Kind::Email, String::new()));
-            oversized.push(Oversized {
-                kind,
-                value,
-                leads: members.len(),
-                skipped,
-            });
+            blocks.push(members);
+            continue;
         }
-        start = end;
+        let h = run[0].0;
+        let skipped = split_by_name(leads, &members, max_block, &mut blocks);
+        let first = &leads[members[0] as usize];
+        let (kind, value) = Kind::ALL
+            .iter()
+            .find_map(|&k| key(first, k).filter(|v| hash(k, v) == h).map(|v| (k, v)))
+            .unwrap_or((Kind::Email, String::new()));
+        oversized.push(Oversized {
+            kind,
+            value,
+            leads: members.len(),
+            skipped,
+        });
     }
-    pairs.sort_unstable();
-    pairs.dedup();
     oversized.sort_by(|a, b| b.leads.cmp(&a.leads).then(a.value.cmp(&b.value)));
-    (pairs, oversized)
+    (blocks, oversized)
 }
 
-/// The pairs of an oversized block that also share a full name, in parts of at most
-/// `max_block`; returns how many leads were in parts still too large (left out).
+/// The parts of an oversized block whose leads also share a full name, of at most
+/// `max_block` leads; returns how many leads were in parts still too large (left out).
 fn split_by_name(
     leads: &[Prepared],
     members: &[u32],
     max_block: usize,
-    out: &mut Vec<u64>,
+    out: &mut Vec<Vec<u32>>,
 ) -> usize {
     let mut named: Vec<(u64, u32)> = members
         .iter()
@@ -212,9 +189,8 @@ fn split_by_name(
     for part in named.chunk_by(|a, b| a.0 == b.0) {
         if part.len() > max_block {
             skipped += part.len();
-        } else {
-            let ids: Vec<u32> = part.iter().map(|e| e.1).collect();
-            all_pairs(&ids, out);
+        } else if part.len() >= 2 {
+            out.push(part.iter().map(|e| e.1).collect());
         }
     }
     skipped

@@ -66,6 +66,52 @@ pub fn name_similarity(a: &Prepared, b: &Prepared) -> Option<f64> {
     }
 }
 
+/// The most the name and company evidence can add ([`score`]: `same_name` and
+/// `same_company`).
+const MOST_FROM_NAMES: f64 = 4.5 + 2.5;
+
+/// The log-odds of the evidence that needs no string comparison: emails, phones,
+/// domains, countries and times.
+fn cheap_weight(a: &Prepared, b: &Prepared) -> f64 {
+    let mut w = PRIOR;
+    match (&a.email, &b.email) {
+        (Some(x), Some(y)) if x == y => w += 8.0,
+        (Some(_), Some(_)) if a.domain != b.domain => w -= 2.5,
+        _ => {}
+    }
+    match (&a.phone, &b.phone) {
+        (Some(x), Some(y)) if x == y => w += 8.0,
+        (Some(_), Some(_)) => w -= 3.0,
+        _ => {}
+    }
+    if a.domain.is_some() && a.domain == b.domain {
+        w += 2.0;
+    }
+    if let (Some(x), Some(y)) = (&a.country, &b.country)
+        && x != y
+    {
+        w -= 2.5;
+    }
+    if let (Some(x), Some(y)) = (a.created_at, b.created_at)
+        && x.abs_diff(y) <= CLOSE_IN_TIME_US as u64
+    {
+        w += 1.5;
+    }
+    w
+}
+
+/// [`score`], or `None` without comparing names when even the best name and company
+/// evidence could not lift the pair to `min_score` (most candidates of a large
+/// workspace: namesakes with other emails and phones).
+pub fn score_at_least(a: &Prepared, b: &Prepared, min_score: f64) -> Option<Scored> {
+    let best = 1.0 / (1.0 + (-(cheap_weight(a, b) + MOST_FROM_NAMES)).exp());
+    if best < min_score {
+        return None;
+    }
+    let s = score(a, b);
+    (s.score >= min_score).then_some(s)
+}
+
 /// The match score of leads `a` and `b`.
 pub fn score(a: &Prepared, b: &Prepared) -> Scored {
     let mut weight = PRIOR;

@@ -182,7 +182,7 @@ pub async fn read_leads(state: &SessionState) -> Result<Vec<Lead>> {
 /// blocking thread), reporting oversized blocks on stderr.
 pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Result<Found> {
     let leads = read_leads(state).await?;
-    let found = tokio::task::spawn_blocking(move || find(&leads, &settings))
+    let found = tokio::task::spawn_blocking(move || find(leads, &settings))
         .await
         .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
     // The largest blocks, then a count: one line per block would drown the output.
