@@ -70,33 +70,45 @@ pub fn name_similarity(a: &Prepared, b: &Prepared) -> Option<f64> {
 /// `same_company`).
 const MOST_FROM_NAMES: f64 = 4.5 + 2.5;
 
-/// The log-odds of the evidence that needs no string comparison: emails, phones,
-/// domains, countries and times.
-fn cheap_weight(a: &Prepared, b: &Prepared) -> f64 {
-    let mut w = PRIOR;
+/// The evidence of the leads' contact details: the same email or phone, or both
+/// known and different.
+fn contact_evidence(a: &Prepared, b: &Prepared, add: &mut impl FnMut(f64, &'static str)) {
     match (&a.email, &b.email) {
-        (Some(x), Some(y)) if x == y => w += 8.0,
-        (Some(_), Some(_)) if a.domain != b.domain => w -= 2.5,
+        (Some(x), Some(y)) if x == y => add(8.0, "same_email"),
+        (Some(_), Some(_)) if a.domain != b.domain => add(-2.5, "other_email"),
         _ => {}
     }
     match (&a.phone, &b.phone) {
-        (Some(x), Some(y)) if x == y => w += 8.0,
-        (Some(_), Some(_)) => w -= 3.0,
+        (Some(x), Some(y)) if x == y => add(8.0, "same_phone"),
+        (Some(_), Some(_)) => add(-3.0, "other_phone"),
         _ => {}
     }
+}
+
+/// The evidence of the leads' context: the same corporate domain, different
+/// countries, creation within 30 days.
+fn context_evidence(a: &Prepared, b: &Prepared, add: &mut impl FnMut(f64, &'static str)) {
     if a.domain.is_some() && a.domain == b.domain {
-        w += 2.0;
+        add(2.0, "same_domain");
     }
     if let (Some(x), Some(y)) = (&a.country, &b.country)
         && x != y
     {
-        w -= 2.5;
+        add(-2.5, "other_country");
     }
     if let (Some(x), Some(y)) = (a.created_at, b.created_at)
         && x.abs_diff(y) <= CLOSE_IN_TIME_US as u64
     {
-        w += 1.5;
+        add(1.5, "close_in_time");
     }
+}
+
+/// The log-odds of the evidence that needs no string comparison.
+fn cheap_weight(a: &Prepared, b: &Prepared) -> f64 {
+    let mut w = PRIOR;
+    let mut add = |x: f64, _: &'static str| w += x;
+    contact_evidence(a, b, &mut add);
+    context_evidence(a, b, &mut add);
     w
 }
 
@@ -120,18 +132,7 @@ pub fn score(a: &Prepared, b: &Prepared) -> Scored {
         weight += w;
         reasons.push(reason);
     };
-    let same_email = matches!((&a.email, &b.email), (Some(x), Some(y)) if x == y);
-    if same_email {
-        add(8.0, "same_email");
-    } else if a.email.is_some() && b.email.is_some() && a.domain != b.domain {
-        add(-2.5, "other_email");
-    }
-    let same_phone = matches!((&a.phone, &b.phone), (Some(x), Some(y)) if x == y);
-    if same_phone {
-        add(8.0, "same_phone");
-    } else if a.phone.is_some() && b.phone.is_some() {
-        add(-3.0, "other_phone");
-    }
+    contact_evidence(a, b, &mut add);
     let names = name_similarity(a, b);
     match names {
         Some(s) if s >= 0.97 => add(4.5, "same_name"),
@@ -147,20 +148,10 @@ pub fn score(a: &Prepared, b: &Prepared) -> Scored {
         Some(s) if s < 0.70 => add(-2.5, "other_company"),
         _ => {}
     }
-    let same_domain = a.domain.is_some() && a.domain == b.domain;
-    if same_domain {
-        add(2.0, "same_domain");
-    }
-    if let (Some(x), Some(y)) = (&a.country, &b.country)
-        && x != y
-    {
-        add(-2.5, "other_country");
-    }
-    if let (Some(x), Some(y)) = (a.created_at, b.created_at)
-        && x.abs_diff(y) <= CLOSE_IN_TIME_US as u64
-    {
-        add(1.5, "close_in_time");
-    }
+    context_evidence(a, b, &mut add);
+    let same_email = reasons.contains(&"same_email");
+    let same_phone = reasons.contains(&"same_phone");
+    let same_domain = reasons.contains(&"same_domain");
     let similar_names = names.is_some_and(|s| s >= 0.90);
     let rule = if same_email {
         "same_email"

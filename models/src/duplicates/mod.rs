@@ -224,8 +224,7 @@ pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec
     par_filter_map(items, |item| Some(f(item)))
 }
 
-/// The `Some` values of `f` over `items`, on every core, in order (only those are
-/// kept: millions of candidates that fail hold no memory).
+/// The `Some` values of `f` over `items`, on every core, in order.
 pub fn par_filter_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> Option<U> + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < 10_000 {
