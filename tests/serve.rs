@@ -496,7 +496,19 @@ fn jdbc_client() -> (PathBuf, tempfile::TempDir) {
 
 /// Runs a psql script (statements and `\!` shell commands) in one connection.
 fn psql_script(server: &Server, user: &str, password: &str, script: &str) -> Output {
+    psql_script_with(server, user, password, &[], script)
+}
+
+/// [`psql_script`] with more psql arguments (later `-v` settings win).
+fn psql_script_with(
+    server: &Server,
+    user: &str,
+    password: &str,
+    extra: &[&str],
+    script: &str,
+) -> Output {
     let mut c = server.psql_command(user, password, "disable");
+    c.args(extra);
     c.args(["-A", "-t", "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -864,20 +876,8 @@ fn sigterm_lets_running_statements_finish_within_the_grace_period() {
 
 /// psql running `script` from stdin as `user`, going on after errors.
 fn psql_script_on(server: &Server, user: &str, password: &str, script: &str) -> Output {
-    let mut c = server.psql_command(user, password, "disable");
-    c.args(["-v", "ON_ERROR_STOP=0", "-v", "VERBOSITY=verbose"]);
-    c.args(["-A", "-t", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("psql");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(script.as_bytes())
-        .expect("script");
-    child.wait_with_output().expect("psql")
+    let extra = ["-v", "ON_ERROR_STOP=0", "-v", "VERBOSITY=verbose"];
+    psql_script_with(server, user, password, &extra, script)
 }
 
 #[test]

@@ -104,14 +104,11 @@ pub fn email_domain(raw: &str) -> Option<String> {
     normalize_email(raw).and_then(|e| e.split_once('@').map(|(_, d)| d.to_string()))
 }
 
-/// A phone number reduced to its digits: `+` and the digits when written in
-/// international form (`+44 20 7946 0958`, `0044 20…` → `+442079460958`), the digits
-/// alone otherwise (`(020) 7946-0958` → `02079460958`). Extensions (`x123`, `ext. 12`)
-/// are dropped. `None` with fewer than 6 digits or letters other than an extension.
-pub fn normalize_phone(raw: &str) -> Option<String> {
+/// A phone number as typed, lower-cased and trimmed, without its extension (`x123`,
+/// `ext. 12`, `#12`); `None` when letters remain (not a number).
+pub fn phone_without_extension(raw: &str) -> Option<String> {
     let lower = raw.trim().to_lowercase();
-    // Drop an extension.
-    let main = ["ext.", "ext", "x", "#"]
+    let main = ["ext", "x", "#"]
         .iter()
         .filter_map(|m| lower.find(m))
         .min()
@@ -119,7 +116,16 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     if main.chars().any(|c| c.is_alphabetic()) {
         return None;
     }
-    let main = main.trim();
+    Some(main.trim().to_string())
+}
+
+/// A phone number reduced to its digits: `+` and the digits when written in
+/// international form (`+44 20 7946 0958`, `0044 20…` → `+442079460958`), the digits
+/// alone otherwise (`(020) 7946-0958` → `02079460958`). Extensions (`x123`, `ext. 12`)
+/// are dropped. `None` with fewer than 6 digits or letters other than an extension.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let main = phone_without_extension(raw)?;
+    let main = main.as_str();
     let international = main.starts_with('+') || main.starts_with("00");
     let mut digits: String = main.chars().filter(char::is_ascii_digit).collect();
     if main.starts_with("00") {

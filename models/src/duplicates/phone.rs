@@ -21,17 +21,7 @@ pub fn e164(raw: &str, country: Option<&str>) -> Option<String> {
     if raw.is_empty() || raw.len() > 64 {
         return None;
     }
-    let lower = raw.to_ascii_lowercase();
-    // An extension (`x12`, `ext. 12`, `#12`) is not part of the number.
-    let main = ["ext", "x", "#"]
-        .iter()
-        .filter_map(|m| lower.find(m))
-        .min()
-        .map_or(lower.as_str(), |i| &lower[..i]);
-    if main.chars().any(|c| c.is_alphabetic()) {
-        return None;
-    }
-    let main = main.trim();
+    let main = crate::matching::phone_without_extension(raw)?;
     // `+49 (0)30 …`: the trunk prefix some write in brackets after the country code.
     let main = main.replacen("(0)", "", 1);
     let international = main.starts_with('+') || main.starts_with("00");
