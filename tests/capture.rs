@@ -27,23 +27,60 @@ fn csv(sql: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[test]
-fn lead_duplicates_scores_each_pair_once_and_a_stricter_threshold_keeps_fewer() {
-    let check = csv("SELECT count(*) AS pairs, \
-           count(*) FILTER (WHERE lead_id >= duplicate_id) AS unordered, \
-           count(*) FILTER (WHERE match_score < 0.5 OR match_score > 1) AS out_of_range, \
-           count(*) FILTER (WHERE reasons = '') AS no_reason, \
-           count(*) - count(DISTINCT (lead_id, duplicate_id)) AS repeated \
-         FROM lead_duplicates()");
-    let row = common::first_row_numbers(&check);
-    assert!(row[0] > 10, "the sample has repeat leads: {check}");
-    assert_eq!(&row[1..], [0, 0, 0, 0], "{check}");
-    let strict: u64 = csv("SELECT count(*) FROM lead_duplicates(0.9)")
+/// A generated workspace of `leads` leads, 5% of them planted duplicates (the sample
+/// has none: its people are all different).
+fn planted_workspace(leads: &str, seed: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ws = tmp.path().join("planted");
+    let args = [
+        "generate",
+        "--leads",
+        leads,
+        "--seed",
+        seed,
+        "--duplicates",
+        "0.05",
+        "-q",
+    ];
+    at(&ws, &args);
+    (tmp, ws)
+}
+
+fn count(dir: &Path, sql: &str) -> u64 {
+    at(dir, &["sql", "--format", "csv", sql])
         .lines()
         .nth(1)
         .and_then(|v| v.parse().ok())
-        .expect("count");
+        .expect("count")
+}
+
+#[test]
+fn lead_duplicates_scores_each_pair_once_and_a_stricter_threshold_keeps_fewer() {
+    let (_tmp, ws) = planted_workspace("2000", "3");
+    let check = at(
+        &ws,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS pairs, \
+               count(*) FILTER (WHERE lead_id >= duplicate_id) AS unordered, \
+               count(*) FILTER (WHERE match_score < 0.5 OR match_score > 1) AS out_of_range, \
+               count(*) FILTER (WHERE reasons = '') AS no_reason, \
+               count(*) - count(DISTINCT (lead_id, duplicate_id)) AS repeated \
+             FROM lead_duplicates()",
+        ],
+    );
+    let row = common::first_row_numbers(&check);
+    assert!(row[0] > 50, "about 100 planted duplicates: {check}");
+    assert_eq!(&row[1..], [0, 0, 0, 0], "{check}");
+    let strict = count(&ws, "SELECT count(*) FROM lead_duplicates(0.9)");
     assert!(strict < row[0], "{strict} vs {}", row[0]);
+    // The sample's 5,000 leads are 5,000 people.
+    assert_eq!(
+        csv("SELECT count(*) FROM lead_duplicates()"),
+        "count(*)\n0\n"
+    );
     let o = leadql(&["SELECT * FROM lead_duplicates(1.5)"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("min_score must be between 0 and 1"));
@@ -51,11 +88,12 @@ fn lead_duplicates_scores_each_pair_once_and_a_stricter_threshold_keeps_fewer() 
 
 #[test]
 fn a_junk_email_shared_by_5000_leads_is_reported_and_pairs_nothing() {
-    // The sample again, plus 5,000 leads typed with one junk address and each its own
-    // name: 12.5M pairs if the address were a block like any other.
-    let tmp = tempfile::tempdir().expect("tmp");
-    let ws = tmp.path();
-    common::copy_sample(ws);
+    // 5,000 leads with planted duplicates, plus a copy of each typed with one junk
+    // address and its own name: 12.5M pairs if the address were a block like any other.
+    let (_tmp, ws) = planted_workspace("5000", "8");
+    let ws = ws.as_path();
+    let before = count(ws, "SELECT count(*) FROM lead_duplicates()");
+    assert!(before > 100, "{before} pairs before the junk");
     let junk = ws.join("leads").join("junk.parquet");
     let copy = format!(
         "COPY (SELECT * REPLACE (lead_id + 1000000 AS lead_id, ' TEST@test.com' AS email, \
@@ -64,7 +102,6 @@ fn a_junk_email_shared_by_5000_leads_is_reported_and_pairs_nothing() {
         junk.display()
     );
     at(ws, &["sql", &copy]);
-    let sample = csv("SELECT count(*) FROM lead_duplicates()");
     let o = common::leadql_in(
         ws,
         &[
@@ -83,10 +120,9 @@ fn a_junk_email_shared_by_5000_leads_is_reported_and_pairs_nothing() {
         "{err}"
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    let pairs = sample.lines().nth(1).expect("count");
     assert_eq!(
         out.lines().nth(1),
-        Some(format!("{pairs},0").as_str()),
+        Some(format!("{before},0").as_str()),
         "{out}"
     );
 }
@@ -157,7 +193,7 @@ fn planted_duplicates_are_found_with_measured_precision_and_recall() {
     assert_eq!(cell(&precision, "same_email", "recall"), 1.0, "{precision}");
     for variation in ["same_phone", "name_company", "name_domain"] {
         let r = cell(&precision, variation, "recall");
-        assert!(r >= 0.9, "{variation} recall {r}: {precision}");
+        assert!(r >= 0.85, "{variation} recall {r}: {precision}");
     }
     // Precision, from the first statement alone.
     let text = std::fs::read_to_string(&quality).expect("sql");
@@ -184,7 +220,7 @@ fn planted_duplicates_are_found_with_measured_precision_and_recall() {
     );
     assert_eq!(cell(&by_rule, "same_phone", "precision"), 1.0, "{by_rule}");
     let any = cell(&by_rule, "any rule", "precision");
-    assert!(any >= 0.9, "precision {any}: {by_rule}");
+    assert!(any >= 0.95, "precision {any}: {by_rule}");
 
     // The same seed plants the same duplicates.
     let again = tmp.path().join("again");

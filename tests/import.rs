@@ -1037,7 +1037,7 @@ fn rows_matching_existing_leads_are_flagged_skipped_or_kept() {
     // Lead 1 of the sample typed again (case, spacing, the phone's own spacing), and
     // one new person.
     let file_text = "first_name,last_name,email,phone,company,country\n\
-        SANNE,Jansen, Sanne_Jansen85@JansenNetworks.nl ,+31 20 7564816,Jansen Networks,NL\n\
+        BO,Santetti, Bo_Santetti85@SantettiNetworks.nl ,+31 20 7564816,Santetti Networks,NL\n\
         Nieuw,Persoon,nieuw.persoon@example.org,,Example BV,NL\n";
     let run = |mode: &str| {
         let (tmp, ws) = sample();

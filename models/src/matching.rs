@@ -204,32 +204,11 @@ fn folded_words<'a>(raw: &str, buf: &'a mut String, limit: usize) -> Vec<&'a str
         if chars >= limit {
             break;
         }
-        let base = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
-            'ç' | 'ć' | 'č' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
-            'ñ' | 'ń' | 'ň' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ű' | 'ů' => 'u',
-            'ý' | 'ÿ' => 'y',
-            'ś' | 'š' | 'ş' => 's',
-            'ź' | 'ż' | 'ž' => 'z',
-            'ł' => 'l',
-            'ř' => 'r',
-            'ť' => 't',
-            'ď' => 'd',
-            'ß' => 's',
-            // Dots, and combining marks (a decomposed `é` is `e` + U+0301), are dropped.
-            '.'
-            | '\u{0300}'..='\u{036F}'
-            | '\u{1AB0}'..='\u{1AFF}'
-            | '\u{1DC0}'..='\u{1DFF}'
-            | '\u{20D0}'..='\u{20FF}'
-            | '\u{FE20}'..='\u{FE2F}' => continue,
-            c if c.is_alphanumeric() => c,
-            _ if buf.is_empty() || buf.ends_with(' ') => continue,
-            _ => ' ',
+        let base = match fold_char(c) {
+            Some(c) => c,
+            None if is_dropped(c) => continue,
+            None if buf.is_empty() || buf.ends_with(' ') => continue,
+            None => ' ',
         };
         buf.push(base);
         chars += 1;
@@ -240,6 +219,53 @@ fn folded_words<'a>(raw: &str, buf: &'a mut String, limit: usize) -> Vec<&'a str
         .collect();
     words.sort_unstable();
     words
+}
+
+/// A lower-case letter or digit without its accent (`é` → `e`, `ł` → `l`); `None` for
+/// everything else.
+fn fold_char(c: char) -> Option<char> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ű' | 'ů' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ś' | 'š' | 'ş' => 's',
+        'ź' | 'ż' | 'ž' => 'z',
+        'ł' => 'l',
+        'ř' => 'r',
+        'ť' => 't',
+        'ď' => 'd',
+        'ß' => 's',
+        c if c.is_alphanumeric() && !is_dropped(c) => c,
+        _ => return None,
+    })
+}
+
+/// Dots and combining marks (a decomposed `é` is `e` + U+0301): dropped, not read as
+/// a word break.
+fn is_dropped(c: char) -> bool {
+    matches!(c,
+        '.'
+        | '\u{0300}'..='\u{036F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// A person's name as one folded word: lower case, accents, spaces, hyphens and
+/// apostrophes gone, in the order typed (`de Boer`, `deBoer` and `De-Boer` are all
+/// `deboer`; `Ferreira Azevedo` is `ferreiraazevedo`). Unlike [`fold_name`] nothing
+/// is dropped as a legal form: `Åsa` stays `asa`.
+pub fn fold_person_name(raw: &str) -> String {
+    raw.chars()
+        .flat_map(char::to_lowercase)
+        .filter_map(fold_char)
+        .collect()
 }
 
 /// Jaro–Winkler similarity (0–1) of two strings, by characters.
@@ -418,6 +444,27 @@ pub fn duplicate_groups(pairs: &[(i64, i64)]) -> Vec<GroupMember> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn person_names_fold_to_one_word_without_dropping_legal_forms() {
+        for (typed, folded) in [
+            ("de Boer", "deboer"),
+            ("deBoer", "deboer"),
+            ("De-Boer", "deboer"),
+            ("Ferreira Azevedo", "ferreiraazevedo"),
+            ("O'Brien", "obrien"),
+            ("Åsa", "asa"),
+            ("ÅSA", "asa"),
+            ("Łukasz", "lukasz"),
+            ("Mei Ling", "meiling"),
+            ("  ", ""),
+        ] {
+            assert_eq!(fold_person_name(typed), folded, "{typed}");
+        }
+        // Company names still lose their legal forms, and their words are sorted.
+        assert_eq!(fold_name("Åsa AB"), "");
+        assert_eq!(fold_name("Boer de"), "boer");
+    }
 
     #[test]
     fn duplicate_groups_are_transitive_and_named_by_their_smallest_lead() {

@@ -34,6 +34,59 @@ pub struct Account {
     pub is_customer: bool,
     /// Creation instant (µs since the epoch).
     pub created_at: i64,
+    /// How its people's email addresses are made.
+    pub mail_style: MailStyle,
+}
+
+/// How an organisation makes its people's email addresses (`jane.doe@`, `jdoe@`, …).
+/// Two people with one name at one organisation get one address, as they would
+/// before IT numbered the second; with realistic names that is rare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailStyle {
+    /// `jane.doe`
+    FirstDotLast,
+    /// `jdoe`
+    InitialLast,
+    /// `janed`
+    FirstInitial,
+    /// `jane_doe`
+    FirstUnderscoreLast,
+    /// `jane`: small organisations only.
+    First,
+}
+
+impl MailStyle {
+    /// The local part for a person (names already folded to lower-case ASCII).
+    pub fn local(self, first: &str, last: &str) -> String {
+        let initial = |s: &str| s.chars().next().unwrap_or('x');
+        match self {
+            MailStyle::FirstDotLast => format!("{first}.{last}"),
+            MailStyle::InitialLast => format!("{}{last}", initial(first)),
+            MailStyle::FirstInitial => format!("{first}{}", initial(last)),
+            MailStyle::FirstUnderscoreLast => format!("{first}_{last}"),
+            MailStyle::First => first.to_string(),
+        }
+    }
+}
+
+/// The mail style of account `id` (its own stream: the account's other draws stay).
+fn mail_style(seed: u64, id: i64, employees: i32) -> MailStyle {
+    let mut rng = entity_rng(seed, Stream::MailStyle, id as u64);
+    let style = *vocab::weighted(
+        &mut rng,
+        &[
+            (MailStyle::FirstDotLast, 50.0),
+            (MailStyle::InitialLast, 25.0),
+            (MailStyle::FirstInitial, 8.0),
+            (MailStyle::FirstUnderscoreLast, 7.0),
+            (MailStyle::First, 10.0),
+        ],
+    );
+    if style == MailStyle::First && employees >= 50 {
+        MailStyle::FirstDotLast
+    } else {
+        style
+    }
 }
 
 /// Employee band of a head count.
@@ -150,6 +203,7 @@ pub fn account(seed: u64, id: i64, start_us: i64) -> Account {
         segment: segment(employees),
         is_customer: rng.gen_bool(0.08),
         created_at,
+        mail_style: mail_style(seed, id, employees),
     }
 }
 

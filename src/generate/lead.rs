@@ -15,6 +15,7 @@ use rand_distr::{Distribution, Exp, Normal, Poisson};
 use leadql_models::{ConsentLevel, DisqualifyReason, InteractionType, LeadStatus};
 
 use super::firms::{self, Account};
+use super::names;
 use super::rng::{Stream, entity_rng};
 use super::vocab::{self, Country};
 use super::{DAY_US, Plan};
@@ -249,8 +250,16 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country)
         Some(a) if rng.gen_bool(0.85) => a.country,
         _ => *vocab::weighted(rng, vocab::COUNTRIES),
     };
-    let first = *vocab::pick(rng, vocab::first_names(country.names));
-    let last = *vocab::pick(rng, vocab::last_names(country.names));
+    // The lead's name comes from its own stream, with realistic frequencies
+    // ([`names`]). The lead stream still makes the two draws that once chose it from
+    // the short common lists, so every later draw, and every other field of the lead,
+    // stays where it was.
+    let _ = (
+        vocab::pick(rng, vocab::first_names(country.names)),
+        vocab::pick(rng, vocab::last_names(country.names)),
+    );
+    let (first, last) = names::lead_name(plan.seed, id, country.names);
+    let (first, last) = (first.as_str(), last.as_str());
 
     let (industry, employees, revenue, company) = match &account {
         Some(a) => {
@@ -297,12 +306,17 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country)
         } else {
             domain
         };
-        let local = match rng.gen_range(0..10) {
+        // A person's own firm: any style they like. At an account: the account's.
+        let own = match rng.gen_range(0..10) {
             0..=4 => format!("{f}.{l}"),
             5 | 6 => format!("{}{l}", f.chars().next().unwrap_or('x')),
             7 => format!("{f}{}", l.chars().next().unwrap_or('x')),
             8 => f.clone(),
             _ => format!("{f}_{l}{}", rng.gen_range(1..99)),
+        };
+        let local = match &account {
+            Some(a) if !personal => a.mail_style.local(&f, &l),
+            _ => own,
         };
         // A free-mail address is one person's: numbered like the ones providers hand
         // out once the plain names are taken (the lead id keeps it unique).
@@ -318,15 +332,7 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country)
         Some(match rng.gen_range(0..40) {
             0 => raw.to_uppercase(),
             1 => format!(" {raw} "),
-            2 | 3 => format!(
-                "{}{}@{host}",
-                capitalise(&f),
-                if local.contains('.') {
-                    format!(".{}", capitalise(&l))
-                } else {
-                    String::new()
-                }
-            ),
+            2 | 3 => format!("{}@{host}", capitalise_parts(&local)),
             _ => raw,
         })
     };
@@ -376,12 +382,20 @@ fn person(rng: &mut ChaCha8Rng, plan: &Plan, id: i64) -> (Person, bool, Country)
     (p, personal, country)
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+/// `jane.doe42` → `Jane.Doe42`: the first letter and each after a `.` or `_` in
+/// capitals, the way some people type their address.
+fn capitalise_parts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = c == '.' || c == '_';
     }
+    out
 }
 
 fn campaign_for(rng: &mut ChaCha8Rng, source: &str, at: i64) -> Option<String> {

@@ -16,6 +16,7 @@
 
 mod firms;
 mod lead;
+mod names;
 mod replace;
 mod rng;
 mod tables;

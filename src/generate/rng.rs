@@ -18,6 +18,10 @@ pub enum Stream {
     Seller = 3,
     /// Whether and how a lead is planted as a duplicate.
     Duplicate = 4,
+    /// A lead's first and last name.
+    Name = 5,
+    /// How an account makes its people's email addresses.
+    MailStyle = 6,
 }
 
 /// SplitMix64 finaliser: a fast bijective mixer.

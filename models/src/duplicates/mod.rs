@@ -22,7 +22,7 @@ pub mod blocking;
 pub mod evidence;
 pub mod phone;
 
-use crate::matching::{fold_name, is_free_mail, normalize_email};
+use crate::matching::{fold_name, fold_person_name, is_free_mail, normalize_email};
 
 /// One lead as captured (the `leads` table's identity columns).
 #[derive(Debug, Clone, Default)]
@@ -50,9 +50,9 @@ pub struct Lead {
 pub struct Prepared {
     /// The lead id.
     pub id: i64,
-    /// Folded first name ("" when missing).
+    /// First name as one folded word ([`fold_person_name`]; "" when missing).
     pub first: String,
-    /// Folded last name ("" when missing).
+    /// Last name as one folded word ("" when missing).
     pub last: String,
     /// Normalised email.
     pub email: Option<String>,
@@ -73,6 +73,7 @@ pub struct Prepared {
 /// Reads a lead into the forms matching compares.
 pub fn prepare(lead: &Lead) -> Prepared {
     let fold = |s: &Option<String>| s.as_deref().map(fold_name).unwrap_or_default();
+    let person = |s: &Option<String>| s.as_deref().map(fold_person_name).unwrap_or_default();
     let email = lead.email.as_deref().and_then(normalize_email);
     let domain = email
         .as_deref()
@@ -96,8 +97,8 @@ pub fn prepare(lead: &Lead) -> Prepared {
         .unwrap_or_default();
     Prepared {
         id: lead.id,
-        first: fold(&lead.first_name),
-        last: fold(&lead.last_name),
+        first: person(&lead.first_name),
+        last: person(&lead.last_name),
         email,
         domain,
         phone,

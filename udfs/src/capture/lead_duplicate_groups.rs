@@ -51,11 +51,11 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     )
     .with_sql_example(
         "> SELECT group_size, count(DISTINCT group_id) AS groups, count(*) AS leads
-  FROM lead_duplicate_groups() GROUP BY group_size ORDER BY group_size;
+  FROM lead_duplicate_groups(0.01) GROUP BY group_size ORDER BY group_size;
 +------------+--------+-------+
 | group_size | groups | leads |
 +------------+--------+-------+
-| 2          | 18     | 36    |
+| 2          | 8      | 16    |
 +------------+--------+-------+",
     )
     .with_related_udf("lead_duplicates")

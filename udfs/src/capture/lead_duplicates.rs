@@ -60,15 +60,16 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .with_argument("min_score", "The least match score reported, from 0 to 1 (default 0.5).")
     .with_argument("max_block", "The most leads one blocking key may pair in full (default 100).")
     .with_sql_example(
-        "> SELECT rule, count(*) AS pairs, round(min(match_score), 3) AS least_score
-  FROM lead_duplicates() GROUP BY rule ORDER BY rule;
-+--------------------------+-------+-------------+
-| rule                     | pairs | least_score |
-+--------------------------+-------+-------------+
-| same_email               | 6     | 0.999       |
-| similar_name_and_company | 11    | 0.5         |
-| similar_name_same_domain | 1     | 0.5         |
-+--------------------------+-------+-------------+",
+        "> SELECT lead_id, duplicate_id, round(match_score, 3) AS score, reasons
+  FROM lead_duplicates(0.1) ORDER BY score DESC, lead_id;
++---------+--------------+-------+----------------------------------------------------------------------------+
+| lead_id | duplicate_id | score | reasons                                                                    |
++---------+--------------+-------+----------------------------------------------------------------------------+
+| 3772    | 3864         | 0.378 | same_company,same_domain,close_in_time                                     |
+| 2331    | 3325         | 0.269 | same_email,other_name,same_company,same_domain                             |
+| 2326    | 4648         | 0.119 | other_phone,similar_name,same_company,same_domain                          |
+| 4923    | 4988         | 0.119 | same_email,other_name,same_company,same_domain,other_country,close_in_time |
++---------+--------------+-------+----------------------------------------------------------------------------+",
     )
     .with_related_udf("name_similarity")
     .with_related_udf("normalize_email")
