@@ -201,6 +201,14 @@ impl Workspace {
         if let Some(t) = self.known_at {
             crate::known_at::register(ctx, t)?;
         }
+        // Merged leads' rows count for their masters (only once anything was merged:
+        // a workspace without merges reads its tables directly).
+        if self
+            .table(crate::schema::LEAD_MERGES.name)
+            .is_some_and(|t| !t.files.is_empty())
+        {
+            crate::merge::register_identity(ctx)?;
+        }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         leadql_udfs::register_predictive(ctx, self.predictive_models.clone());
         leadql_udfs::register_qualification(ctx, self.policies.clone(), self.rule_models.clone());

@@ -24,6 +24,7 @@ pub const TIME_COLUMNS: &[(&str, &str)] = &[
     ("leads", "created_at"),
     ("interactions", "occurred_at"),
     ("lead_status_events", "occurred_at"),
+    ("lead_merges", "occurred_at"),
     ("contacts", "created_at"),
     ("opportunities", "created_at"),
     ("imports", "imported_at"),

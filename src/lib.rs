@@ -20,6 +20,7 @@ pub mod import;
 pub mod known_at;
 pub mod lifecycle;
 pub mod lock;
+pub mod merge;
 pub mod output;
 pub mod report;
 pub mod run;

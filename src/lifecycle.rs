@@ -81,7 +81,7 @@ pub struct Recorded {
 }
 
 /// The rows of `batches` with every column as an integer.
-fn int_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<i64>>>> {
+pub(crate) fn int_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<i64>>>> {
     let mut rows = Vec::new();
     for b in batches {
         let columns: Vec<_> = b
@@ -107,10 +107,45 @@ fn int_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<i64>>>> {
     Ok(rows)
 }
 
-fn instant_text(micros: i64) -> String {
+pub(crate) fn instant_text(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| micros.to_string())
+}
+
+/// The distinct `lead_id`s the query `q` (given as `--query`) returns.
+pub(crate) async fn query_ids(ctx: &SessionContext, q: &str) -> Result<Vec<i64>> {
+    let frame = ctx
+        .sql(q)
+        .await
+        .map_err(|e| Error::Query(format!("--query: {e}")))?;
+    let field = frame
+        .schema()
+        .field_with_unqualified_name("lead_id")
+        .map_err(|_| Error::Argument {
+            arg: "--query".into(),
+            reason: "the query must return a lead_id column".into(),
+        })?;
+    if !field.data_type().is_integer() {
+        return Err(Error::Argument {
+            arg: "--query".into(),
+            reason: format!(
+                "the query's lead_id column is {}, but lead ids are whole numbers",
+                field.data_type()
+            ),
+        });
+    }
+    // The query's own plan, not its text pasted into another statement (a
+    // trailing `;` or `-- comment` would break that).
+    let batches = frame
+        .select(vec![datafusion::prelude::col("lead_id")])?
+        .distinct()?
+        .collect()
+        .await?;
+    Ok(int_rows(&batches)?
+        .into_iter()
+        .filter_map(|r| r[0])
+        .collect())
 }
 
 /// Applies a change; nothing is written unless every lead may change.
@@ -122,34 +157,7 @@ pub async fn apply(
     // The targets.
     let mut ids = opts.ids.clone();
     if let Some(q) = &opts.query {
-        let frame = ctx
-            .sql(q)
-            .await
-            .map_err(|e| Error::Query(format!("--query: {e}")))?;
-        let field = frame
-            .schema()
-            .field_with_unqualified_name("lead_id")
-            .map_err(|_| Error::Argument {
-                arg: "--query".into(),
-                reason: "the query must return a lead_id column".into(),
-            })?;
-        if !field.data_type().is_integer() {
-            return Err(Error::Argument {
-                arg: "--query".into(),
-                reason: format!(
-                    "the query's lead_id column is {}, but lead ids are whole numbers",
-                    field.data_type()
-                ),
-            });
-        }
-        // The query's own plan, not its text pasted into another statement (a
-        // trailing `;` or `-- comment` would break that).
-        let batches = frame
-            .select(vec![datafusion::prelude::col("lead_id")])?
-            .distinct()?
-            .collect()
-            .await?;
-        ids.extend(int_rows(&batches)?.into_iter().filter_map(|r| r[0]));
+        ids.extend(query_ids(ctx, q).await?);
     }
     ids.sort_unstable();
     ids.dedup();
@@ -160,6 +168,22 @@ pub async fn apply(
         });
     }
     let targets = targets(ctx, &ids)?;
+    // A merged lead changes only by being unmerged.
+    let merged = crate::merge::merged_into(ctx, &ids).await?;
+    if !merged.is_empty() {
+        let shown: Vec<String> = merged
+            .iter()
+            .take(5)
+            .map(|(d, m)| format!("lead {d} is merged into lead {m}"))
+            .collect();
+        return Err(Error::Query(format!(
+            "{} of {} leads cannot change, nothing was recorded: {}{} (`leadql lead unmerge` takes a lead out of its master)",
+            merged.len(),
+            ids.len(),
+            shown.join("; "),
+            if merged.len() > 5 { "; …" } else { "" }
+        )));
+    }
 
     // Current state of each target.
     let state = int_rows(&current_state(ctx, &targets).await?.collect().await?)?;
@@ -312,7 +336,7 @@ pub async fn apply(
     Ok(recorded)
 }
 
-fn null(t: DataType) -> Expr {
+pub(crate) fn null(t: DataType) -> Expr {
     cast(lit(ScalarValue::Null), t)
 }
 
@@ -324,7 +348,7 @@ fn numbered(column: &str) -> Result<Expr> {
 }
 
 /// The largest `column` of `table` (0 for an empty table): new ids continue after it.
-async fn max_id(ctx: &SessionContext, table: &str, column: &str) -> Result<i64> {
+pub(crate) async fn max_id(ctx: &SessionContext, table: &str, column: &str) -> Result<i64> {
     let batches = ctx
         .table(table)
         .await?
@@ -335,7 +359,7 @@ async fn max_id(ctx: &SessionContext, table: &str, column: &str) -> Result<i64> 
 }
 
 /// The lead ids to change, as a relation with one column `lead_id`.
-fn targets(ctx: &SessionContext, ids: &[i64]) -> Result<DataFrame> {
+pub(crate) fn targets(ctx: &SessionContext, ids: &[i64]) -> Result<DataFrame> {
     let schema = Arc::new(Schema::new(vec![Field::new(
         "lead_id",
         DataType::Int64,
@@ -349,7 +373,7 @@ fn targets(ctx: &SessionContext, ids: &[i64]) -> Result<DataFrame> {
 /// Per target: `lead_id`, its state (-1 unknown lead, 0 open, 1 qualified, 2
 /// disqualified), its first open opportunity and the instant (µs) of its latest change
 /// or creation, ordered by lead id.
-async fn current_state(ctx: &SessionContext, targets: &DataFrame) -> Result<DataFrame> {
+pub(crate) async fn current_state(ctx: &SessionContext, targets: &DataFrame) -> Result<DataFrame> {
     let leads = ctx.table("leads").await?.select(vec![
         col("lead_id").alias("__lead"),
         col("status").alias("__recorded"),

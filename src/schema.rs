@@ -498,7 +498,58 @@ pub const LEAD_STATUS_EVENTS: Table = Table {
             "reason",
             Text,
             true,
-            "created or reopened for open; lost, cannot_contact, no_longer_interested or canceled for disqualified; NULL for qualified.",
+            "created, reopened or unmerged for open; lost, cannot_contact, no_longer_interested, canceled or merged (by `leadql lead merge`) for disqualified; NULL for qualified.",
+        ),
+        col(
+            "actor_id",
+            Id,
+            true,
+            "Seller who made the change (`sellers.seller_id`); NULL for the system.",
+        ),
+    ],
+};
+
+/// `lead_merges`: append-only log of merges and their undoing.
+pub const LEAD_MERGES: Table = Table {
+    name: "lead_merges",
+    doc: "Append-only log of `leadql lead merge` and `lead unmerge`: one row per duplicate merged into a master, or taken out again. A duplicate is merged while its latest row says so; its interactions and imports then count for the master (the `interactions` and `lead_imports` tables show them under the master's `lead_id` in every session that knows of the merge; `--as-of` an earlier instant shows the leads apart), and it is closed (disqualified, reason `merged`) with its own records kept.",
+    columns: &[
+        col(
+            "merge_id",
+            Id,
+            false,
+            "Unique, increasing identifier (orders rows at the same instant).",
+        ),
+        col(
+            "master_id",
+            Id,
+            false,
+            "The lead that stays (`leads.lead_id`).",
+        ),
+        col(
+            "duplicate_id",
+            Id,
+            false,
+            "The lead merged into it, or taken out (`leads.lead_id`).",
+        ),
+        col(
+            "occurred_at",
+            Timestamp,
+            false,
+            "When it was merged or unmerged.",
+        ),
+        col("action", Text, false, "merged or unmerged."),
+        col(
+            "status_before",
+            Text,
+            true,
+            "For merged: the duplicate's status before the merge, which unmerging restores (open, qualified or disqualified).",
+        ),
+        col(
+            "reason_before",
+            Text,
+            true,
+            "For merged: the reason of that status.",
         ),
         col(
             "actor_id",
@@ -607,6 +658,7 @@ pub const CORE_TABLES: &[Table] = &[
     SELLERS,
     OPPORTUNITIES,
     LEAD_STATUS_EVENTS,
+    LEAD_MERGES,
     IMPORTS,
     LEAD_IMPORTS,
 ];

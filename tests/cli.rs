@@ -537,7 +537,7 @@ fn unknown_table_lists_the_known_tables() {
     ]);
     assert_clean_error(
         &o,
-        "unknown table 'lead' (tables: accounts, contacts, imports, interactions, lead_features, lead_imports, lead_status, lead_status_events, leads, opportunities, sellers)",
+        "unknown table 'lead' (tables: accounts, contacts, imports, interactions, lead_features, lead_imports, lead_merges, lead_status, lead_status_events, leads, opportunities, sellers)",
     );
 }
 

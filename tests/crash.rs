@@ -200,6 +200,36 @@ fn a_killed_lifecycle_change_lands_entirely_or_not_at_all() {
 }
 
 #[test]
+fn a_killed_merge_lands_entirely_or_not_at_all() {
+    let tmp = sample();
+    let ws = tmp.path().join("ws");
+    // Open leads 4800 and 4447, both with interactions.
+    let observe = |ws: &Path| {
+        state(
+            ws,
+            "SELECT (SELECT count(*) FROM lead_merges) AS merges, (SELECT count(*) FROM lead_status_events) AS events, \
+             (SELECT count(*) FROM interactions WHERE lead_id = 4447) AS duplicate_rows, \
+             (SELECT string_agg(concat(lead_id, ':', status, ':', reason), ' ' ORDER BY lead_id) FROM lead_status \
+                WHERE lead_id IN (4447, 4800)) AS statuses",
+        )
+    };
+    kill_at_every_operation(
+        &ws,
+        &[
+            "lead",
+            "merge",
+            "4800",
+            "4447",
+            "--at",
+            "2026-07-01 09:00:00",
+        ],
+        false,
+        None,
+        &observe,
+    );
+}
+
+#[test]
 fn a_killed_run_records_history_and_activities_together_or_neither() {
     let tmp = sample();
     let ws = tmp.path().join("ws");

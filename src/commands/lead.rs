@@ -1,6 +1,7 @@
-//! `leadql lead qualify|disqualify|reopen`: lifecycle changes of leads (given by id or
-//! by a query), appended to lead_status_events; qualifying can create the account,
-//! contact and opportunity ([`crate::lifecycle`]).
+//! `leadql lead qualify|disqualify|reopen|merge|unmerge`: lifecycle changes of leads
+//! (given by id or by a query), appended to lead_status_events; qualifying can create
+//! the account, contact and opportunity ([`crate::lifecycle`]); merging makes one
+//! person's leads one ([`crate::merge`]).
 
 use chrono::{DateTime, Utc};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -13,6 +14,7 @@ use super::{
 use crate::catalog::Workspace;
 use crate::error::Result;
 use crate::lifecycle::{self, Change};
+use crate::merge;
 use crate::session;
 
 /// Arguments of `leadql lead`.
@@ -72,6 +74,21 @@ pub enum LeadAction {
         #[command(flatten)]
         targets: LeadTargets,
     },
+    /// Merges duplicates into a master lead: their interactions and imports count for
+    /// the master, and they are closed (disqualified, reason merged).
+    Merge {
+        /// The lead that stays.
+        master: i64,
+        /// The duplicates (and/or --query).
+        #[command(flatten)]
+        targets: LeadTargets,
+    },
+    /// Takes merged leads out of their master, restoring the status each had.
+    Unmerge {
+        /// The merged leads.
+        #[command(flatten)]
+        targets: LeadTargets,
+    },
 }
 
 /// A record `lead qualify --create` makes for each lead.
@@ -94,6 +111,11 @@ fn disqualify_reason() -> impl TypedValueParser<Value = DisqualifyReason> {
 /// Runs `leadql lead`.
 pub async fn execute(cli: &Cli, args: &LeadArgs) -> Result<()> {
     refuse_as_of(cli, "lead")?;
+    match &args.action {
+        LeadAction::Merge { master, targets } => return merge(cli, Some(*master), targets).await,
+        LeadAction::Unmerge { targets } => return merge(cli, None, targets).await,
+        _ => {}
+    }
     let (change, targets) = match &args.action {
         LeadAction::Qualify { create, targets } => (
             Change::Qualify {
@@ -107,6 +129,7 @@ pub async fn execute(cli: &Cli, args: &LeadArgs) -> Result<()> {
             (Change::Disqualify { reason: *reason }, targets)
         }
         LeadAction::Reopen { targets } => (Change::Reopen, targets),
+        LeadAction::Merge { .. } | LeadAction::Unmerge { .. } => unreachable!("handled above"),
     };
     let at = at_or_now(targets.at);
     let _lock = existing_workspace_lock(&data_dir(cli))?;
@@ -124,5 +147,37 @@ pub async fn execute(cli: &Cli, args: &LeadArgs) -> Result<()> {
         "recorded {} status change(s); created {} account(s), {} contact(s), {} opportunity(ies)",
         r.leads, r.accounts, r.contacts, r.opportunities
     );
+    Ok(())
+}
+
+/// `lead merge MASTER …` (with a master) or `lead unmerge …` (without).
+async fn merge(cli: &Cli, master: Option<i64>, targets: &LeadTargets) -> Result<()> {
+    let at = at_or_now(targets.at);
+    let _lock = existing_workspace_lock(&data_dir(cli))?;
+    let ws = Workspace::open(&data_dir(cli))?;
+    let ctx = session::open(&ws, &session_options(cli)).await?;
+    match master {
+        Some(master) => {
+            let opts = merge::MergeOptions {
+                master,
+                duplicates: targets.ids.clone(),
+                query: targets.query.clone(),
+                at,
+                actor: targets.actor,
+            };
+            let n = merge::merge(&ws, &ctx, &opts).await?;
+            eprintln!("merged {n} lead(s) into lead {master}");
+        }
+        None => {
+            let opts = merge::UnmergeOptions {
+                duplicates: targets.ids.clone(),
+                query: targets.query.clone(),
+                at,
+                actor: targets.actor,
+            };
+            let n = merge::unmerge(&ws, &ctx, &opts).await?;
+            eprintln!("unmerged {n} lead(s)");
+        }
+    }
     Ok(())
 }

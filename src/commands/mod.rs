@@ -79,7 +79,7 @@ pub enum Command {
     /// query, as_of and model versions in their metadata).
     Export(export::ExportArgs),
     /// Lead lifecycle: qualify, disqualify or reopen leads (appended to
-    /// lead_status_events).
+    /// lead_status_events); merge one person's leads into one, or unmerge them.
     Lead(lead::LeadArgs),
     /// Capture leads from files: a CSV with a column mapping, or a LinkedIn Lead Gen
     /// Forms export. Rows imported before are skipped; refused rows go to a rejects CSV.
