@@ -201,13 +201,16 @@ impl Workspace {
         if let Some(t) = self.known_at {
             crate::known_at::register(ctx, t)?;
         }
-        // Merged leads' rows count for their masters (only once anything was merged:
-        // a workspace without merges reads its tables directly).
-        if self
+        // Merged leads' rows count for their masters (only while any merge is in
+        // force: otherwise the tables are read directly).
+        if let Some(t) = self
             .table(crate::schema::LEAD_MERGES.name)
-            .is_some_and(|t| !t.files.is_empty())
+            .filter(|t| !t.files.is_empty())
         {
-            crate::merge::register_identity(ctx)?;
+            let merges = crate::merge::read_in_force(&t.files, self.known_at)?;
+            if !merges.is_empty() {
+                crate::merge::register_identity(ctx, &merges)?;
+            }
         }
         leadql_udfs::register_scoring(ctx, self.rule_models.clone());
         leadql_udfs::register_predictive(ctx, self.predictive_models.clone());

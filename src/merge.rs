@@ -14,9 +14,11 @@
 //! instant before the merge (`--as-of`) sees the leads apart, as they were then.
 //!
 //! Refused, with nothing recorded: a lead merged with itself, an unknown lead, a
-//! duplicate already merged or that has merged leads of its own, a master that is
-//! itself merged, two of the leads with open opportunities, or an `--at` before a
-//! lead's latest change. Unmerging refuses a lead that is not merged.
+//! duplicate that is not open (a conversion or a loss is history), already merged,
+//! with merged leads of its own or with an open opportunity (the lead with the
+//! opportunity is the master; two with open opportunities cannot be merged), a master
+//! that is itself merged, or an `--at` before a lead's latest change. Unmerging
+//! refuses a lead that is not merged.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -122,14 +124,86 @@ fn table(ctx: &SessionContext, name: &str) -> Result<DataFrame> {
     Ok(ctx.read_table(provider)?)
 }
 
+/// The merges in force, as `(duplicate, master)` pairs, read straight from the
+/// `lead_merges` Parquet `files` (a few rows per merge; read when a session opens, so
+/// that a workspace whose merges were all undone reads its tables directly), counting
+/// only rows before `known_at` when given.
+pub fn read_in_force(files: &[PathBuf], known_at: Option<i64>) -> Result<Vec<(i64, i64)>> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    // Per duplicate: (occurred_at, merge_id) of its latest row, and the master if that
+    // row is a merge.
+    let mut latest: HashMap<i64, ((i64, i64), Option<i64>)> = HashMap::new();
+    for file in files {
+        let unreadable = |e: &dyn std::fmt::Display| Error::UnreadableParquet {
+            file: file.clone(),
+            reason: e.to_string(),
+        };
+        let f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .and_then(|b| b.build())
+            .map_err(|e| unreadable(&e))?;
+        for batch in reader {
+            let b = batch.map_err(|e| unreadable(&e))?;
+            let column = |name: &str| {
+                b.column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| unreadable(&format!("no column {name}")))
+            };
+            let at = column("occurred_at")?;
+            let at = datafusion::arrow::compute::cast(
+                &at,
+                &DataType::Timestamp(TimeUnit::Microsecond, None),
+            )
+            .map_err(|e| unreadable(&e))?;
+            let (ids, masters, dups, at, actions) = (
+                ints(&column("merge_id")?)?,
+                ints(&column("master_id")?)?,
+                ints(&column("duplicate_id")?)?,
+                ints(&at)?,
+                texts(&column("action")?)?,
+            );
+            for r in 0..b.num_rows() {
+                let (Some(id), Some(master), Some(dup), Some(at)) =
+                    (ids[r], masters[r], dups[r], at[r])
+                else {
+                    continue;
+                };
+                if known_at.is_some_and(|t| at >= t) {
+                    continue;
+                }
+                let merged = (actions[r].as_deref() == Some("merged")).then_some(master);
+                let entry = latest.entry(dup).or_insert(((at, id), merged));
+                if (at, id) >= entry.0 {
+                    *entry = ((at, id), merged);
+                }
+            }
+        }
+    }
+    let mut pairs: Vec<(i64, i64)> = latest
+        .into_iter()
+        .filter_map(|(dup, (_, master))| master.map(|m| (dup, m)))
+        .collect();
+    pairs.sort_unstable();
+    Ok(pairs)
+}
+
 /// Replaces the [`FOLLOW_THE_MASTER`] tables registered in `ctx` by views in which a
-/// merged duplicate's rows carry its master's `lead_id` (call after the tables, and
-/// their point-in-time views, are registered).
-pub fn register_identity(ctx: &SessionContext) -> Result<()> {
-    let merges = in_force(table(ctx, "lead_merges")?)?.select(vec![
-        col("duplicate_id").alias("__merged"),
-        col("master_id").alias("__master"),
-    ])?;
+/// merged duplicate's rows carry its master's `lead_id` (`merges`: `(duplicate,
+/// master)` pairs; call after the tables, and their point-in-time views, are
+/// registered).
+pub fn register_identity(ctx: &SessionContext, merges: &[(i64, i64)]) -> Result<()> {
+    let pairs = RecordBatch::try_new(
+        Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new("__merged", DataType::Int64, false),
+            datafusion::arrow::datatypes::Field::new("__master", DataType::Int64, false),
+        ])),
+        vec![
+            Arc::new(Int64Array::from_iter_values(merges.iter().map(|m| m.0))),
+            Arc::new(Int64Array::from_iter_values(merges.iter().map(|m| m.1))),
+        ],
+    )
+    .map_err(|e| Error::Query(e.to_string()))?;
+    let merges = ctx.read_batch(pairs)?;
     for name in FOLLOW_THE_MASTER {
         if !ctx.table_exist(name)? {
             continue;
@@ -399,7 +473,13 @@ fn late(id: i64, f: &Facts, at: i64) -> Option<String> {
 pub async fn merge(ws: &Workspace, ctx: &SessionContext, opts: &MergeOptions) -> Result<usize> {
     let mut dups = opts.duplicates.clone();
     if let Some(q) = &opts.query {
-        dups.extend(query_ids(ctx, q).await?);
+        // A query for a duplicate group returns the master too: it stays.
+        dups.extend(
+            query_ids(ctx, q)
+                .await?
+                .into_iter()
+                .filter(|id| *id != opts.master),
+        );
     }
     dups.sort_unstable();
     dups.dedup();
@@ -435,6 +515,22 @@ pub async fn merge(ws: &Workspace, ctx: &SessionContext, opts: &MergeOptions) ->
         }
         if let Some((into, ..)) = f.merged_into {
             problems.push(format!("lead {d} is already merged into lead {into}"));
+        } else if let Some(status) = f.status.as_deref().filter(|s| *s != "open") {
+            // A closed lead's outcome (a conversion, a loss) is history: merging it
+            // would rewrite it.
+            problems.push(format!(
+                "lead {d} is {status}: only open leads can be merged into another"
+            ));
+        }
+        match (f.open_opportunity, master.open_opportunity) {
+            (Some(o), Some(m)) => problems.push(format!(
+                "lead {} (opportunity {m}) and lead {d} (opportunity {o}) both have open opportunities: close one (won or lost) before merging",
+                opts.master
+            )),
+            (Some(o), None) => problems.push(format!(
+                "lead {d} has open opportunity {o}: make it the master (the lead with the opportunity stays), or close the opportunity first"
+            )),
+            _ => {}
         }
         if !f.masters_of.is_empty() {
             problems.push(format!(
@@ -443,20 +539,6 @@ pub async fn merge(ws: &Workspace, ctx: &SessionContext, opts: &MergeOptions) ->
             ));
         }
         problems.extend(late(d, f, opts.at));
-    }
-    let with_opportunities: Vec<String> = all
-        .iter()
-        .filter_map(|id| {
-            facts[id]
-                .open_opportunity
-                .map(|o| format!("lead {id} (opportunity {o})"))
-        })
-        .collect();
-    if with_opportunities.len() > 1 {
-        problems.push(format!(
-            "{} have open opportunities: close all but one (won or lost) before merging",
-            with_opportunities.join(" and ")
-        ));
     }
     refuse_if_any(problems, "merge", all.len())?;
 
@@ -604,7 +686,8 @@ async fn record(
     let stamp = chrono::DateTime::from_timestamp_micros(at)
         .map(|d| d.format("%Y%m%dT%H%M%S").to_string())
         .unwrap_or_default();
-    let file = format!("change-{stamp}-{first_merge}.parquet");
+    // `merge-`: never the name of a lifecycle change's file (`change-…`).
+    let file = format!("merge-{stamp}-{first_merge}.parquet");
     let pending: [(RecordBatch, PathBuf); 2] = [
         (merge_batch, ws.dir.join("lead_merges").join(&file)),
         (event_batch, ws.dir.join("lead_status_events").join(&file)),

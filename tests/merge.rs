@@ -9,8 +9,7 @@ mod common;
 
 use common::{csv_in, leadql_in, sample_copy};
 
-/// Two open leads of the sample with interactions and no open opportunity, and a
-/// third lead with an open opportunity.
+/// Two open leads of the sample with interactions and no open opportunity.
 const MASTER: &str = "4800";
 const DUPLICATE: &str = "4447";
 const AT: &str = "2026-07-01 09:00:00";
@@ -97,6 +96,11 @@ fn the_master_scores_the_union_of_both_leads_interactions() {
 
     // The tables show the duplicate's rows under the master; the duplicate is closed
     // as merged and keeps its lead row.
+    let plan = csv_in(
+        merged.path(),
+        "EXPLAIN SELECT count(*) FROM interactions WHERE lead_id = 1",
+    );
+    assert!(plan.contains("HashJoinExec"), "{plan}");
     let shown = csv_in(
         merged.path(),
         &format!(
@@ -139,7 +143,8 @@ fn unmerging_restores_every_score_and_status_exactly() {
         )
     };
     let statuses = status(ws.path());
-    // A disqualified lead merged too, by --query: unmerging gives it back its reason.
+    // Another open lead merged too, by a --query that returns the master as well (as
+    // a duplicate group does): the master stays.
     ok(
         ws.path(),
         &[
@@ -148,10 +153,17 @@ fn unmerging_restores_every_score_and_status_exactly() {
             MASTER,
             DUPLICATE,
             "--query",
-            "SELECT 12 AS lead_id",
+            "SELECT lead_id FROM leads WHERE lead_id IN (4785, 4800)",
             "--at",
             AT,
         ],
+    );
+    assert_eq!(
+        csv_in(
+            ws.path(),
+            "SELECT duplicate_id FROM lead_merges ORDER BY duplicate_id"
+        ),
+        "duplicate_id\n4447\n4785\n"
     );
     assert_ne!(scores(ws.path()), before);
     ok(
@@ -167,12 +179,19 @@ fn unmerging_restores_every_score_and_status_exactly() {
     );
     assert_eq!(scores(ws.path()), before);
     assert_eq!(status(ws.path()), statuses);
+    // With no merge in force the table is read directly again, without the join
+    // that puts duplicates under their masters.
+    let plan = csv_in(
+        ws.path(),
+        "EXPLAIN SELECT count(*) FROM interactions WHERE lead_id = 1",
+    );
+    assert!(!plan.contains("HashJoinExec"), "{plan}");
     assert_eq!(
         csv_in(
             ws.path(),
-            "SELECT lead_id, reason FROM lead_status WHERE lead_id IN (12, 4447) ORDER BY lead_id"
+            "SELECT lead_id, reason FROM lead_status WHERE lead_id IN (4447, 4785) ORDER BY lead_id"
         ),
-        "lead_id,reason\n12,lost\n4447,unmerged\n"
+        "lead_id,reason\n4447,unmerged\n4785,unmerged\n"
     );
     // Unmerged, the lead changes like any other again; merged, it did not.
     ok(
@@ -244,7 +263,7 @@ fn merges_that_cannot_be_are_refused_and_record_nothing() {
     let ws = sample_copy();
     let w = ws.path();
     let untouched = logs(w);
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["lead", "merge", "5", "5"],
             "lead 5 cannot be merged with itself",
@@ -259,7 +278,15 @@ fn merges_that_cannot_be_are_refused_and_record_nothing() {
         ),
         (
             &["lead", "merge", "2516", "2534", "--at", AT],
-            "have open opportunities: close all but one",
+            "lead 2516 (opportunity 678) and lead 2534 (opportunity 685) both have open opportunities",
+        ),
+        (
+            &["lead", "merge", MASTER, "2534", "--at", AT],
+            "lead 2534 has open opportunity 685: make it the master",
+        ),
+        (
+            &["lead", "merge", MASTER, "4426", "--at", AT],
+            "lead 4426 is qualified: only open leads can be merged",
         ),
         (
             &[
@@ -308,4 +335,13 @@ fn merges_that_cannot_be_are_refused_and_record_nothing() {
         assert!(err.contains(expected), "{args:?}: {err}");
         assert_eq!(logs(w), merged, "{args:?} recorded something");
     }
+    let err = refused(
+        w,
+        &["lead", "unmerge", DUPLICATE, "--at", "2026-06-30 00:00:00"],
+    );
+    assert!(
+        err.contains("lead 4447's latest change (or creation) is at 2026-07-01 09:00:00"),
+        "{err}"
+    );
+    assert_eq!(logs(w), merged);
 }

@@ -128,16 +128,23 @@ fn hash(kind: Kind, text: &str) -> u64 {
 /// too large to compare in full. A pair that shares several keys is in several blocks.
 pub fn blocks(leads: &[Prepared], max_block: usize) -> (Vec<Vec<u32>>, Vec<Oversized>) {
     let max_block = max_block.max(2);
-    let mut entries: Vec<(u64, u32)> = super::par_map(leads, |p| {
-        Kind::ALL
-            .iter()
-            .filter_map(|&k| key(p, k).map(|v| hash(k, &v)))
-            .collect::<Vec<u64>>()
-    })
-    .into_iter()
-    .enumerate()
-    .flat_map(|(i, hashes)| hashes.into_iter().map(move |h| (h, i as u32)))
-    .collect();
+    // Keys of runs of leads on every core, then one vector of exactly their size
+    // (growing it by doubling would hold up to three times the entries at once).
+    let parts: Vec<Vec<(u64, u32)>> = super::par_runs(leads, |start, run| {
+        let mut part = Vec::with_capacity(run.len() * 4);
+        for (i, p) in run.iter().enumerate() {
+            for &k in &Kind::ALL {
+                if let Some(v) = key(p, k) {
+                    part.push((hash(k, &v), (start + i) as u32));
+                }
+            }
+        }
+        part
+    });
+    let mut entries: Vec<(u64, u32)> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        entries.extend(part);
+    }
     entries.sort_unstable();
     let mut blocks = Vec::new();
     let mut oversized = Vec::new();

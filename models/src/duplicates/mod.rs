@@ -45,6 +45,44 @@ pub struct Lead {
     pub created_at: Option<i64>,
 }
 
+/// A lead's identity columns, borrowed (from a [`Lead`] or straight from Arrow
+/// arrays, so that a million leads are never copied into owned strings first).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeadRef<'a> {
+    /// The lead id.
+    pub id: i64,
+    /// First name.
+    pub first_name: Option<&'a str>,
+    /// Last name.
+    pub last_name: Option<&'a str>,
+    /// Email, as typed.
+    pub email: Option<&'a str>,
+    /// Phone, as typed.
+    pub phone: Option<&'a str>,
+    /// Company name, as typed.
+    pub company: Option<&'a str>,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: Option<&'a str>,
+    /// Creation instant, microseconds since the epoch.
+    pub created_at: Option<i64>,
+}
+
+impl Lead {
+    /// The lead, borrowed.
+    pub fn borrowed(&self) -> LeadRef<'_> {
+        LeadRef {
+            id: self.id,
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+            email: self.email.as_deref(),
+            phone: self.phone.as_deref(),
+            company: self.company.as_deref(),
+            country: self.country.as_deref(),
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A lead in the forms matching compares.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
@@ -71,10 +109,10 @@ pub struct Prepared {
 }
 
 /// Reads a lead into the forms matching compares.
-pub fn prepare(lead: &Lead) -> Prepared {
-    let fold = |s: &Option<String>| s.as_deref().map(fold_name).unwrap_or_default();
-    let person = |s: &Option<String>| s.as_deref().map(fold_person_name).unwrap_or_default();
-    let email = lead.email.as_deref().and_then(normalize_email);
+pub fn prepare(lead: &LeadRef<'_>) -> Prepared {
+    let fold = |s: Option<&str>| s.map(fold_name).unwrap_or_default();
+    let person = |s: Option<&str>| s.map(fold_person_name).unwrap_or_default();
+    let email = lead.email.and_then(normalize_email);
     let domain = email
         .as_deref()
         .and_then(|e| e.split_once('@'))
@@ -82,27 +120,22 @@ pub fn prepare(lead: &Lead) -> Prepared {
         .filter(|d| !is_free_mail(d));
     let country = lead
         .country
-        .as_deref()
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty());
-    let phone = lead
-        .phone
-        .as_deref()
-        .and_then(|p| phone::e164(p, country.as_deref()));
+    let phone = lead.phone.and_then(|p| phone::e164(p, country.as_deref()));
     let company_key = lead
         .company
-        .as_deref()
         .and_then(|c| c.split_whitespace().map(fold_name).find(|w| !w.is_empty()))
         .map(|w| w.chars().filter(|c| !c.is_whitespace()).take(6).collect())
         .unwrap_or_default();
     Prepared {
         id: lead.id,
-        first: person(&lead.first_name),
-        last: person(&lead.last_name),
+        first: person(lead.first_name),
+        last: person(lead.last_name),
         email,
         domain,
         phone,
-        company: fold(&lead.company),
+        company: fold(lead.company),
         company_key,
         country,
         created_at: lead.created_at,
@@ -180,8 +213,13 @@ pub struct Found {
 /// Takes the leads by value: once prepared, their raw text is dropped, which halves
 /// the memory of a million-lead run.
 pub fn find(leads: Vec<Lead>, settings: &Settings) -> Found {
-    let prepared = par_map(&leads, prepare);
+    let prepared = par_map(&leads, |l| prepare(&l.borrowed()));
     drop(leads);
+    find_prepared(prepared, settings)
+}
+
+/// Finds the duplicate pairs among leads already prepared ([`prepare`]).
+pub fn find_prepared(prepared: Vec<Prepared>, settings: &Settings) -> Found {
     let (blocks, oversized) = blocking::blocks(&prepared, settings.max_block);
     let candidates = blocks.iter().map(|b| b.len() * (b.len() - 1) / 2).sum();
     let mut matches: Vec<Match> = par_map(&blocks, |block| {
@@ -227,20 +265,33 @@ pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec
 
 /// The `Some` values of `f` over `items`, on every core, in order.
 pub fn par_filter_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> Option<U> + Sync) -> Vec<U> {
+    let parts = par_runs(items, |_, run| {
+        run.iter().filter_map(&f).collect::<Vec<U>>()
+    });
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
+    out
+}
+
+/// `f` over `items` cut into one run per core (a single run for fewer than 10,000
+/// items), each given with the index of its first item; the results in order.
+pub fn par_runs<T: Sync, U: Send>(items: &[T], f: impl Fn(usize, &[T]) -> U + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < 10_000 {
-        return items.iter().filter_map(&f).collect();
+        return vec![f(0, items)];
     }
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|scope| {
-        let parts: Vec<_> = items
+        let runs: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().filter_map(f).collect::<Vec<U>>()))
+            .enumerate()
+            .map(|(n, run)| scope.spawn(move || f(n * chunk, run)))
             .collect();
-        parts
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        runs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }

@@ -32,7 +32,8 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{Documentation, Expr, cast, col};
 
 use leadql_models::duplicates::{
-    DEFAULT_MAX_BLOCK, DEFAULT_MIN_SCORE, Found, Lead, Settings, find,
+    DEFAULT_MAX_BLOCK, DEFAULT_MIN_SCORE, Found, Lead, LeadRef, Prepared, Settings, find_prepared,
+    par_filter_map, prepare,
 };
 
 use crate::args;
@@ -133,11 +134,11 @@ pub(crate) fn settings(state: &SessionState, function: &str, exprs: &[Expr]) -> 
     })
 }
 
-/// The identity columns of the `leads` table of the caller's session, as the matcher
-/// reads them.
-pub async fn read_leads(state: &SessionState) -> Result<Vec<Lead>> {
+/// The identity columns of the `leads` table of the caller's session, as Arrow
+/// batches: `lead_id` (Int64), six Utf8 columns, `created_at` (µs).
+async fn identity_batches(state: &SessionState) -> Result<Vec<RecordBatch>> {
     let text = |name: &str| cast(col(name), DataType::Utf8).alias(name);
-    let batches = relation::table(state, "leads")?
+    relation::table(state, "leads")?
         .select(vec![
             cast(col("lead_id"), DataType::Int64).alias("lead_id"),
             text("first_name"),
@@ -153,37 +154,76 @@ pub async fn read_leads(state: &SessionState) -> Result<Vec<Lead>> {
             .alias("created_at"),
         ])?
         .collect()
-        .await?;
-    let mut leads = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
-    for b in &batches {
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let strings: Vec<&StringArray> = (1..7).map(|i| b.column(i).as_string::<i32>()).collect();
-        let created = b.column(7).as_primitive::<TimestampMicrosecondType>();
-        let get = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-        for i in 0..b.num_rows() {
-            if ids.is_null(i) {
-                continue;
-            }
-            leads.push(Lead {
-                id: ids.value(i),
-                first_name: get(strings[0], i),
-                last_name: get(strings[1], i),
-                email: get(strings[2], i),
-                phone: get(strings[3], i),
-                company: get(strings[4], i),
-                country: get(strings[5], i),
-                created_at: created.is_valid(i).then(|| created.value(i)),
-            });
-        }
+        .await
+}
+
+/// Row `i` of an [`identity_batches`] batch, borrowed; `None` without a lead id.
+fn lead_at(b: &RecordBatch, i: usize) -> Option<LeadRef<'_>> {
+    let ids = b.column(0).as_primitive::<Int64Type>();
+    if ids.is_null(i) {
+        return None;
     }
-    Ok(leads)
+    let text = |c: usize| {
+        let a = b.column(c).as_string::<i32>();
+        a.is_valid(i).then(|| a.value(i))
+    };
+    let created = b.column(7).as_primitive::<TimestampMicrosecondType>();
+    Some(LeadRef {
+        id: ids.value(i),
+        first_name: text(1),
+        last_name: text(2),
+        email: text(3),
+        phone: text(4),
+        company: text(5),
+        country: text(6),
+        created_at: created.is_valid(i).then(|| created.value(i)),
+    })
+}
+
+/// The identity columns of the `leads` table of the caller's session, as the matcher
+/// reads them.
+pub async fn read_leads(state: &SessionState) -> Result<Vec<Lead>> {
+    let batches = identity_batches(state).await?;
+    let own = |s: Option<&str>| s.map(str::to_string);
+    Ok(batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).filter_map(move |i| lead_at(b, i)))
+        .map(|l| Lead {
+            id: l.id,
+            first_name: own(l.first_name),
+            last_name: own(l.last_name),
+            email: own(l.email),
+            phone: own(l.phone),
+            company: own(l.company),
+            country: own(l.country),
+            created_at: l.created_at,
+        })
+        .collect())
+}
+
+/// The `leads` table of the caller's session, prepared for matching straight from its
+/// Arrow batches (on every core), without owned copies of the raw text.
+async fn read_prepared(state: &SessionState) -> Result<Vec<Prepared>> {
+    let batches = identity_batches(state).await?;
+    tokio::task::spawn_blocking(move || {
+        let rows: Vec<(u32, u32)> = batches
+            .iter()
+            .enumerate()
+            .flat_map(|(n, b)| (0..b.num_rows() as u32).map(move |i| (n as u32, i)))
+            .collect();
+        par_filter_map(&rows, |&(n, i)| {
+            lead_at(&batches[n as usize], i as usize).map(|l| prepare(&l))
+        })
+    })
+    .await
+    .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))
 }
 
 /// Reads the `leads` table of the caller's session and finds its duplicates (on a
 /// blocking thread), reporting oversized blocks on stderr.
 pub(crate) async fn duplicates(state: &SessionState, settings: Settings) -> Result<Found> {
-    let leads = read_leads(state).await?;
-    let found = tokio::task::spawn_blocking(move || find(leads, &settings))
+    let prepared = read_prepared(state).await?;
+    let found = tokio::task::spawn_blocking(move || find_prepared(prepared, &settings))
         .await
         .map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
     // The largest blocks, then a count: one line per block would drown the output.
