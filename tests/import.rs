@@ -137,7 +137,7 @@ fn a_semicolon_windows_1252_file_imports_good_rows_rejects_bad_ones_and_repeats_
     // An invalid optional field (the email) keeps the lead, with the field NULL and a
     // warning row in the rejects file.
     assert!(
-        err.contains("1 rows imported with an invalid optional field stored as NULL"),
+        err.contains("1 rows imported with warnings: an invalid optional field stored as NULL"),
         "{err}"
     );
     assert!(err.contains("columns not imported: Notiz"), "{err}");
@@ -517,7 +517,7 @@ fn out_of_range_years_are_refused_and_invalid_optional_fields_become_null_with_a
         "{err}"
     );
     assert!(
-        err.contains("1 rows imported with an invalid optional field stored as NULL"),
+        err.contains("1 rows imported with warnings: an invalid optional field stored as NULL"),
         "{err}"
     );
     let r = std::fs::read_to_string(&rejects).expect("rejects");
@@ -1116,4 +1116,40 @@ fn rows_matching_existing_leads_are_flagged_skipped_or_kept() {
         !err.contains("match an existing lead") && listed.is_empty(),
         "{err}"
     );
+}
+
+#[test]
+fn phones_that_are_no_number_of_the_leads_country_are_kept_with_a_warning() {
+    let (_tmp, ws) = new_workspace();
+    let o = import_text(
+        &ws,
+        "phones.csv",
+        "email,phone,country\n\
+         a@berlin-example.de,030 1234567,DE\n\
+         b@example.com,+1 011 555 0100,US\n\
+         c@example.fr,01 23,FR\n",
+        &[],
+    );
+    let err = ok(&o);
+    assert!(err.contains("3 imported"), "{err}");
+    assert!(
+        err.contains("2 rows imported with warnings"),
+        "the short French number is no phone at all (NULL), the US one is kept: {err}"
+    );
+    // (CSV output quotes a leading `+` against formula injection.)
+    assert_eq!(
+        csv(&ws, "SELECT email, phone FROM leads ORDER BY email"),
+        "email,phone\na@berlin-example.de,030 1234567\nb@example.com,'+1 011 555 0100\nc@example.fr,\n"
+    );
+    let rejects: Vec<PathBuf> = common::walk(&ws)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("_rejects"))
+        .collect();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    let r = std::fs::read_to_string(&rejects[0]).expect("rejects");
+    assert!(
+        r.contains("'+1 011 555 0100' is not a valid phone number in US's numbering plan (libphonenumber); kept as written"),
+        "{r}"
+    );
+    assert!(!r.contains("030 1234567"), "{r}");
 }

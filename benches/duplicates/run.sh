@@ -7,6 +7,7 @@
 #
 #   benches/duplicates/run.sh                          # 100k, 1M and 3M leads, 5% planted
 #   LEADS="100000 1000000" SPLINK=1 benches/duplicates/run.sh
+#   SPLINK=1 SPLINK_MAX=1000000 benches/duplicates/run.sh   # Splink up to 1M leads only
 #
 # Uses the release build (or $LEADQL_BIN); data goes to $BENCH_DIR (default /tmp/leadql-bench).
 set -euo pipefail
@@ -37,7 +38,7 @@ for leads in $sizes; do
   precision=$(awk -F'|' '/ any rule /{gsub(/ /,"",$5); print $5}' "$dir/dup-quality-$leads.txt")
   recall=$(awk -F'|' '/ all true pairs /{gsub(/ /,"",$5); print $5}' "$dir/dup-quality-$leads.txt")
   rows+=("| leadql | $leads | $wall | $((rss_kib / 1024)) | $precision | $recall |")
-  if [ "${SPLINK:-0}" = 1 ]; then
+  if [ "${SPLINK:-0}" = 1 ] && [ "$leads" -le "${SPLINK_MAX:-1000000}" ]; then
     benches/duplicates/splink.sh "$ws" "$dir/splink-$leads.json" ${SPLINK_ARGS:-} > "$dir/splink-$leads.txt" 2>&1
     rows+=("$(python3 - "$dir/splink-$leads.json" "$leads" <<'EOF'
 import json, sys

@@ -117,8 +117,9 @@ pub struct Imported {
     pub ignored: Vec<String>,
     /// Columns kept by `--keep-unmapped`: file column, stored name and type.
     pub kept: Vec<(String, String, ExtraType)>,
-    /// Rows imported with an invalid optional field stored as NULL (each a warning row
-    /// in the rejects file).
+    /// Rows imported with warnings: an invalid optional field stored as NULL, or a
+    /// phone libphonenumber does not take as a number of the lead's country, kept
+    /// (each a warning row in the rejects file).
     pub warned: u64,
     /// The rejects file, when rows were refused or warned about.
     pub rejects_file: Option<PathBuf>,

@@ -837,6 +837,16 @@ pub fn read(
                 bad.push((column, String::new(), format!("{field} is required")));
             }
         }
+        // A phone that reads as digits but is no number of the lead's country (by
+        // libphonenumber's numbering plans) is kept as written, with a warning.
+        let mut doubtful = Vec::new();
+        if let Some(phone) = &lead.phone
+            && let Some(reason) =
+                leadql_models::duplicates::phone::invalid(phone, lead.country.as_deref())
+        {
+            let column = mapping.columns.get("phone").cloned().unwrap_or_default();
+            doubtful.push((column, phone.clone(), reason));
+        }
         for e in &plan.extras {
             let order = plan.orders.get(&e.index).copied();
             match extra(&cells[e.index], e, mapping.date_format.as_deref(), order) {
@@ -879,13 +889,17 @@ pub fn read(
             out.rejects.push(reject_row(line, &bad, cells));
             continue;
         }
+        for w in &mut warned {
+            w.2 = format!(
+                "warning: {}; {} stored as NULL, the lead is imported",
+                w.2, w.0
+            );
+        }
+        for d in &mut doubtful {
+            d.2 = format!("warning: {}; kept as written, the lead is imported", d.2);
+        }
+        warned.extend(doubtful);
         if !warned.is_empty() {
-            for w in &mut warned {
-                w.2 = format!(
-                    "warning: {}; {} stored as NULL, the lead is imported",
-                    w.2, w.0
-                );
-            }
             out.warnings.push(reject_row(line, &warned, cells.clone()));
         }
         // Derived fields.
