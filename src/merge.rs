@@ -30,8 +30,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::JoinType;
 use datafusion::functions::core::expr_fn::coalesce;
-use datafusion::functions_aggregate::expr_fn::{last_value, max, min};
-use datafusion::logical_expr::{SortExpr, cast, col, lit};
+use datafusion::functions_aggregate::expr_fn::min;
+use datafusion::logical_expr::{cast, col, lit};
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::catalog::Workspace;
@@ -87,36 +87,11 @@ struct StatusRow {
     reason: Option<String>,
 }
 
-fn order() -> Vec<SortExpr> {
-    vec![
-        col("occurred_at").sort(true, false),
-        col("merge_id").sort(true, false),
-    ]
-}
-
 /// The merges in force in `merges` (a `lead_merges` relation): per duplicate whose
 /// latest row is `merged`, `duplicate_id, master_id, status_before, reason_before,
-/// merged_at`.
+/// merged_at` ([`leadql_udfs::status::merges_in_force`]).
 pub fn in_force(merges: DataFrame) -> Result<DataFrame> {
-    Ok(merges
-        .aggregate(
-            vec![col("duplicate_id")],
-            vec![
-                last_value(col("action"), order()).alias("action"),
-                last_value(col("master_id"), order()).alias("master_id"),
-                last_value(col("status_before"), order()).alias("status_before"),
-                last_value(col("reason_before"), order()).alias("reason_before"),
-                max(col("occurred_at")).alias("merged_at"),
-            ],
-        )?
-        .filter(col("action").eq(lit("merged")))?
-        .select_columns(&[
-            "duplicate_id",
-            "master_id",
-            "status_before",
-            "reason_before",
-            "merged_at",
-        ])?)
+    Ok(leadql_udfs::status::merges_in_force(merges)?)
 }
 
 fn table(ctx: &SessionContext, name: &str) -> Result<DataFrame> {

@@ -224,6 +224,46 @@ fn unmerging_restores_every_score_and_status_exactly() {
 }
 
 #[test]
+fn a_merged_lead_has_no_training_snapshots_and_an_undone_merge_leaves_none_behind() {
+    let ws = sample_copy();
+    // Daily instants in June, when the leads are open; the merge lasts two days.
+    let snapshots = |ws: &Path| {
+        csv_in(
+            ws,
+            "SELECT lead_id, count(*) AS n, count(label) AS labelled \
+             FROM lead_snapshots(TIMESTAMP '2026-06-09 00:00:00', TIMESTAMP '2026-06-29 00:00:00', 1, 7) \
+             WHERE lead_id IN (4447, 4800) GROUP BY lead_id ORDER BY lead_id",
+        )
+    };
+    let before = snapshots(ws.path());
+    assert!(before.contains("\n4447,21,"), "{before}");
+    ok(
+        ws.path(),
+        &[
+            "lead",
+            "merge",
+            MASTER,
+            DUPLICATE,
+            "--at",
+            "2026-06-10 09:00:00",
+        ],
+    );
+    let merged = snapshots(ws.path());
+    assert!(
+        !merged.contains("\n4447,"),
+        "the duplicate lives on as its master: {merged}"
+    );
+    assert!(merged.contains("\n4800,"), "{merged}");
+    ok(
+        ws.path(),
+        &["lead", "unmerge", DUPLICATE, "--at", "2026-06-12 09:00:00"],
+    );
+    // Open throughout again (the merge and its undoing are no outcome): the same
+    // snapshots, the two merged days included.
+    assert_eq!(snapshots(ws.path()), before);
+}
+
+#[test]
 fn a_session_before_the_merge_sees_the_leads_apart() {
     let ws = sample_copy();
     let before = scores_of(ws.path(), MASTER);

@@ -9,7 +9,7 @@
 use datafusion::common::Result;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions_aggregate::expr_fn::{last_value, max};
-use datafusion::logical_expr::{Expr, SortExpr, col};
+use datafusion::logical_expr::{Expr, SortExpr, col, lit};
 
 /// Column names of [`latest`]'s result.
 pub const COLUMNS: [&str; 4] = ["lead_id", "status", "reason", "changed_at"];
@@ -38,3 +38,39 @@ pub fn latest(events: DataFrame, until: Option<Expr>) -> Result<DataFrame> {
         ],
     )
 }
+
+/// The merges in force in `merges` (a `lead_merges` relation, appended by `leadql lead
+/// merge|unmerge`): per duplicate whose latest row (by `occurred_at`, then
+/// `merge_id`) is `merged`, `duplicate_id, master_id, status_before, reason_before,
+/// merged_at`.
+pub fn merges_in_force(merges: DataFrame) -> Result<DataFrame> {
+    let order = || {
+        vec![
+            col("occurred_at").sort(true, false),
+            col("merge_id").sort(true, false),
+        ]
+    };
+    merges
+        .aggregate(
+            vec![col("duplicate_id")],
+            vec![
+                last_value(col("action"), order()).alias("action"),
+                last_value(col("master_id"), order()).alias("master_id"),
+                last_value(col("status_before"), order()).alias("status_before"),
+                last_value(col("reason_before"), order()).alias("reason_before"),
+                max(col("occurred_at")).alias("merged_at"),
+            ],
+        )?
+        .filter(col("action").eq(lit("merged")))?
+        .select_columns(&[
+            "duplicate_id",
+            "master_id",
+            "status_before",
+            "reason_before",
+            "merged_at",
+        ])
+}
+
+/// The reasons of the events `leadql lead merge` and `unmerge` append: a merge closes
+/// the duplicate and an unmerge reopens it, neither is an outcome of the lead.
+pub const MERGE_REASONS: [&str; 2] = ["merged", "unmerged"];

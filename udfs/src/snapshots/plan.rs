@@ -1,7 +1,8 @@
 //! The plans behind the point-in-time functions, built as DataFusion expressions.
 //!
 //! **Snapshots.** A lead's status at instant `t` is its latest lifecycle event strictly
-//! before `t` (`lead_status_events`): each event starts an interval that lasts until the
+//! before `t` (`lead_status_events`, without the events of merges: a merged lead has
+//! no snapshots, its master has them): each event starts an interval that lasts until the
 //! lead's next event, and a lead is open at `t` when an `open` interval (created or
 //! reopened) contains it. Joining the open intervals with the instants gives the
 //! snapshots without enumerating every lead at every instant. The label is whether a
@@ -91,7 +92,33 @@ fn instant_range(inst: &Instants, from: Expr, to: Expr) -> Result<Expr> {
 
 /// `lead_id, as_of, label`: every lead open at each instant, with its outcome.
 pub fn snapshots(state: &SessionState, inst: &Instants) -> Result<DataFrame> {
-    let events = table(state, "lead_status_events")?.select(vec![
+    // Merges are corrections of identity, not outcomes: a lead merged into another
+    // has no snapshots of its own (its interactions count for its master), and the
+    // events of a merge that was undone are left out (the lead was open throughout).
+    let mut events = table(state, "lead_status_events")?;
+    if events.schema().has_column_with_unqualified_name("reason") {
+        events = events.filter(
+            col("reason").is_null().or(col("reason").in_list(
+                crate::status::MERGE_REASONS
+                    .iter()
+                    .map(|r| lit(*r))
+                    .collect(),
+                true,
+            )),
+        )?;
+    }
+    if let Ok(merges) = table(state, "lead_merges") {
+        let merged = crate::status::merges_in_force(merges)?
+            .select(vec![col("duplicate_id").alias("__merged_lead")])?;
+        events = events.join(
+            merged,
+            JoinType::LeftAnti,
+            &["lead_id"],
+            &["__merged_lead"],
+            None,
+        )?;
+    }
+    let events = events.select(vec![
         col("lead_id"),
         cast(col("occurred_at"), ts_type()).alias("occurred_at"),
         col("status"),
