@@ -148,25 +148,49 @@ pub(crate) async fn query_ids(ctx: &SessionContext, q: &str) -> Result<Vec<i64>>
         .collect())
 }
 
+/// The leads a command names: `ids`, and the `lead_id`s of `query` other than `skip`,
+/// sorted and distinct; none is an error on argument `missing.0` saying `missing.1`.
+pub(crate) async fn target_ids(
+    ctx: &SessionContext,
+    ids: &[i64],
+    query: Option<&str>,
+    skip: Option<i64>,
+    missing: (&str, &str),
+) -> Result<Vec<i64>> {
+    let mut all = ids.to_vec();
+    if let Some(q) = query {
+        all.extend(
+            query_ids(ctx, q)
+                .await?
+                .into_iter()
+                .filter(|id| Some(*id) != skip),
+        );
+    }
+    all.sort_unstable();
+    all.dedup();
+    if all.is_empty() {
+        return Err(Error::Argument {
+            arg: missing.0.into(),
+            reason: missing.1.into(),
+        });
+    }
+    Ok(all)
+}
+
 /// Applies a change; nothing is written unless every lead may change.
 pub async fn apply(
     ws: &Workspace,
     ctx: &SessionContext,
     opts: &LifecycleOptions,
 ) -> Result<Recorded> {
-    // The targets.
-    let mut ids = opts.ids.clone();
-    if let Some(q) = &opts.query {
-        ids.extend(query_ids(ctx, q).await?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Err(Error::Argument {
-            arg: "ID".into(),
-            reason: "no lead to change: give lead ids or --query".into(),
-        });
-    }
+    let ids = target_ids(
+        ctx,
+        &opts.ids,
+        opts.query.as_deref(),
+        None,
+        ("ID", "no lead to change: give lead ids or --query"),
+    )
+    .await?;
     let targets = targets(ctx, &ids)?;
     // A merged lead changes only by being unmerged.
     let merged = crate::merge::merged_into(ctx, &ids).await?;

@@ -36,7 +36,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::catalog::Workspace;
 use crate::error::{Error, Result};
-use crate::lifecycle::{instant_text, max_id, query_ids, targets};
+use crate::lifecycle::{instant_text, max_id, target_ids, targets};
 use crate::output::{self, Destination, Format};
 use crate::schema;
 
@@ -446,24 +446,18 @@ fn late(id: i64, f: &Facts, at: i64) -> Option<String> {
 /// Merges the duplicates into the master; nothing is written unless every one may be
 /// merged. Returns the number of leads merged.
 pub async fn merge(ws: &Workspace, ctx: &SessionContext, opts: &MergeOptions) -> Result<usize> {
-    let mut dups = opts.duplicates.clone();
-    if let Some(q) = &opts.query {
-        // A query for a duplicate group returns the master too: it stays.
-        dups.extend(
-            query_ids(ctx, q)
-                .await?
-                .into_iter()
-                .filter(|id| *id != opts.master),
-        );
-    }
-    dups.sort_unstable();
-    dups.dedup();
-    if dups.is_empty() {
-        return Err(Error::Argument {
-            arg: "DUPLICATE".into(),
-            reason: "no lead to merge: give duplicate lead ids or --query".into(),
-        });
-    }
+    // A query for a duplicate group returns the master too: it stays.
+    let mut dups = target_ids(
+        ctx,
+        &opts.duplicates,
+        opts.query.as_deref(),
+        Some(opts.master),
+        (
+            "DUPLICATE",
+            "no lead to merge: give duplicate lead ids or --query",
+        ),
+    )
+    .await?;
     let mut problems = Vec::new();
     if dups.contains(&opts.master) {
         problems.push(format!("lead {} cannot be merged with itself", opts.master));
@@ -542,18 +536,17 @@ pub async fn merge(ws: &Workspace, ctx: &SessionContext, opts: &MergeOptions) ->
 /// Takes merged leads out of their masters, restoring the status each had before;
 /// nothing is written unless every one is merged. Returns the number of leads.
 pub async fn unmerge(ws: &Workspace, ctx: &SessionContext, opts: &UnmergeOptions) -> Result<usize> {
-    let mut dups = opts.duplicates.clone();
-    if let Some(q) = &opts.query {
-        dups.extend(query_ids(ctx, q).await?);
-    }
-    dups.sort_unstable();
-    dups.dedup();
-    if dups.is_empty() {
-        return Err(Error::Argument {
-            arg: "DUPLICATE".into(),
-            reason: "no lead to unmerge: give merged lead ids or --query".into(),
-        });
-    }
+    let dups = target_ids(
+        ctx,
+        &opts.duplicates,
+        opts.query.as_deref(),
+        None,
+        (
+            "DUPLICATE",
+            "no lead to unmerge: give merged lead ids or --query",
+        ),
+    )
+    .await?;
     let facts = facts(ctx, &dups).await?;
     let mut problems = Vec::new();
     let mut rows = Vec::new();
