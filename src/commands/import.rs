@@ -178,7 +178,7 @@ pub async fn execute(cli: &Cli, args: &ImportArgs) -> Result<()> {
     }
     if r.warned > 0 {
         eprintln!(
-            "{} rows imported with warnings: an invalid optional field stored as NULL, or a phone that is no valid number of the lead's country kept as written (warning rows in the rejects file)",
+            "{} rows imported with warnings: an invalid optional field stored as NULL, or a phone of no possible length for its country kept as written (warning rows in the rejects file)",
             r.warned
         );
     }

@@ -118,7 +118,7 @@ pub struct Imported {
     /// Columns kept by `--keep-unmapped`: file column, stored name and type.
     pub kept: Vec<(String, String, ExtraType)>,
     /// Rows imported with warnings: an invalid optional field stored as NULL, or a
-    /// phone libphonenumber does not take as a number of the lead's country, kept
+    /// phone of no possible length for its country (libphonenumber's metadata), kept
     /// (each a warning row in the rejects file).
     pub warned: u64,
     /// The rejects file, when rows were refused or warned about.

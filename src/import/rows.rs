@@ -837,8 +837,8 @@ pub fn read(
                 bad.push((column, String::new(), format!("{field} is required")));
             }
         }
-        // A phone that reads as digits but is no number of the lead's country (by
-        // libphonenumber's numbering plans) is kept as written, with a warning.
+        // A phone that reads as digits but has no possible length for its country
+        // (by libphonenumber's metadata) is kept as written, with a warning.
         let mut doubtful = Vec::new();
         if let Some(phone) = &lead.phone
             && let Some(reason) =
