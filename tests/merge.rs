@@ -185,7 +185,7 @@ fn unmerging_restores_every_score_and_status_exactly() {
         ws.path(),
         "EXPLAIN SELECT count(*) FROM interactions WHERE lead_id = 1",
     );
-    assert!(!plan.contains("HashJoinExec"), "{plan}");
+    assert!(!plan.contains("Join"), "{plan}");
     assert_eq!(
         csv_in(
             ws.path(),
@@ -261,6 +261,25 @@ fn a_merged_lead_has_no_training_snapshots_and_an_undone_merge_leaves_none_behin
     // Open throughout again (the merge and its undoing are no outcome): the same
     // snapshots, the two merged days included.
     assert_eq!(snapshots(ws.path()), before);
+}
+
+#[test]
+fn a_merged_pair_is_no_longer_reported_as_duplicates() {
+    let ws = sample_copy();
+    let pairs = |ws: &Path| {
+        csv_in(
+            ws,
+            "SELECT lead_id, duplicate_id FROM lead_duplicates(0.05) WHERE lead_id = 3772 OR duplicate_id = 3772",
+        )
+    };
+    assert_eq!(pairs(ws.path()), "lead_id,duplicate_id\n3772,3864\n");
+    ok(ws.path(), &["lead", "merge", "3864", "3772", "--at", AT]);
+    assert_eq!(pairs(ws.path()), "lead_id,duplicate_id\n");
+    ok(
+        ws.path(),
+        &["lead", "unmerge", "3772", "--at", "2026-07-02 09:00:00"],
+    );
+    assert_eq!(pairs(ws.path()), "lead_id,duplicate_id\n3772,3864\n");
 }
 
 #[test]

@@ -92,7 +92,13 @@ pub fn invalid(raw: &str, country: Option<&str>) -> Option<String> {
                 ]
                 .into_iter()
                 .flatten()
-                .flat_map(|kind| kind.possible_length().to_vec())
+                // A local-only length (dialled without the area code) is possible
+                // too, as isPossibleNumber has it.
+                .flat_map(|kind| {
+                    let mut l = kind.possible_length().to_vec();
+                    l.extend_from_slice(kind.possible_local_length());
+                    l
+                })
                 .collect::<Vec<u16>>()
             })
             .collect();
@@ -118,6 +124,9 @@ mod tests {
     fn imported_numbers_are_checked_against_the_numbering_plan() {
         assert_eq!(invalid("030 1234567", Some("DE")), None);
         assert_eq!(invalid("+44 20 7946 0958", None), None);
+        // A local-only length (London without its 20) is possible, as in
+        // libphonenumber's isPossibleNumber.
+        assert_eq!(invalid("+44 7946 0958", None), None);
         assert_eq!(invalid("+1 415 555 2671", Some("de")), None);
         let short = invalid("+1 415 555 267", Some("US")).expect("nine digits");
         assert!(

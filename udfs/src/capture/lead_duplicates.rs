@@ -138,7 +138,20 @@ pub(crate) fn settings(state: &SessionState, function: &str, exprs: &[Expr]) -> 
 /// batches: `lead_id` (Int64), six Utf8 columns, `created_at` (µs).
 async fn identity_batches(state: &SessionState) -> Result<Vec<RecordBatch>> {
     let text = |name: &str| cast(col(name), DataType::Utf8).alias(name);
-    relation::table(state, "leads")?
+    let mut leads = relation::table(state, "leads")?;
+    // A lead merged into another is that lead now: no pair of its own.
+    if let Ok(merges) = relation::table(state, "lead_merges") {
+        let merged = crate::status::merges_in_force(merges)?
+            .select(vec![col("duplicate_id").alias("__merged_lead")])?;
+        leads = leads.join(
+            merged,
+            datafusion::common::JoinType::LeftAnti,
+            &["lead_id"],
+            &["__merged_lead"],
+            None,
+        )?;
+    }
+    leads
         .select(vec![
             cast(col("lead_id"), DataType::Int64).alias("lead_id"),
             text("first_name"),
