@@ -36,6 +36,8 @@ pub fn e164(raw: &str, country: Option<&str>) -> Option<String> {
     }
     let region = country?.trim().to_ascii_uppercase();
     let meta = DATABASE.by_id(region.as_str())?;
+    // The trunk prefix goes, as libphonenumber's parser takes it (`8 812 …` and
+    // `812 …` in Russia both lose their 8: the test below holds the two to agree).
     let national = match meta.national_prefix() {
         Some(prefix) if !prefix.is_empty() => digits.strip_prefix(prefix).unwrap_or(&digits),
         _ => digits.as_str(),
@@ -45,6 +47,50 @@ pub fn e164(raw: &str, country: Option<&str>) -> Option<String> {
     }
     let number = format!("+{}{national}", meta.country_code());
     (number.len() <= 16).then_some(number)
+}
+
+/// The lengths a national number can have after country calling code `code`: those
+/// of every kind of number a subscriber can have in its regions (the metadata's
+/// general descriptor carries none of its own), local-only lengths included (dialled
+/// without the area code), as libphonenumber's `isPossibleNumber` counts them. Built
+/// once for every code.
+fn possible_lengths(code: u16) -> Option<&'static [u16]> {
+    static LENGTHS: std::sync::OnceLock<std::collections::HashMap<u16, Vec<u16>>> =
+        std::sync::OnceLock::new();
+    LENGTHS
+        .get_or_init(|| {
+            let mut all: std::collections::HashMap<u16, Vec<u16>> = Default::default();
+            for m in DATABASE.iter() {
+                let d = m.descriptors();
+                let lengths = all.entry(m.country_code()).or_default();
+                for kind in [
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    lengths.extend_from_slice(kind.possible_length());
+                    lengths.extend_from_slice(kind.possible_local_length());
+                }
+            }
+            for lengths in all.values_mut() {
+                lengths.sort_unstable();
+                lengths.dedup();
+            }
+            all.retain(|_, l| !l.is_empty());
+            all
+        })
+        .get(&code)
+        .map(Vec::as_slice)
 }
 
 /// Why `raw` is no possible phone number, or `None` when it is one: read in
@@ -68,42 +114,11 @@ pub fn invalid(raw: &str, country: Option<&str>) -> Option<String> {
         let Ok(code) = digits[..code_len].parse::<u16>() else {
             continue;
         };
-        let Some(regions) = DATABASE.by_code(&code) else {
+        if DATABASE.by_code(&code).is_none() {
             continue;
-        };
+        }
         let national = (digits.len() - code_len) as u16;
-        // The lengths of every kind of number a subscriber can have there (the
-        // metadata's general descriptor carries none of its own).
-        let mut lengths: Vec<u16> = regions
-            .iter()
-            .flat_map(|m| {
-                let d = m.descriptors();
-                [
-                    d.fixed_line(),
-                    d.mobile(),
-                    d.toll_free(),
-                    d.premium_rate(),
-                    d.shared_cost(),
-                    d.personal_number(),
-                    d.voip(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ]
-                .into_iter()
-                .flatten()
-                // A local-only length (dialled without the area code) is possible
-                // too, as isPossibleNumber has it.
-                .flat_map(|kind| {
-                    let mut l = kind.possible_length().to_vec();
-                    l.extend_from_slice(kind.possible_local_length());
-                    l
-                })
-                .collect::<Vec<u16>>()
-            })
-            .collect();
-        lengths.sort_unstable();
-        lengths.dedup();
+        let lengths = possible_lengths(code).unwrap_or(&[]);
         if lengths.is_empty() || lengths.contains(&national) {
             return None;
         }
@@ -174,6 +189,10 @@ mod tests {
             ("020 756 4816", "NL"),
             ("06 1234 5678", "IT"),
             ("(415) 555-0199", "US"),
+            // A trunk prefix that is also an area code's first digit: the library
+            // reads the 8 as the trunk prefix too.
+            ("812 123 4567", "RU"),
+            ("1 415 555 0199", "US"),
         ] {
             let id: phonenumber::country::Id = region.parse().expect("region");
             let parsed = phonenumber::parse(Some(id), raw).expect("parses");
