@@ -272,8 +272,8 @@ fn read_default_as_of(dir: &Path) -> Result<Option<i64>> {
 }
 
 /// Loads every `scoring/*.toml` rule model; invalid files are kept with their error.
-fn load_rule_models(dir: &Path, default_as_of: Option<i64>) -> Result<RuleModels> {
-    let mut models = RuleModels::new(default_as_of);
+pub(crate) fn load_rule_models(dir: &Path, default_as_of: Option<i64>) -> Result<RuleModels> {
+    let mut models = RuleModels::new(default_as_of).read_from(dir);
     let folder = dir.join("scoring");
     if !folder.is_dir() {
         return Ok(models);

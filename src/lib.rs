@@ -10,6 +10,7 @@
 
 pub mod atomic;
 pub mod catalog;
+pub mod cluster;
 pub mod commands;
 pub mod commit;
 pub mod damaged;

@@ -17,6 +17,10 @@ const WORKER_STACK_BYTES: usize = 64 << 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Log records (Ballista's, in cluster mode) only when RUST_LOG asks for them.
+    if std::env::var_os("RUST_LOG").is_some() {
+        env_logger::init();
+    }
     let worker = std::thread::Builder::new()
         .name("leadql".into())
         .stack_size(STACK_BYTES)

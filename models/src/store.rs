@@ -59,6 +59,11 @@ impl ModelStore {
         ModelStore { dir: dir.into() }
     }
 
+    /// The registry's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The folder of model `name`, once the name is checked ([`check_name`]).
     fn folder(&self, name: &str) -> Result<PathBuf, TrainError> {
         check_name(name)?;

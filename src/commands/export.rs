@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use super::{Cli, data_dir, reading_workspace, session_options, write_lock_if_inside};
+use super::{Cli, data_dir, reading_workspace, write_lock_if_inside};
 use crate::error::Result;
+use crate::export;
 use crate::output::Format;
-use crate::{export, session};
 
 /// Arguments of `leadql export`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +47,7 @@ pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
     let format = args.format.unwrap_or_else(|| export::format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;
-    let ctx = session::open(&ws, &session_options(cli)).await?;
+    let ctx = super::open_session(cli, &ws).await?;
     let opts = export::ExportOptions {
         source: args.source.clone(),
         out: args.out.clone(),

@@ -10,6 +10,7 @@
 //! usage (reported by the argument parser, or by a command for a value that is wrong
 //! whatever the data).
 
+pub mod cluster;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -58,6 +59,12 @@ pub struct Cli {
     /// command is writing to it, instead of waiting for it to finish.
     #[arg(long, global = true)]
     pub no_wait: bool,
+    /// Execute queries on a Ballista cluster (sql, run, export): df://HOST:PORT (a
+    /// scheduler started with `leadql scheduler`), or standalone / standalone:N for a
+    /// cluster of N executors inside this process. Every machine must see the
+    /// workspace at the same path.
+    #[arg(long, global = true, value_name = "TARGET")]
+    pub cluster: Option<crate::cluster::Target>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -68,6 +75,10 @@ pub struct Cli {
 pub enum Command {
     /// Run SQL over the workspace and print or write the result.
     Sql(sql::SqlArgs),
+    /// Run a cluster scheduler with leadql's functions (for `--cluster df://…`).
+    Scheduler(cluster::SchedulerArgs),
+    /// Run a cluster executor with leadql's functions, attached to a scheduler.
+    Executor(cluster::ExecutorArgs),
     /// The main job: train or refresh the policy's predictive model, score, qualify,
     /// create and assign sales activities, export the tables and print a summary.
     Run(run::RunArgs),
@@ -110,7 +121,20 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn run_command(cli: &Cli) -> Result<()> {
     crate::lock::set_no_wait(cli.no_wait);
+    if cli.cluster.is_some()
+        && !matches!(
+            cli.command,
+            Command::Sql(_) | Command::Run(_) | Command::Export(_)
+        )
+    {
+        return Err(Error::Argument {
+            arg: "--cluster".into(),
+            reason: "applies to sql, run and export".into(),
+        });
+    }
     match &cli.command {
+        Command::Scheduler(args) => cluster::scheduler(args).await,
+        Command::Executor(args) => cluster::executor(args, cli.memory_limit).await,
         Command::Sql(args) => sql::execute(cli, args).await,
         Command::Run(args) => run::execute(cli, args).await,
         Command::Report(args) => report::execute(cli, args).await,
@@ -153,6 +177,15 @@ fn session_options(cli: &Cli) -> SessionOptions {
 }
 
 /// The global `--as-of` instant (µs since the epoch).
+/// A session over `ws` with the command's options, on the `--cluster` if one is given.
+async fn open_session(cli: &Cli, ws: &Workspace) -> Result<datafusion::prelude::SessionContext> {
+    let ctx = session::open(ws, &session_options(cli)).await?;
+    match &cli.cluster {
+        Some(target) => crate::cluster::connect(&ctx, target).await,
+        None => Ok(ctx),
+    }
+}
+
 fn as_of(cli: &Cli) -> Option<i64> {
     cli.as_of.map(|t| t.timestamp_micros())
 }

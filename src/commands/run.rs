@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, as_of, data_dir, existing_workspace_lock, session_options};
+use super::{Cli, as_of, data_dir, existing_workspace_lock};
 use crate::catalog::Workspace;
 use crate::error::Result;
-use crate::{run, session};
+use crate::run;
 
 /// Arguments of `leadql run`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,7 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
         Some(t) => ws.known_at(t)?,
         None => ws,
     };
-    let ctx = session::open(&ws, &session_options(cli)).await?;
+    let ctx = super::open_session(cli, &ws).await?;
     let opts = run::RunOptions {
         policy: args.policy.clone(),
         as_of,

@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, data_dir, reading_workspace, session_options, write_lock_if_inside};
+use super::{Cli, data_dir, reading_workspace, write_lock_if_inside};
 use crate::error::{Error, Result};
 use crate::output::{self, Destination, Format};
-use crate::{session, sql};
+use crate::sql;
 
 /// Arguments of `leadql sql`.
 #[derive(Debug, clap::Args)]
@@ -60,7 +60,7 @@ pub async fn execute(cli: &Cli, args: &SqlArgs) -> Result<()> {
         None => None,
     };
     let ws = reading_workspace(cli)?;
-    let ctx = session::open(&ws, &session_options(cli)).await?;
+    let ctx = super::open_session(cli, &ws).await?;
     let destination = match &args.output {
         Some(p) => Destination::File(p.clone()),
         None => Destination::Stdout,

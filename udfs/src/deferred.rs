@@ -74,6 +74,26 @@ impl fmt::Debug for DeferredTable {
     }
 }
 
+impl DeferredTable {
+    /// The table's partitions for the query `session` runs: computed now, or kept
+    /// from an earlier scan of the same query. A cluster's client calls this to send
+    /// the rows along with the plan (the computation, such as training, runs here;
+    /// the queries it runs go to the cluster like any other).
+    pub async fn partitions(&self, session: &dyn Session) -> Result<Arc<Vec<Vec<RecordBatch>>>> {
+        // Every query's session state is stamped with the instant the query started.
+        let query = session.execution_props().query_execution_start_time;
+        let mut kept = self.kept.lock().await;
+        match (kept.as_ref(), query) {
+            (Some((at, partitions)), Some(query)) if *at == query => Ok(partitions.clone()),
+            _ => {
+                let partitions = Arc::new((self.compute)(state(session)?).await?);
+                *kept = query.map(|q| (q, partitions.clone()));
+                Ok(partitions)
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl TableProvider for DeferredTable {
     fn schema(&self) -> SchemaRef {
@@ -91,19 +111,7 @@ impl TableProvider for DeferredTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        // Every query's session state is stamped with the instant the query started.
-        let query = session.execution_props().query_execution_start_time;
-        let partitions = {
-            let mut kept = self.kept.lock().await;
-            match (kept.as_ref(), query) {
-                (Some((at, partitions)), Some(query)) if *at == query => partitions.clone(),
-                _ => {
-                    let partitions = Arc::new((self.compute)(state(session)?).await?);
-                    *kept = query.map(|q| (q, partitions.clone()));
-                    partitions
-                }
-            }
-        };
+        let partitions = self.partitions(session).await?;
         MemTable::try_new(self.schema.clone(), (*partitions).clone())?
             .scan(session, projection, filters, limit)
             .await

@@ -33,6 +33,7 @@ pub mod scoring;
 pub mod snapshots;
 pub mod statements;
 pub mod status;
+pub mod workspace_bound;
 
 use catalogue::{Build, register};
 

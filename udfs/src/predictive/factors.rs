@@ -61,6 +61,13 @@ impl Hash for Factors {
     }
 }
 
+impl Factors {
+    /// The models it explains.
+    pub fn models(&self) -> &Arc<PredictiveModels> {
+        &self.models
+    }
+}
+
 /// A factors function over `models`.
 pub fn factors_udf(models: Arc<PredictiveModels>, kind: FactorsKind) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(Factors {

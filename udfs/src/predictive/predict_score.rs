@@ -59,6 +59,13 @@ impl Hash for PredictScore {
     }
 }
 
+impl PredictScore {
+    /// The models it scores with.
+    pub fn models(&self) -> &Arc<PredictiveModels> {
+        &self.models
+    }
+}
+
 /// A [`ScalarUDF`] for `predict_score` over `models`.
 pub fn predict_score_udf(models: Arc<PredictiveModels>) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(PredictScore {

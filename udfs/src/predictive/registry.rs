@@ -1,7 +1,7 @@
 //! The predictive models a session can use: the workspace's model store plus a cache
 //! of loaded models, updated when a model is trained or dropped in the session.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use datafusion::common::{Result, plan_datafusion_err};
@@ -14,6 +14,9 @@ pub struct PredictiveModels {
     store: ModelStore,
     cache: RwLock<HashMap<String, Arc<PredictiveModel>>>,
     as_of: Option<i64>,
+    /// The version each model name stands for, when fixed by another process (a
+    /// cluster's client fixes them for its executors).
+    pins: BTreeMap<String, u32>,
 }
 
 impl PredictiveModels {
@@ -23,6 +26,7 @@ impl PredictiveModels {
             store,
             cache: RwLock::new(HashMap::new()),
             as_of: None,
+            pins: BTreeMap::new(),
         }
     }
 
@@ -33,6 +37,33 @@ impl PredictiveModels {
             as_of,
             ..PredictiveModels::new(store)
         }
+    }
+
+    /// The same models with each name in `pins` standing for its version there.
+    pub fn with_pins(mut self, pins: BTreeMap<String, u32>) -> Self {
+        self.pins = pins;
+        self
+    }
+
+    /// The version every model of the store stands for in this session (its active
+    /// version as of the session's instant), or the pins this registry was given.
+    pub fn pins(&self, function: &str) -> Result<BTreeMap<String, u32>> {
+        if !self.pins.is_empty() {
+            return Ok(self.pins.clone());
+        }
+        let names = self
+            .store
+            .names()
+            .map_err(|e| plan_datafusion_err!("{function}: {e}"))?;
+        let mut pins = BTreeMap::new();
+        for name in names {
+            // A model with no version usable at the session's instant stays unpinned
+            // (naming it is then the same error everywhere).
+            if let Ok(model) = self.get(function, &name) {
+                pins.insert(name, model.version);
+            }
+        }
+        Ok(pins)
     }
 
     /// The instant the session knows the workspace up to.
@@ -51,7 +82,8 @@ impl PredictiveModels {
         if let Some(m) = self.cache.read().ok().and_then(|c| c.get(spec).cloned()) {
             return Ok(m);
         }
-        let loaded = match spec.split_once('@') {
+        let pinned = self.pins.get(spec).map(|v| format!("{spec}@{v}"));
+        let loaded = match pinned.as_deref().unwrap_or(spec).split_once('@') {
             Some((name, version)) => {
                 let v: u32 = version.parse().map_err(|_| {
                     plan_datafusion_err!(

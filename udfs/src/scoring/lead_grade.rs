@@ -50,6 +50,13 @@ impl Hash for LeadGrade {
     }
 }
 
+impl LeadGrade {
+    /// The models it grades with.
+    pub fn models(&self) -> &Arc<RuleModels> {
+        &self.models
+    }
+}
+
 /// A [`ScalarUDF`] for `lead_grade` over `models`.
 pub fn lead_grade_udf(models: Arc<RuleModels>) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(LeadGrade {

@@ -14,6 +14,7 @@ use leadql_models::{ModelError, RuleModel};
 pub struct RuleModels {
     models: BTreeMap<String, Result<Arc<RuleModel>, ModelError>>,
     default_as_of: Option<i64>,
+    workspace: Option<std::path::PathBuf>,
 }
 
 impl RuleModels {
@@ -22,7 +23,20 @@ impl RuleModels {
         RuleModels {
             models: BTreeMap::new(),
             default_as_of,
+            workspace: None,
         }
+    }
+
+    /// The same registry, read from the workspace in `dir` (whose `scoring/` folder a
+    /// cluster's executors read again: [`crate::workspace_bound`]).
+    pub fn read_from(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.workspace = Some(dir.into());
+        self
+    }
+
+    /// The workspace the models were read from, if any.
+    pub fn workspace(&self) -> Option<&std::path::Path> {
+        self.workspace.as_deref()
     }
 
     /// Adds a model (or the error that prevented loading it) under `name`.
