@@ -114,6 +114,7 @@ impl Error {
         const USAGE: &[&str] = &[
             "--format",
             "--as-of",
+            "--cluster",
             "--days",
             "--end",
             "--duplicates",
