@@ -269,3 +269,84 @@ fn cluster_is_refused_where_it_does_not_apply() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected df://HOST:PORT"));
 }
+
+/// A free loopback port (bound, then released for the process about to use it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Kills the child when dropped (a failed assertion must not leave servers behind).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn leadql_scheduler_and_executors_serve_cluster_queries() {
+    let ws = trained_sample();
+    let work = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_leadql");
+    let scheduler_port = free_port();
+    let spawn = |args: Vec<String>| {
+        Child(
+            std::process::Command::new(bin)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("starts"),
+        )
+    };
+    let _scheduler = spawn(vec![
+        "scheduler".into(),
+        "--bind".into(),
+        format!("127.0.0.1:{scheduler_port}"),
+    ]);
+    let _executors: Vec<Child> = (0..2)
+        .map(|i| {
+            spawn(vec![
+                "executor".into(),
+                "--scheduler".into(),
+                format!("127.0.0.1:{scheduler_port}"),
+                "--port".into(),
+                free_port().to_string(),
+                "--grpc-port".into(),
+                free_port().to_string(),
+                "--concurrency".into(),
+                "1".into(),
+                "--work-dir".into(),
+                work.path()
+                    .join(format!("executor-{i}"))
+                    .display()
+                    .to_string(),
+            ])
+        })
+        .collect();
+    let target = format!("df://127.0.0.1:{scheduler_port}");
+    let sql = "SELECT q.lead_id, q.predictive_score, s.score FROM qualify_leads('default') q
+               JOIN score_leads('fit') s USING (lead_id) ORDER BY lead_id";
+    let local = succeeded(&leadql_in(ws.path(), &["sql", "--format", "csv", sql]));
+    // The executors register with the scheduler within seconds; until then a job waits.
+    let remote = succeeded(&leadql_in(
+        ws.path(),
+        &["--cluster", &target, "sql", "--format", "csv", sql],
+    ));
+    assert_eq!(local.lines().count(), 1106);
+    assert_eq!(local, remote);
+    // Both executors wrote shuffle files for the job.
+    for i in 0..2 {
+        let dir = work.path().join(format!("executor-{i}"));
+        assert!(
+            std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) > 0,
+            "{} is empty",
+            dir.display()
+        );
+    }
+}
