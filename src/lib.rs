@@ -22,6 +22,7 @@ pub mod known_at;
 pub mod lifecycle;
 pub mod lock;
 pub mod merge;
+pub mod object_stores;
 pub mod output;
 pub mod report;
 pub mod run;

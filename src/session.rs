@@ -109,7 +109,9 @@ pub fn context(opts: &SessionOptions) -> Result<SessionContext> {
     if let Some(n) = opts.target_partitions {
         config = config.with_target_partitions(n.max(1));
     }
-    let mut runtime = RuntimeEnvBuilder::new();
+    // Files and tables on the local filesystem and on S3-compatible stores.
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(crate::object_stores::ObjectStores::new());
     let pool: Option<(Arc<dyn MemoryPool>, usize)> = match &opts.memory_pool {
         // The given pool is always the one used, whatever limit it reports.
         Some(pool) => match pool.memory_limit() {

@@ -269,6 +269,21 @@ pub fn explain(ctx: &SessionContext, e: datafusion::error::DataFusionError) -> E
     if let Error::Query(msg) = &err
         && let Some(name) = unknown_table(msg)
     {
+        // A quoted path or URL used as a table that nothing could be read from.
+        let quoted = msg
+            .strip_prefix("table '")
+            .and_then(|r| r.split_once("' not found"))
+            .map(|(full, _)| full.trim_start_matches("datafusion.public."));
+        if let Some(path) = quoted.filter(|p| p.contains('/')) {
+            let hint = if path.contains("://") {
+                " (check the bucket and the path; credentials and endpoint come from the AWS_* environment variables)"
+            } else {
+                ""
+            };
+            return Error::Query(format!(
+                "nothing readable at '{path}': no Parquet, CSV, JSON or Arrow file or folder of them{hint}"
+            ));
+        }
         return Error::UnknownTable {
             name,
             known: table_names(ctx).join(", "),

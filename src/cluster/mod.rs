@@ -29,6 +29,7 @@ use ballista_core::serde::BallistaCodec;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::registry::FunctionRegistry;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -118,7 +119,14 @@ pub fn ballista_codec() -> BallistaCodec {
 /// scheduler's or executor's registry holds them. (The workspace-bound ones arrive
 /// with their binding: [`codec`].)
 pub fn function_state(config: SessionConfig) -> datafusion::common::Result<SessionState> {
-    let mut state = ballista_core::utils::default_session_builder(config)?;
+    let state = ballista_core::utils::default_session_builder(config)?;
+    // The files a plan names are read from the filesystem or an S3-compatible store.
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(crate::object_stores::ObjectStores::new())
+        .build_arc()?;
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(runtime)
+        .build();
     for udf in leadql_udfs::workspace_bound::standalone_all() {
         state.register_udf(udf)?;
     }

@@ -9,6 +9,7 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 
 use super::codec::{LogicalCodec, PhysicalCodec};
 use super::standalone::ballista_error;
@@ -77,6 +78,19 @@ pub struct ExecutorOptions {
     pub memory_limit: Option<u64>,
 }
 
+/// The executor's base runtime: spill files in its work directory, files from the
+/// filesystem or S3-compatible stores (Ballista adds each task's memory pool).
+fn runtime(work_dir: Option<String>) -> ballista_core::RuntimeProducer {
+    let stores = crate::object_stores::ObjectStores::new();
+    Arc::new(move |_config| {
+        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.clone());
+        if let Some(dir) = &work_dir {
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        runtime.build_arc()
+    })
+}
+
 /// Runs an executor until it is stopped.
 pub async fn run_executor(opts: &ExecutorOptions) -> Result<()> {
     if let Some(dir) = &opts.work_dir {
@@ -100,6 +114,7 @@ pub async fn run_executor(opts: &ExecutorOptions) -> Result<()> {
         override_logical_codec: Some(Arc::new(LogicalCodec::default())),
         override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
         override_config_producer: Some(Arc::new(super::ballista_config)),
+        override_runtime_producer: Some(runtime(opts.work_dir.clone())),
         ..ExecutorProcessConfig::default()
     };
     eprintln!(

@@ -111,8 +111,12 @@ pub async fn start(opts: &Options) -> Result<Standalone> {
         0 => (cores / opts.executors.max(1)).max(1),
         n => n,
     };
-    let runtime: RuntimeProducer =
-        Arc::new(|_config: &SessionConfig| RuntimeEnvBuilder::new().build_arc());
+    let stores = crate::object_stores::ObjectStores::new();
+    let runtime: RuntimeProducer = Arc::new(move |_config: &SessionConfig| {
+        RuntimeEnvBuilder::new()
+            .with_object_store_registry(stores.clone())
+            .build_arc()
+    });
     for _ in 0..opts.executors.max(1) {
         let (codec, registry) = if opts.executor_functions {
             (

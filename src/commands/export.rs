@@ -44,6 +44,7 @@ fn file_format() -> impl TypedValueParser<Value = Format> {
 
 /// Runs `leadql export`.
 pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
+    crate::object_stores::refuse_url("--out", &args.out)?;
     let format = args.format.unwrap_or_else(|| export::format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;

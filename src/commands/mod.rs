@@ -121,6 +121,8 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn run_command(cli: &Cli) -> Result<()> {
     crate::lock::set_no_wait(cli.no_wait);
+    // A workspace is a directory leadql writes to atomically: never an object store.
+    crate::object_stores::refuse_url("--data", &data_dir(cli))?;
     if cli.cluster.is_some()
         && !matches!(
             cli.command,

@@ -27,6 +27,7 @@ pub struct ReportArgs {
 
 /// Runs `leadql report`: with `--as-of`, the latest run at or before that instant.
 pub async fn execute(cli: &Cli, args: &ReportArgs) -> Result<()> {
+    crate::object_stores::refuse_url("--out", &args.out)?;
     let dir = data_dir(cli);
     let _lock = write_lock_if_inside(&dir, &args.out)?;
     let opts = ReportOptions {

@@ -32,6 +32,7 @@ pub struct RunArgs {
 
 /// Runs `leadql run`.
 pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
+    crate::object_stores::refuse_url("--out", &args.out)?;
     let as_of = as_of(cli);
     let _lock = existing_workspace_lock(&data_dir(cli))?;
     // The run sees the workspace as it was known at its instant.

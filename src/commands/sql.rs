@@ -40,6 +40,9 @@ pub struct SqlArgs {
 
 /// Runs `leadql sql`.
 pub async fn execute(cli: &Cli, args: &SqlArgs) -> Result<()> {
+    if let Some(out) = &args.output {
+        crate::object_stores::refuse_url("--output", out)?;
+    }
     let format = args.format.raw(args.raw);
     let mut texts: Vec<(String, String)> = Vec::new();
     if let Some(q) = &args.query {
