@@ -185,6 +185,46 @@ async fn results_on_two_executors() {
 }
 
 #[test]
+fn executors_score_with_the_model_version_the_client_resolved() {
+    on_runtime(pinned_versions());
+}
+
+/// The client's session resolved `closed` to v1; v2 (a decision tree, scoring very
+/// differently) is trained by another process afterwards. The cluster must still
+/// score with v1, as the same session alone does; a new session scores with v2.
+async fn pinned_versions() {
+    let ws = trained_sample();
+    let sql = "SELECT lead_id, score FROM predict('closed', 'lead_features') ORDER BY lead_id";
+    let local = local_session(ws.path()).await;
+    let v1 = collect(&local, sql).await;
+    succeeded(&leadql_in(
+        ws.path(),
+        &[
+            "sql",
+            "CREATE MODEL closed OPTIONS (model_type = 'decision_tree', label = 'converted', max_depth = 2)
+             AS SELECT seniority, company_size, pricing_visits, converted FROM lead_features WHERE status <> 'open'",
+        ],
+    ));
+    let v2 = collect(&local_session(ws.path()).await, sql).await;
+    assert_ne!(v1, v2, "the two versions score differently");
+    let cluster = standalone::start(&standalone::Options {
+        executors: 2,
+        concurrency: 1,
+        ..standalone::Options::default()
+    })
+    .await
+    .expect("cluster starts");
+    let remote = cluster::connect_url(&local, &cluster.url())
+        .await
+        .expect("connects");
+    assert_eq!(
+        collect(&remote, sql).await,
+        v1,
+        "the cluster scored with v1"
+    );
+}
+
+#[test]
 fn an_executor_without_leadqls_functions_names_the_missing_one() {
     on_runtime(executor_without_functions());
 }
@@ -268,6 +308,53 @@ fn cluster_is_refused_where_it_does_not_apply() {
     let o = leadql_in(ws.path(), &["--cluster", "df://nohost", "sql", "SELECT 1"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected df://HOST:PORT"));
+    // Where executors would write, or the client would run alone.
+    for (args, arg) in [
+        (
+            vec![
+                "--cluster",
+                "standalone",
+                "export",
+                "leads",
+                "--out",
+                "x",
+                "--partition-by",
+                "status",
+            ],
+            "--partition-by",
+        ),
+        (
+            vec!["--cluster", "standalone", "run", "--report"],
+            "--report",
+        ),
+    ] {
+        let o = leadql_in(ws.path(), &args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("invalid {arg}: not with --cluster")),
+            "{err}"
+        );
+    }
+    // No scheduler at that address: said at once, naming it.
+    let port = free_port();
+    let o = leadql_in(
+        ws.path(),
+        &[
+            "--cluster",
+            &format!("df://127.0.0.1:{port}"),
+            "sql",
+            "SELECT 1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "--cluster df://127.0.0.1:{port}: no scheduler answers"
+        )),
+        "{err}"
+    );
 }
 
 /// A free loopback port (bound, then released for the process about to use it).
@@ -329,24 +416,52 @@ fn leadql_scheduler_and_executors_serve_cluster_queries() {
             ])
         })
         .collect();
+    // The scheduler listens before the client connects.
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", scheduler_port)).is_ok()
+    });
+    assert!(listening, "the scheduler listens on {scheduler_port}");
     let target = format!("df://127.0.0.1:{scheduler_port}");
     let sql = "SELECT q.lead_id, q.predictive_score, s.score FROM qualify_leads('default') q
                JOIN score_leads('fit') s USING (lead_id) ORDER BY lead_id";
     let local = succeeded(&leadql_in(ws.path(), &["sql", "--format", "csv", sql]));
     // The executors register with the scheduler within seconds; until then a job waits.
-    let remote = succeeded(&leadql_in(
-        ws.path(),
-        &["--cluster", &target, "sql", "--format", "csv", sql],
+    let remote = succeeded(&within(
+        std::process::Command::new(bin)
+            .env_remove("LEADQL_DATA")
+            .arg("--data")
+            .arg(ws.path())
+            .args(["--cluster", &target, "sql", "--format", "csv", sql]),
+        std::time::Duration::from_secs(120),
     ));
     assert_eq!(local.lines().count(), 1106);
     assert_eq!(local, remote);
-    // Both executors wrote shuffle files for the job.
+    // Both executors wrote shuffle files (Arrow IPC) for the job.
     for i in 0..2 {
         let dir = work.path().join(format!("executor-{i}"));
-        assert!(
-            std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) > 0,
-            "{} is empty",
-            dir.display()
-        );
+        let shuffles = common::walk(&dir)
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "arrow" || e == "data"))
+            .count();
+        assert!(shuffles > 0, "no shuffle file under {}", dir.display());
     }
+}
+
+/// The output of `command`, killed after `limit` (a cluster without executors waits).
+fn within(command: &mut std::process::Command, limit: std::time::Duration) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("no answer within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
 }

@@ -9,10 +9,10 @@
 //!
 //! Any other table provider is refused with an error naming the table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -82,6 +82,12 @@ fn parse_binding(name: &str, buf: &[u8]) -> Result<Binding> {
     }
     let p: Payload = serde_json::from_slice(buf)
         .map_err(|e| plan_datafusion_err!("{name}: unreadable function payload ({e})"))?;
+    if !p.workspace.is_absolute() {
+        return Err(plan_datafusion_err!(
+            "{name}: the workspace {} is not an absolute path",
+            p.workspace.display()
+        ));
+    }
     Ok(Binding {
         workspace: p.workspace,
         as_of: p.as_of,
@@ -89,13 +95,9 @@ fn parse_binding(name: &str, buf: &[u8]) -> Result<Binding> {
     })
 }
 
-/// Predictive model registries by binding, kept for the process's life: a pinned
-/// version never changes, and each registry keeps the models it loaded.
-static PREDICTIVE: LazyLock<Mutex<HashMap<Binding, Arc<PredictiveModels>>>> =
-    LazyLock::new(Default::default);
-
-/// The workspace's models as `binding` sees them. Rule models are read again each
-/// time (a few small files), so an edited one is seen by the next query.
+/// The workspace's models as `binding` sees them, read from the workspace each time a
+/// plan is decoded (once per task): a version number is not a content identity (a
+/// dropped and retrained model starts again at v1), so nothing is kept across plans.
 fn models(binding: &Binding) -> Result<(Arc<RuleModels>, Arc<PredictiveModels>)> {
     let dir = &binding.workspace;
     if !dir.is_dir() {
@@ -108,18 +110,10 @@ fn models(binding: &Binding) -> Result<(Arc<RuleModels>, Arc<PredictiveModels>)>
         crate::catalog::load_rule_models(dir, binding.as_of)
             .map_err(|e| plan_datafusion_err!("{e}"))?,
     );
-    let mut cache = PREDICTIVE
-        .lock()
-        .map_err(|_| exec_datafusion_err!("the model cache is poisoned"))?;
-    let predictive = cache
-        .entry(binding.clone())
-        .or_insert_with(|| {
-            Arc::new(
-                PredictiveModels::with_as_of(ModelStore::new(dir.join("models")), binding.as_of)
-                    .with_pins(binding.pins.clone()),
-            )
-        })
-        .clone();
+    let predictive = Arc::new(
+        PredictiveModels::with_as_of(ModelStore::new(dir.join("models")), binding.as_of)
+            .with_pins(binding.pins.clone()),
+    );
     Ok((rules, predictive))
 }
 
@@ -157,8 +151,13 @@ fn decode_memory(table: &TableReference, buf: &[u8], schema: SchemaRef) -> Resul
         at = end;
         Ok(s)
     };
-    let count = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?);
-    let mut partitions = Vec::with_capacity(count as usize);
+    let count = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
+    // Each partition takes at least its 8-byte length: a count the payload cannot
+    // hold is refused before anything is allocated for it.
+    if count > (buf.len() - 4) / 8 {
+        return Err(bad());
+    }
+    let mut partitions = Vec::with_capacity(count);
     for _ in 0..count {
         let len = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?) as usize;
         let reader = StreamReader::try_new(Cursor::new(take(len)?), None)?;
@@ -300,8 +299,11 @@ mod tests {
         assert_eq!(back.batches.len(), 2);
         let first = back.batches[0].try_read().expect("readable");
         assert_eq!(first.as_slice(), &[batch]);
-        let e = decode_memory(&t, &buf[..buf.len() - 3], schema).expect_err("truncated");
+        let e = decode_memory(&t, &buf[..buf.len() - 3], schema.clone()).expect_err("truncated");
         assert!(e.to_string().contains("table 't': truncated"), "{e}");
+        // A partition count the payload cannot hold allocates nothing.
+        let e = decode_memory(&t, &u32::MAX.to_le_bytes(), schema).expect_err("a lie");
+        assert!(e.to_string().contains("truncated"), "{e}");
     }
 
     #[test]

@@ -98,14 +98,29 @@ impl FromStr for Target {
 /// end when one side of the join is empty (a workspace with no merges is such a case).
 const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
 
+/// Partitions (tasks per stage) of plans sent to a remote cluster, as Ballista's
+/// client has them (the client's cores say nothing about the cluster's).
+pub const REMOTE_PARTITIONS: usize = 16;
+
+/// The largest gRPC message between a leadql client, scheduler and executors: plans
+/// carry the rows a table function computed on the client (Ballista's default, 16 MiB,
+/// stops them at about 100k leads).
+pub const MAX_MESSAGE: usize = 1 << 30;
+
 /// The session settings of every machine of a leadql cluster: Ballista's defaults,
-/// with the adaptive planner off ([`ADAPTIVE_PLANNER`]).
+/// with the adaptive planner off ([`ADAPTIVE_PLANNER`]) and messages up to
+/// [`MAX_MESSAGE`].
 pub fn ballista_config() -> SessionConfig {
     let mut config = SessionConfig::new_with_ballista();
-    // The key is Ballista's own, registered by `new_with_ballista`.
+    // The keys are Ballista's own, registered by `new_with_ballista`.
     let _ = config.options_mut().set(ADAPTIVE_PLANNER, "false");
+    let _ = config
+        .options_mut()
+        .set(MAX_MESSAGE_KEY, &MAX_MESSAGE.to_string());
     config
 }
+
+const MAX_MESSAGE_KEY: &str = "ballista.client.grpc_max_message_size";
 
 /// The codecs every machine of a leadql cluster uses.
 pub fn ballista_codec() -> BallistaCodec {
@@ -144,7 +159,10 @@ pub fn executor_functions() -> datafusion::common::Result<BallistaFunctionRegist
 /// and lives as long as it.
 pub async fn connect(local: &SessionContext, target: &Target) -> Result<SessionContext> {
     let url = match target {
-        Target::Remote { host, port } => format!("df://{host}:{port}"),
+        Target::Remote { host, port } => {
+            probe(host, *port).await?;
+            format!("df://{host}:{port}")
+        }
         Target::Standalone { executors } => {
             let cluster = standalone::start(&standalone::Options {
                 executors: *executors,
@@ -155,6 +173,27 @@ pub async fn connect(local: &SessionContext, target: &Target) -> Result<SessionC
         }
     };
     connect_url(local, &url).await
+}
+
+/// An error unless a scheduler answers at `host:port` within 10 s.
+async fn probe(host: &str, port: u16) -> Result<()> {
+    let url = format!("http://{host}:{port}");
+    let attempt = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient::connect(
+            url.clone(),
+        ),
+    )
+    .await;
+    match attempt {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::Query(format!(
+            "--cluster df://{host}:{port}: no scheduler answers ({e}); start one with `leadql scheduler`"
+        ))),
+        Err(_) => Err(Error::Query(format!(
+            "--cluster df://{host}:{port}: no scheduler answered within 10 s"
+        ))),
+    }
 }
 
 /// `local` made to execute its queries on the scheduler at `url` (`df://HOST:PORT`).
@@ -180,9 +219,11 @@ pub async fn connect_url(local: &SessionContext, url: &str) -> Result<SessionCon
     // outer joins with a filter on a non-nullable column ("declared as non-nullable
     // but contains null values", apache/datafusion#21197), which leadql's
     // point-in-time plans use. Hash joins are what leadql runs alone too.
+    let max_message = MAX_MESSAGE.to_string();
     for (key, value) in [
         (ADAPTIVE_PLANNER, "false"),
         ("datafusion.optimizer.prefer_hash_join", "true"),
+        (MAX_MESSAGE_KEY, max_message.as_str()),
     ] {
         remote
             .config_mut()

@@ -34,6 +34,8 @@ pub async fn run_scheduler(opts: &SchedulerOptions) -> Result<()> {
             .external_host
             .clone()
             .unwrap_or_else(|| opts.bind.ip().to_string()),
+        grpc_server_max_decoding_message_size: super::MAX_MESSAGE as u32,
+        grpc_server_max_encoding_message_size: super::MAX_MESSAGE as u32,
         override_session_builder: Some(Arc::new(super::function_state)),
         override_config_producer: Some(Arc::new(super::ballista_config)),
         override_logical_codec: Some(Arc::new(LogicalCodec::default())),
@@ -106,6 +108,8 @@ pub async fn run_executor(opts: &ExecutorOptions) -> Result<()> {
         vcores: opts.concurrency,
         work_dir: opts.work_dir.clone(),
         memory_pool_size: opts.memory_limit,
+        grpc_max_decoding_message_size: super::MAX_MESSAGE as u32,
+        grpc_max_encoding_message_size: super::MAX_MESSAGE as u32,
         // Try the scheduler for a minute before giving up.
         scheduler_connect_timeout_seconds: 60,
         override_function_registry: Some(Arc::new(

@@ -149,7 +149,11 @@ async fn connect(addr: SocketAddr) -> Result<SchedulerGrpcClient<tonic::transpor
     let mut last = None;
     for _ in 0..100 {
         match SchedulerGrpcClient::connect(url.clone()).await {
-            Ok(client) => return Ok(client),
+            Ok(client) => {
+                return Ok(client
+                    .max_decoding_message_size(super::MAX_MESSAGE)
+                    .max_encoding_message_size(super::MAX_MESSAGE));
+            }
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

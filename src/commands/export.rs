@@ -45,6 +45,13 @@ fn file_format() -> impl TypedValueParser<Value = Format> {
 /// Runs `leadql export`.
 pub async fn execute(cli: &Cli, args: &ExportArgs) -> Result<()> {
     crate::object_stores::refuse_url("--out", &args.out)?;
+    if cli.cluster.is_some() && !args.partition_by.is_empty() {
+        // The executors would write the folder, each where its own filesystem has it.
+        return Err(crate::error::Error::Argument {
+            arg: "--partition-by".into(),
+            reason: "not with --cluster: export one file (the result streams to this machine), or partition without --cluster".into(),
+        });
+    }
     let format = args.format.unwrap_or_else(|| export::format_of(&args.out));
     let _lock = write_lock_if_inside(&data_dir(cli), &args.out)?;
     let ws = reading_workspace(cli)?;

@@ -181,7 +181,12 @@ fn session_options(cli: &Cli) -> SessionOptions {
 /// The global `--as-of` instant (µs since the epoch).
 /// A session over `ws` with the command's options, on the `--cluster` if one is given.
 async fn open_session(cli: &Cli, ws: &Workspace) -> Result<datafusion::prelude::SessionContext> {
-    let ctx = session::open(ws, &session_options(cli)).await?;
+    let mut opts = session_options(cli);
+    if let Some(crate::cluster::Target::Remote { .. }) = &cli.cluster {
+        // Each stage gets this many tasks, whatever the client's cores.
+        opts.target_partitions = Some(crate::cluster::REMOTE_PARTITIONS);
+    }
+    let ctx = session::open(ws, &opts).await?;
     match &cli.cluster {
         Some(target) => crate::cluster::connect(&ctx, target).await,
         None => Ok(ctx),

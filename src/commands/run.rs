@@ -33,6 +33,12 @@ pub struct RunArgs {
 /// Runs `leadql run`.
 pub async fn execute(cli: &Cli, args: &RunArgs) -> Result<()> {
     crate::object_stores::refuse_url("--out", &args.out)?;
+    if cli.cluster.is_some() && args.report {
+        return Err(crate::error::Error::Argument {
+            arg: "--report".into(),
+            reason: "not with --cluster: run on the cluster, then `leadql report` alone".into(),
+        });
+    }
     let as_of = as_of(cli);
     let _lock = existing_workspace_lock(&data_dir(cli))?;
     // The run sees the workspace as it was known at its instant.

@@ -16,7 +16,7 @@ pub struct PredictiveModels {
     as_of: Option<i64>,
     /// The version each model name stands for, when fixed by another process (a
     /// cluster's client fixes them for its executors).
-    pins: BTreeMap<String, u32>,
+    pins: Option<BTreeMap<String, u32>>,
 }
 
 impl PredictiveModels {
@@ -26,7 +26,7 @@ impl PredictiveModels {
             store,
             cache: RwLock::new(HashMap::new()),
             as_of: None,
-            pins: BTreeMap::new(),
+            pins: None,
         }
     }
 
@@ -41,15 +41,15 @@ impl PredictiveModels {
 
     /// The same models with each name in `pins` standing for its version there.
     pub fn with_pins(mut self, pins: BTreeMap<String, u32>) -> Self {
-        self.pins = pins;
+        self.pins = Some(pins);
         self
     }
 
     /// The version every model of the store stands for in this session (its active
     /// version as of the session's instant), or the pins this registry was given.
     pub fn pins(&self, function: &str) -> Result<BTreeMap<String, u32>> {
-        if !self.pins.is_empty() {
-            return Ok(self.pins.clone());
+        if let Some(pins) = &self.pins {
+            return Ok(pins.clone());
         }
         let names = self
             .store
@@ -82,7 +82,11 @@ impl PredictiveModels {
         if let Some(m) = self.cache.read().ok().and_then(|c| c.get(spec).cloned()) {
             return Ok(m);
         }
-        let pinned = self.pins.get(spec).map(|v| format!("{spec}@{v}"));
+        let pinned = self
+            .pins
+            .as_ref()
+            .and_then(|p| p.get(spec))
+            .map(|v| format!("{spec}@{v}"));
         let loaded = match pinned.as_deref().unwrap_or(spec).split_once('@') {
             Some((name, version)) => {
                 let v: u32 = version.parse().map_err(|_| {
