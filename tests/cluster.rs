@@ -293,6 +293,52 @@ fn exports_and_runs_on_a_cluster_match_local_ones() {
         ],
     ));
     assert_eq!(diff, "n,missing,extra\n1105,0,0\n", "{diff}");
+
+    // The main job on a cluster (training's queries, scoring, qualification, hand-off)
+    // writes the tables a local run writes, on a second copy of the sample.
+    let other = sample_copy();
+    let (alone, clustered) = (dir.path().join("alone"), dir.path().join("clustered"));
+    succeeded(&leadql_in(
+        other.path(),
+        &["run", "--out", alone.to_str().expect("utf-8")],
+    ));
+    let third = sample_copy();
+    succeeded(&leadql_in(
+        third.path(),
+        &[
+            "--cluster",
+            "standalone:2",
+            "run",
+            "--out",
+            clustered.to_str().expect("utf-8"),
+        ],
+    ));
+    for table in [
+        "qualification",
+        "lead_grades",
+        "lead_scores",
+        "sales_activities",
+    ] {
+        let (a, c) = (
+            alone.join(format!("{table}.parquet")),
+            clustered.join(format!("{table}.parquet")),
+        );
+        let (a, c) = (a.display(), c.display());
+        let diff = succeeded(&leadql_in(
+            other.path(),
+            &[
+                "sql",
+                "--format",
+                "csv",
+                &format!(
+                    "SELECT (SELECT count(*) FROM '{a}') > 0 AS rows,
+                            (SELECT count(*) FROM (SELECT * FROM '{a}' EXCEPT SELECT * FROM '{c}')) AS missing,
+                            (SELECT count(*) FROM (SELECT * FROM '{c}' EXCEPT SELECT * FROM '{a}')) AS extra"
+                ),
+            ],
+        ));
+        assert_eq!(diff, "rows,missing,extra\ntrue,0,0\n", "{table}: {diff}");
+    }
 }
 
 #[test]
