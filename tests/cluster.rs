@@ -133,6 +133,26 @@ fn on_runtime(test: impl std::future::Future<Output = ()>) {
         .block_on(test)
 }
 
+/// A cluster of `executors` executors running one task at once each, in this
+/// process, and `local` made to run its queries there.
+async fn on_cluster(
+    local: &SessionContext,
+    executors: usize,
+    executor_functions: bool,
+) -> (standalone::Standalone, SessionContext) {
+    let cluster = standalone::start(&standalone::Options {
+        executors,
+        concurrency: 1,
+        executor_functions,
+    })
+    .await
+    .expect("cluster starts");
+    let remote = cluster::connect_url(local, &cluster.url())
+        .await
+        .expect("connects");
+    (cluster, remote)
+}
+
 #[test]
 fn results_on_two_executors_are_the_local_results() {
     on_runtime(results_on_two_executors());
@@ -141,16 +161,7 @@ fn results_on_two_executors_are_the_local_results() {
 async fn results_on_two_executors() {
     let ws = trained_sample();
     let local = local_session(ws.path()).await;
-    let cluster = standalone::start(&standalone::Options {
-        executors: 2,
-        concurrency: 1,
-        ..standalone::Options::default()
-    })
-    .await
-    .expect("cluster starts");
-    let remote = cluster::connect_url(&local, &cluster.url())
-        .await
-        .expect("connects");
+    let (cluster, remote) = on_cluster(&local, 2, true).await;
     for sql in QUERIES {
         let here = collect(&local, sql).await;
         let there = collect(&remote, sql).await;
@@ -207,16 +218,7 @@ async fn pinned_versions() {
     ));
     let v2 = collect(&local_session(ws.path()).await, sql).await;
     assert_ne!(v1, v2, "the two versions score differently");
-    let cluster = standalone::start(&standalone::Options {
-        executors: 2,
-        concurrency: 1,
-        ..standalone::Options::default()
-    })
-    .await
-    .expect("cluster starts");
-    let remote = cluster::connect_url(&local, &cluster.url())
-        .await
-        .expect("connects");
+    let (_cluster, remote) = on_cluster(&local, 2, true).await;
     assert_eq!(
         collect(&remote, sql).await,
         v1,
@@ -232,16 +234,7 @@ fn an_executor_without_leadqls_functions_names_the_missing_one() {
 async fn executor_without_functions() {
     let ws = sample_copy();
     let local = local_session(ws.path()).await;
-    let cluster = standalone::start(&standalone::Options {
-        executors: 1,
-        concurrency: 1,
-        executor_functions: false,
-    })
-    .await
-    .expect("cluster starts");
-    let remote = cluster::connect_url(&local, &cluster.url())
-        .await
-        .expect("connects");
+    let (_cluster, remote) = on_cluster(&local, 1, false).await;
     let e = remote
         .sql("SELECT lead_id, decay(1.0, occurred_at, TIMESTAMP '2026-06-30 00:00:00', 28) FROM interactions")
         .await

@@ -129,31 +129,19 @@ fn s3_tables_read_like_the_workspace_alone_and_on_a_cluster() {
     let alone = succeeded(&s3.leadql(ws.path(), &["sql", "--format", "csv", from_s3]));
     assert_eq!(alone, expected);
     // The executors read the store themselves (the client sends the plan, not rows).
-    let cluster = succeeded(&s3.leadql(
-        ws.path(),
-        &[
-            "--cluster",
-            "standalone:2",
-            "sql",
-            "--format",
-            "csv",
-            from_s3,
-        ],
-    ));
+    let on_cluster = |sql: &str| {
+        succeeded(&s3.leadql(
+            ws.path(),
+            &["--cluster", "standalone:2", "sql", "--format", "csv", sql],
+        ))
+    };
+    let cluster = on_cluster(from_s3);
     assert_eq!(cluster, expected);
     // An external table over the store, on the cluster.
-    let external = succeeded(&s3.leadql(
-        ws.path(),
-        &[
-            "--cluster",
-            "standalone:2",
-            "sql",
-            "--format",
-            "csv",
-            "CREATE EXTERNAL TABLE events STORED AS PARQUET LOCATION 's3://crm/events/interactions/';
-             SELECT count(*) AS n FROM events",
-        ],
-    ));
+    let external = on_cluster(
+        "CREATE EXTERNAL TABLE events STORED AS PARQUET LOCATION 's3://crm/events/interactions/';
+         SELECT count(*) AS n FROM events",
+    );
     let n = expected
         .lines()
         .nth(1)
