@@ -14,7 +14,7 @@ use leadql::session::{self, SessionOptions};
 
 mod common;
 
-use common::{leadql_in, sample_copy, succeeded};
+use common::{free_port, leadql_in, sample_copy, succeeded};
 
 /// One value, compared as the test needs: floats with a tolerance, the rest exactly
 /// (strings whatever their Arrow string type).
@@ -394,14 +394,6 @@ fn cluster_is_refused_where_it_does_not_apply() {
         )),
         "{err}"
     );
-}
-
-/// A free loopback port (bound, then released for the process about to use it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Kills the child when dropped (a failed assertion must not leave servers behind).

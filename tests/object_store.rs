@@ -10,18 +10,11 @@ use std::time::Duration;
 
 mod common;
 
-use common::{sample_copy, succeeded};
+use common::{free_port, sample_copy, succeeded};
 
 /// The Python of the test environment (`LEADQL_PYTHON`, set by scripts/test).
 fn python() -> String {
     std::env::var("LEADQL_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// moto's S3 server on a loopback port, stopped when dropped.

@@ -68,7 +68,7 @@ fn decode_udf(name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
         });
     }
     let binding = parse_binding(name, buf)?;
-    let (rules, predictive) = models(&binding)?;
+    let (rules, predictive) = models(name, &binding)?;
     workspace_bound::bind(name, &rules, &predictive)
         .ok_or_else(|| plan_datafusion_err!("'{name}' is no workspace-bound function of leadql"))
 }
@@ -98,7 +98,7 @@ fn parse_binding(name: &str, buf: &[u8]) -> Result<Binding> {
 /// The workspace's models as `binding` sees them, read from the workspace each time a
 /// plan is decoded (once per task): a version number is not a content identity (a
 /// dropped and retrained model starts again at v1), so nothing is kept across plans.
-fn models(binding: &Binding) -> Result<(Arc<RuleModels>, Arc<PredictiveModels>)> {
+fn models(name: &str, binding: &Binding) -> Result<(Arc<RuleModels>, Arc<PredictiveModels>)> {
     let dir = &binding.workspace;
     if !dir.is_dir() {
         return Err(plan_datafusion_err!(
@@ -106,10 +106,16 @@ fn models(binding: &Binding) -> Result<(Arc<RuleModels>, Arc<PredictiveModels>)>
             dir.display()
         ));
     }
-    let rules = Arc::new(
-        crate::catalog::load_rule_models(dir, binding.as_of)
-            .map_err(|e| plan_datafusion_err!("{e}"))?,
-    );
+    // Only the functions that grade read the rule models (parsed and checked from
+    // TOML): the predictive ones get an empty set.
+    let rules = if workspace_bound::MODEL_ARGUMENT.contains(&name) {
+        Arc::new(RuleModels::new(binding.as_of))
+    } else {
+        Arc::new(
+            crate::catalog::load_rule_models(dir, binding.as_of)
+                .map_err(|e| plan_datafusion_err!("{e}"))?,
+        )
+    };
     let predictive = Arc::new(
         PredictiveModels::with_as_of(ModelStore::new(dir.join("models")), binding.as_of)
             .with_pins(binding.pins.clone()),

@@ -86,3 +86,11 @@ pub fn succeeded(o: &Output) -> String {
 pub fn csv_in(ws: &Path, sql: &str) -> String {
     succeeded(&leadql_in(ws, &["sql", "--format", "csv", sql]))
 }
+
+/// A free loopback port (bound, then released for the process about to use it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
