@@ -9,6 +9,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use leadql::catalog::Workspace;
+use leadql::cluster::scratch::{INLINE_BYTES, Scratch};
 use leadql::cluster::{self, standalone};
 use leadql::session::{self, SessionOptions};
 
@@ -134,11 +135,14 @@ fn on_runtime(test: impl std::future::Future<Output = ()>) {
 }
 
 /// A cluster of `executors` executors running one task at once each, in this
-/// process, and `local` made to run its queries there.
+/// process, and `local` (a session over the workspace in `ws`) made to run its queries
+/// there, with in-memory tables up to `inline_bytes` inside plans.
 async fn on_cluster(
     local: &SessionContext,
+    ws: &Path,
     executors: usize,
     executor_functions: bool,
+    inline_bytes: usize,
 ) -> (standalone::Standalone, SessionContext) {
     let cluster = standalone::start(&standalone::Options {
         executors,
@@ -147,7 +151,11 @@ async fn on_cluster(
     })
     .await
     .expect("cluster starts");
-    let remote = cluster::connect_url(local, &cluster.url())
+    let scratch = Scratch {
+        inline_bytes,
+        ..Scratch::in_workspace(&std::fs::canonicalize(ws).expect("workspace path"))
+    };
+    let remote = cluster::connect_url(local, &cluster.url(), scratch)
         .await
         .expect("connects");
     (cluster, remote)
@@ -161,7 +169,7 @@ fn results_on_two_executors_are_the_local_results() {
 async fn results_on_two_executors() {
     let ws = trained_sample();
     let local = local_session(ws.path()).await;
-    let (cluster, remote) = on_cluster(&local, 2, true).await;
+    let (cluster, remote) = on_cluster(&local, ws.path(), 2, true, INLINE_BYTES).await;
     for sql in QUERIES {
         let here = collect(&local, sql).await;
         let there = collect(&remote, sql).await;
@@ -196,6 +204,103 @@ async fn results_on_two_executors() {
 }
 
 #[test]
+fn computed_tables_above_the_limit_reach_the_cluster_as_parquet() {
+    on_runtime(computed_tables_as_parquet());
+}
+
+/// With no table small enough to travel inside a plan, the rows the client computed
+/// (the point-in-time pairs, an evaluation's queries' cached rows, a sampled training
+/// set) go as Parquet under the workspace; the results are the local ones, and the
+/// files are gone once the result has been read.
+async fn computed_tables_as_parquet() {
+    let ws = trained_sample();
+    let local = local_session(ws.path()).await;
+    let (_cluster, remote) = on_cluster(&local, ws.path(), 2, true, 0).await;
+    let scratch = ws.path().join(cluster::scratch::FOLDER);
+    let queries = [
+        "SELECT * FROM predict('conversion') ORDER BY lead_id",
+        "SELECT * FROM qualify_leads('default') ORDER BY lead_id",
+        "SELECT e.metric, e.grade, e.leads, e.converted, e.value FROM evaluate_scoring('engagement') e ORDER BY 1, 2",
+        // max_rows: the labelled pairs are cached and sampled before features.
+        "SELECT lead_id, as_of, label, web_visit_30d, engagement_score
+         FROM lead_snapshot_features(NULL, NULL, 30, 90, 500) ORDER BY lead_id, as_of",
+    ];
+    for sql in queries {
+        let here = collect(&local, sql).await;
+        let plan = remote
+            .sql(sql)
+            .await
+            .expect("plans")
+            .create_physical_plan()
+            .await
+            .expect("physical plan");
+        let shown = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(false)
+            .to_string();
+        assert!(
+            shown.contains("ComputedTablesAsParquet: tables="),
+            "{sql}: {shown}"
+        );
+        let files: Vec<_> = walk(&scratch);
+        assert!(
+            files
+                .iter()
+                .any(|f| f.extension().is_some_and(|e| e == "parquet")),
+            "{sql}: Parquet files under {}: {files:?}",
+            scratch.display()
+        );
+        let task = remote.task_ctx();
+        let there = rows(
+            &datafusion::physical_plan::collect(plan, task)
+                .await
+                .unwrap_or_else(|e| panic!("runs {sql}: {e}")),
+        );
+        assert!(!here.is_empty(), "{sql}: no rows");
+        assert_eq!(here.len(), there.len(), "{sql}: row counts");
+        for (i, (a, b)) in here.iter().zip(&there).enumerate() {
+            assert_eq!(a, b, "{sql}: row {i}");
+        }
+        assert_eq!(
+            walk(&scratch),
+            Vec::<std::path::PathBuf>::new(),
+            "{sql}: files removed"
+        );
+    }
+    // A client that cannot write the workspace's scratch folder says where.
+    std::fs::remove_dir_all(&scratch).ok();
+    std::fs::write(&scratch, "not a folder").expect("write");
+    let e = remote
+        .sql(queries[0])
+        .await
+        .expect("plans")
+        .collect()
+        .await
+        .expect_err("nowhere to write");
+    let text = e.to_string();
+    assert!(
+        text.contains("cannot create") && text.contains(cluster::scratch::FOLDER),
+        "{text}"
+    );
+}
+
+/// The files under `dir`, recursively (none when it does not exist).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
 fn executors_score_with_the_model_version_the_client_resolved() {
     on_runtime(pinned_versions());
 }
@@ -218,7 +323,7 @@ async fn pinned_versions() {
     ));
     let v2 = collect(&local_session(ws.path()).await, sql).await;
     assert_ne!(v1, v2, "the two versions score differently");
-    let (_cluster, remote) = on_cluster(&local, 2, true).await;
+    let (_cluster, remote) = on_cluster(&local, ws.path(), 2, true, INLINE_BYTES).await;
     assert_eq!(
         collect(&remote, sql).await,
         v1,
@@ -234,7 +339,7 @@ fn an_executor_without_leadqls_functions_names_the_missing_one() {
 async fn executor_without_functions() {
     let ws = sample_copy();
     let local = local_session(ws.path()).await;
-    let (_cluster, remote) = on_cluster(&local, 1, false).await;
+    let (_cluster, remote) = on_cluster(&local, ws.path(), 1, false, INLINE_BYTES).await;
     let e = remote
         .sql("SELECT lead_id, decay(1.0, occurred_at, TIMESTAMP '2026-06-30 00:00:00', 28) FROM interactions")
         .await

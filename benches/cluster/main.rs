@@ -15,6 +15,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
 use leadql::catalog::Workspace;
+use leadql::cluster::scratch::{INLINE_BYTES, Scratch};
 use leadql::cluster::{self, standalone};
 use leadql::session::{self, SessionOptions};
 
@@ -37,28 +38,41 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// (executors, tasks at once per executor); None: local.
-const MODES: &[Option<(usize, usize)>] = &[None, Some((1, 2)), Some((1, 1)), Some((2, 1))];
+/// (executors, tasks at once per executor, largest in-memory table inside a plan);
+/// None: local.
+const MODES: &[Option<(usize, usize, usize)>] = &[
+    None,
+    Some((1, 2, INLINE_BYTES)),
+    Some((1, 1, INLINE_BYTES)),
+    Some((2, 1, INLINE_BYTES)),
+    // As before computed tables went as Parquet: every one inside the plan.
+    Some((2, 1, usize::MAX)),
+];
 
-fn mode_name(mode: Option<(usize, usize)>) -> String {
+fn mode_name(mode: Option<(usize, usize, usize)>) -> String {
     match mode {
         None => "local (2 partitions)".into(),
-        Some((e, c)) => format!(
-            "standalone, {e} executor{} × {c}",
-            if e > 1 { "s" } else { "" }
+        Some((e, c, inline)) => format!(
+            "standalone, {e} executor{} × {c}{}",
+            if e > 1 { "s" } else { "" },
+            if inline == usize::MAX {
+                ", computed rows inside plans"
+            } else {
+                ""
+            }
         ),
     }
 }
 
-/// The query's two numbers (a count and a sum).
-async fn run(ctx: &SessionContext, sql: &str) -> (i64, f64) {
+/// The query's two numbers (a count and a sum), or its error.
+async fn run(ctx: &SessionContext, sql: &str) -> Result<(i64, f64), String> {
     let batches = ctx
         .sql(sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map_err(|e| e.to_string())?
         .collect()
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        .map_err(|e| e.to_string())?;
     let b = &batches[0];
     let n = b.column(0).as_primitive::<Int64Type>().value(0);
     let s = match b.column(1).data_type() {
@@ -67,7 +81,7 @@ async fn run(ctx: &SessionContext, sql: &str) -> (i64, f64) {
         }
         _ => f64::NAN,
     };
-    (n, s)
+    Ok((n, s))
 }
 
 #[derive(Default)]
@@ -88,12 +102,12 @@ async fn bench() {
     let local = session::open(&ws, &SessionOptions::default())
         .await
         .expect("session");
-    let mut table: Vec<(String, String, f64, (i64, f64))> = Vec::new();
+    let mut table: Vec<(String, String, f64, Result<(i64, f64), String>)> = Vec::new();
     let mut splits: Vec<(String, String, Split)> = Vec::new();
     for mode in MODES {
         let (ctx, cluster) = match mode {
             None => (local.clone(), None),
-            Some((executors, concurrency)) => {
+            Some((executors, concurrency, inline_bytes)) => {
                 let c = standalone::start(&standalone::Options {
                     executors: *executors,
                     concurrency: *concurrency,
@@ -101,15 +115,22 @@ async fn bench() {
                 })
                 .await
                 .expect("cluster");
-                let ctx = cluster::connect_url(&local, &c.url())
-                    .await
-                    .expect("connects");
+                let ctx = cluster::connect_url(
+                    &local,
+                    &c.url(),
+                    Scratch {
+                        inline_bytes: *inline_bytes,
+                        ..Scratch::in_workspace(&ws.dir)
+                    },
+                )
+                .await
+                .expect("connects");
                 (ctx, Some(c))
             }
         };
         for (name, sql) in QUERIES {
             let mut times = Vec::new();
-            let mut result = (0, 0.0);
+            let mut result = Ok((0, 0.0));
             let before = match &cluster {
                 Some(c) => c.jobs().await.expect("jobs"),
                 None => Vec::new(),
@@ -118,6 +139,9 @@ async fn bench() {
                 let start = Instant::now();
                 result = run(&ctx, sql).await;
                 times.push(start.elapsed().as_secs_f64());
+                if result.is_err() {
+                    break;
+                }
             }
             times.sort_by(f64::total_cmp);
             table.push((
@@ -166,8 +190,17 @@ async fn bench() {
     }
     println!("| query | mode | median wall (s) | rows | sum |");
     println!("|---|---|---:|---:|---:|");
-    for (q, m, t, (n, s)) in &table {
-        println!("| {q} | {m} | {t:.3} | {n} | {s:.6} |");
+    for (q, m, t, result) in &table {
+        match result {
+            Ok((n, s)) => println!("| {q} | {m} | {t:.3} | {n} | {s:.6} |"),
+            Err(e) => {
+                let e: String = e.chars().take(160).collect();
+                println!(
+                    "| {q} | {m} | failed after {t:.1} s | | {} |",
+                    e.replace('|', "/")
+                )
+            }
+        }
     }
     println!();
     println!("How the cluster split the work (the last run of each query):");

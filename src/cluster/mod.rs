@@ -18,6 +18,7 @@
 pub mod codec;
 pub mod nodes;
 pub mod planner;
+pub mod scratch;
 pub mod standalone;
 
 use std::str::FromStr;
@@ -35,6 +36,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::{Error, Result};
 use codec::{LogicalCodec, PhysicalCodec};
 use planner::ClusterPlanner;
+use scratch::Scratch;
 
 /// Where `--cluster` sends queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,10 +156,14 @@ pub fn executor_functions() -> datafusion::common::Result<BallistaFunctionRegist
     Ok(BallistaFunctionRegistry::from(&state))
 }
 
-/// `local` (a workspace session from [`crate::session::open`]) made to execute its
-/// queries on the cluster `target`. A standalone cluster is started in this process
-/// and lives as long as it.
-pub async fn connect(local: &SessionContext, target: &Target) -> Result<SessionContext> {
+/// `local` (a session from [`crate::session::open`] over the workspace in `workspace`)
+/// made to execute its queries on the cluster `target`. A standalone cluster is
+/// started in this process and lives as long as it.
+pub async fn connect(
+    local: &SessionContext,
+    target: &Target,
+    workspace: &std::path::Path,
+) -> Result<SessionContext> {
     let url = match target {
         Target::Remote { host, port } => {
             probe(host, *port).await?;
@@ -172,7 +178,9 @@ pub async fn connect(local: &SessionContext, target: &Target) -> Result<SessionC
             cluster.url()
         }
     };
-    connect_url(local, &url).await
+    let scratch = Scratch::in_workspace(workspace);
+    scratch.remove_stale();
+    connect_url(local, &url, scratch).await
 }
 
 /// An error unless a scheduler answers at `host:port` within 10 s.
@@ -196,8 +204,13 @@ async fn probe(host: &str, port: u16) -> Result<()> {
     }
 }
 
-/// `local` made to execute its queries on the scheduler at `url` (`df://HOST:PORT`).
-pub async fn connect_url(local: &SessionContext, url: &str) -> Result<SessionContext> {
+/// `local` made to execute its queries on the scheduler at `url` (`df://HOST:PORT`),
+/// with in-memory tables larger than `scratch` allows written under it.
+pub async fn connect_url(
+    local: &SessionContext,
+    url: &str,
+    scratch: Scratch,
+) -> Result<SessionContext> {
     let state = local.state();
     let config = state
         .config()
@@ -234,11 +247,13 @@ pub async fn connect_url(local: &SessionContext, url: &str) -> Result<SessionCon
     let planner = ClusterPlanner {
         inner: remote.query_planner().clone(),
         local: local.clone(),
+        scratch,
     };
     let state = SessionStateBuilder::new_from_existing(remote)
         .with_query_planner(Arc::new(planner))
         // `DataFrame::cache` as DataFusion has it: the rows are computed (on the
-        // cluster) and kept by the client, and go with the plans that read them.
+        // cluster) and kept by the client, and go with the plans that read them
+        // (inside the plan, or as Parquet in the workspace: [`scratch`]).
         // (Ballista's own cache factory is not used by its 55 scheduler: plans
         // reading it did not finish.)
         .with_cache_factory(None)

@@ -7,7 +7,8 @@
 //! in leadql itself (training a model, `evaluate_scoring`, `lead_duplicates`,
 //! backtests: [`DeferredTable`]) are computed here, on the client, when the query
 //! runs; the queries they run go to the cluster like any other, and their rows go
-//! with the plan as an in-memory table. A table the cluster cannot read is an error
+//! to the cluster as an in-memory table inside the plan, or as Parquet in the shared
+//! workspace when they are larger ([`super::scratch`]). A table the cluster cannot read is an error
 //! naming it (see [`super::codec`]), never a silent local run.
 
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct ClusterPlanner {
     /// The local session the cluster session was made from, kept alive: file paths
     /// used as tables (`SELECT * FROM 'x.parquet'`) are resolved in it.
     pub local: datafusion::prelude::SessionContext,
+    /// Where in-memory tables too large to travel inside the plan are written.
+    pub scratch: super::scratch::Scratch,
 }
 
 impl std::fmt::Debug for ClusterPlanner {
@@ -47,7 +50,12 @@ impl QueryPlanner for ClusterPlanner {
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = materialize_deferred(logical_plan, session).await?;
-        self.inner.create_physical_plan(&plan, session).await
+        let (plan, files) = super::scratch::spill(plan, &self.scratch)?;
+        let physical = self.inner.create_physical_plan(&plan, session).await?;
+        Ok(match files {
+            Some(files) => super::scratch::WithFiles::new(physical, files),
+            None => physical,
+        })
     }
 }
 

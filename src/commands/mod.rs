@@ -188,7 +188,7 @@ async fn open_session(cli: &Cli, ws: &Workspace) -> Result<datafusion::prelude::
     }
     let ctx = session::open(ws, &opts).await?;
     match &cli.cluster {
-        Some(target) => crate::cluster::connect(&ctx, target).await,
+        Some(target) => crate::cluster::connect(&ctx, target, &ws.dir).await,
         None => Ok(ctx),
     }
 }
