@@ -84,6 +84,9 @@ async fn run(ctx: &SessionContext, sql: &str) -> Result<(i64, f64), String> {
     Ok((n, s))
 }
 
+/// A result line: query, mode, median wall time, the numbers or the error.
+type Row = (String, String, f64, Result<(i64, f64), String>);
+
 #[derive(Default)]
 struct Split {
     jobs: usize,
@@ -102,7 +105,7 @@ async fn bench() {
     let local = session::open(&ws, &SessionOptions::default())
         .await
         .expect("session");
-    let mut table: Vec<(String, String, f64, Result<(i64, f64), String>)> = Vec::new();
+    let mut table: Vec<Row> = Vec::new();
     let mut splits: Vec<(String, String, Split)> = Vec::new();
     for mode in MODES {
         let (ctx, cluster) = match mode {
