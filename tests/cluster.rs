@@ -179,6 +179,59 @@ async fn results_on_two_executors() {
             assert_eq!(a, b, "{sql}: row {i}");
         }
     }
+    // Relations the optimizer proves empty keep their columns.
+    for sql in [
+        "SELECT 1 AS one, 'x' AS two WHERE false",
+        "SELECT lead_id, email FROM leads WHERE 1 = 0",
+        "SELECT l.lead_id, s.score FROM leads l JOIN (SELECT * FROM score_leads('fit') WHERE false) s USING (lead_id)",
+    ] {
+        let schema = |batches: Vec<RecordBatch>, ctx: &str| {
+            assert_eq!(
+                batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+                0,
+                "{ctx} {sql}: no rows"
+            );
+            batches
+                .first()
+                .map(|b| {
+                    b.schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let run = |ctx: SessionContext| async move {
+            let frame = ctx.sql(sql).await.expect("plans");
+            let declared: Vec<String> = frame
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let plan = frame.create_physical_plan().await.expect("physical");
+            let produced: Vec<String> = plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+                .await
+                .expect("runs");
+            (declared, produced, batches)
+        };
+        let (declared, here_cols, here) = run(local.clone()).await;
+        let (_, there_cols, there) = run(remote.clone()).await;
+        assert_eq!(here_cols, declared, "{sql}: local columns");
+        assert_eq!(there_cols, declared, "{sql}: cluster columns");
+        let here = schema(here, "local");
+        let there = schema(there, "cluster");
+        if !here.is_empty() || !there.is_empty() {
+            assert_eq!(here, there, "{sql}: batch columns");
+        }
+    }
     // The work went to the cluster, and to both executors.
     let jobs = cluster.jobs().await.expect("jobs");
     assert!(jobs.len() >= QUERIES.len(), "{} jobs", jobs.len());

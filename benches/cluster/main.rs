@@ -229,7 +229,7 @@ async fn bench() {
     println!();
     println!("```");
     for (q, m, s) in &splits {
-        if m.contains("2 executors") {
+        if m.ends_with("2 executors × 1") {
             println!("{q}:");
             for l in &s.stage_lines {
                 println!("  {l}");

@@ -50,6 +50,7 @@ impl QueryPlanner for ClusterPlanner {
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = materialize_deferred(logical_plan, session).await?;
+        let plan = empty_relations_as_tables(plan)?;
         let (plan, files) = super::scratch::spill(plan, &self.scratch)?;
         let physical = self.inner.create_physical_plan(&plan, session).await?;
         Ok(match files {
@@ -57,6 +58,45 @@ impl QueryPlanner for ClusterPlanner {
             None => physical,
         })
     }
+}
+
+/// `plan` with each relation of no rows (`SELECT … WHERE false`, a filter the
+/// optimizer proved empty) as a scan of an empty in-memory table of its columns:
+/// Ballista 55 turns a bare empty relation into an empty plan without columns, and
+/// the result lost its schema.
+pub fn empty_relations_as_tables(plan: LogicalPlan) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| match node {
+        LogicalPlan::EmptyRelation(empty) if !empty.produce_one_row => {
+            let schema = empty.schema.clone();
+            let table = Arc::new(MemTable::try_new(
+                Arc::new(schema.as_arrow().clone()),
+                vec![vec![]],
+            )?);
+            // The scan keeps the relation's qualified columns.
+            let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+                "__empty",
+                provider_as_source(table),
+                None,
+            )?
+            .build()?;
+            let columns: Vec<datafusion::logical_expr::Expr> = scan
+                .schema()
+                .columns()
+                .into_iter()
+                .zip(schema.iter())
+                .map(|(c, (qualifier, field))| {
+                    datafusion::logical_expr::Expr::Column(c)
+                        .alias_qualified(qualifier.cloned(), field.name())
+                })
+                .collect();
+            let projected = datafusion::logical_expr::LogicalPlanBuilder::from(scan)
+                .project(columns)?
+                .build()?;
+            Ok(Transformed::yes(projected))
+        }
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
 }
 
 /// `plan` with every table computed by leadql when read replaced by its rows.
