@@ -51,6 +51,19 @@ pub struct TableEntry {
     pub unreadable: Vec<(PathBuf, String)>,
 }
 
+/// The listing URL of the file at `path` (absolute), taken literally: `[`, `*` and `?`
+/// in a folder's name are characters, not a glob (`ListingTableUrl::parse` would read
+/// them as one, and a plan sent to a cluster keeps the URL without the glob).
+pub fn file_url(path: &Path) -> datafusion::error::Result<ListingTableUrl> {
+    let url = url::Url::from_file_path(path).map_err(|()| {
+        datafusion::error::DataFusionError::Plan(format!(
+            "{} is not an absolute file path",
+            path.display()
+        ))
+    })?;
+    ListingTableUrl::try_new(url, None)
+}
+
 /// A validated workspace.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -184,7 +197,7 @@ impl Workspace {
                     let urls = t
                         .files
                         .iter()
-                        .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+                        .map(|f| file_url(f))
                         .collect::<datafusion::error::Result<Vec<_>>>()?;
                     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                         .with_file_extension(".parquet");

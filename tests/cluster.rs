@@ -184,6 +184,8 @@ async fn results_on_two_executors() {
         "SELECT 1 AS one, 'x' AS two WHERE false",
         "SELECT lead_id, email FROM leads WHERE 1 = 0",
         "SELECT l.lead_id, s.score FROM leads l JOIN (SELECT * FROM score_leads('fit') WHERE false) s USING (lead_id)",
+        // The same name twice, under two qualifiers.
+        "SELECT l.lead_id, s.lead_id, s.score FROM leads l JOIN score_leads('fit') s ON l.lead_id = s.lead_id WHERE false",
     ] {
         let schema = |batches: Vec<RecordBatch>, ctx: &str| {
             assert_eq!(

@@ -51,7 +51,7 @@ impl QueryPlanner for ClusterPlanner {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = materialize_deferred(logical_plan, session).await?;
         let plan = empty_relations_as_tables(plan)?;
-        let (plan, files) = super::scratch::spill(plan, &self.scratch)?;
+        let (plan, files) = super::scratch::spill(plan, &self.scratch).await?;
         let physical = self.inner.create_physical_plan(&plan, session).await?;
         Ok(match files {
             Some(files) => super::scratch::WithFiles::new(physical, files),
@@ -60,43 +60,44 @@ impl QueryPlanner for ClusterPlanner {
     }
 }
 
-/// `plan` with each relation of no rows (`SELECT … WHERE false`, a filter the
-/// optimizer proved empty) as a scan of an empty in-memory table of its columns:
-/// Ballista 55 turns a bare empty relation into an empty plan without columns, and
-/// the result lost its schema.
+/// `plan` with a root relation of no rows (`SELECT … WHERE false`, a filter the
+/// optimizer proved empty) as a scan of an empty in-memory table, projected to the
+/// relation's (qualified) columns: Ballista 55's client plans a bare empty relation at
+/// the root as an empty plan without columns, and the result lost its schema. (Empty
+/// relations inside a plan are planned by the scheduler, with their columns.) The
+/// table's columns are named `c0, c1, …`: the relation may have the same name twice
+/// under different qualifiers (`l.lead_id`, `s.lead_id`).
 pub fn empty_relations_as_tables(plan: LogicalPlan) -> Result<LogicalPlan> {
-    plan.transform_up_with_subqueries(|node| match node {
-        LogicalPlan::EmptyRelation(empty) if !empty.produce_one_row => {
-            let schema = empty.schema.clone();
-            let table = Arc::new(MemTable::try_new(
-                Arc::new(schema.as_arrow().clone()),
-                vec![vec![]],
-            )?);
-            // The scan keeps the relation's qualified columns.
-            let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
-                "__empty",
-                provider_as_source(table),
-                None,
-            )?
-            .build()?;
-            let columns: Vec<datafusion::logical_expr::Expr> = scan
-                .schema()
-                .columns()
-                .into_iter()
-                .zip(schema.iter())
-                .map(|(c, (qualifier, field))| {
-                    datafusion::logical_expr::Expr::Column(c)
-                        .alias_qualified(qualifier.cloned(), field.name())
-                })
-                .collect();
-            let projected = datafusion::logical_expr::LogicalPlanBuilder::from(scan)
-                .project(columns)?
-                .build()?;
-            Ok(Transformed::yes(projected))
-        }
-        other => Ok(Transformed::no(other)),
-    })
-    .map(|t| t.data)
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
+    let LogicalPlan::EmptyRelation(empty) = &plan else {
+        return Ok(plan);
+    };
+    if empty.produce_one_row {
+        return Ok(plan);
+    }
+    let fields: Vec<Field> = empty
+        .schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.as_ref().clone().with_name(format!("c{i}")))
+        .collect();
+    let table = Arc::new(MemTable::try_new(
+        Arc::new(Schema::new(fields)),
+        vec![vec![]],
+    )?);
+    let columns: Vec<Expr> = empty
+        .schema
+        .iter()
+        .enumerate()
+        .map(|(i, (qualifier, field))| {
+            col(format!("c{i}")).alias_qualified(qualifier.cloned(), field.name())
+        })
+        .collect();
+    LogicalPlanBuilder::scan("__empty", provider_as_source(table), None)?
+        .project(columns)?
+        .build()
 }
 
 /// `plan` with every table computed by leadql when read replaced by its rows.

@@ -21,15 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
 use datafusion::common::{Result, exec_datafusion_err};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
@@ -173,7 +171,7 @@ fn write(
 fn parquet_table(files: &[PathBuf], schema: SchemaRef) -> Result<Arc<dyn TableProvider>> {
     let urls = files
         .iter()
-        .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+        .map(|f| crate::catalog::file_url(f))
         .collect::<Result<Vec<_>>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
@@ -183,73 +181,123 @@ fn parquet_table(files: &[PathBuf], schema: SchemaRef) -> Result<Arc<dyn TablePr
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
+/// An in-memory table's schema and partitions.
+type Contents = (SchemaRef, Vec<Vec<RecordBatch>>);
+
+/// Whether Parquet can hold columns of `t` (it has no union type).
+fn parquet_can_hold(t: &DataType) -> bool {
+    match t {
+        DataType::Union(_, _) => false,
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => parquet_can_hold(f.data_type()),
+        DataType::Struct(fields) => fields.iter().all(|f| parquet_can_hold(f.data_type())),
+        DataType::Dictionary(_, v) => parquet_can_hold(v),
+        DataType::RunEndEncoded(_, v) => parquet_can_hold(v.data_type()),
+        _ => true,
+    }
+}
+
 /// `plan` with each in-memory table larger than the scratch's limit read from Parquet
-/// written under it, and the query's files (None when none were written).
-pub fn spill(plan: LogicalPlan, scratch: &Scratch) -> Result<(LogicalPlan, Option<QueryFiles>)> {
-    let mut files: Option<QueryFiles> = None;
-    // One file set per table, however often the plan scans it.
-    let mut written: Vec<(Arc<dyn TableProvider>, Arc<dyn TableProvider>)> = Vec::new();
+/// written under it, and the query's files (None when none were written). Tables
+/// with columns Parquet cannot hold stay inside the plan.
+pub async fn spill(
+    plan: LogicalPlan,
+    scratch: &Scratch,
+) -> Result<(LogicalPlan, Option<QueryFiles>)> {
+    // The tables to write, each once however often the plan scans it.
+    let mut large: Vec<(Arc<dyn TableProvider>, Contents)> = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Ok(provider) = source_as_provider(&scan.source)
+            && !large.iter().any(|(p, _)| Arc::ptr_eq(p, &provider))
+            && let Some(mem) = provider.downcast_ref::<MemTable>()
+            && let Some(parts) = partitions(mem)
+            && size(&parts) > scratch.inline_bytes
+            && mem
+                .schema()
+                .fields()
+                .iter()
+                .all(|f| parquet_can_hold(f.data_type()))
+        {
+            let schema = mem.schema();
+            large.push((provider, (schema, parts)));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    if large.is_empty() {
+        return Ok((plan, None));
+    }
+    let dir = scratch.dir.join(query_folder());
+    fs::create_dir_all(&dir).map_err(|e| {
+        exec_datafusion_err!(
+            "cannot create {} for the cluster's copies of computed tables (the workspace must be writable by the client): {e}",
+            dir.display()
+        )
+    })?;
+    // From here on the folder is removed whatever happens.
+    let mut files = QueryFiles {
+        dir,
+        tables: 0,
+        bytes: 0,
+    };
+    let (providers, contents): (Vec<_>, Vec<Contents>) = large.into_iter().unzip();
+    // Writing is blocking file work: off the runtime's threads (an in-process
+    // cluster's executors share them).
+    let folder = files.dir.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        contents
+            .iter()
+            .enumerate()
+            .map(|(i, (schema, parts))| {
+                write(&folder, i, schema, parts)
+                    .map(|(paths, bytes)| (schema.clone(), paths, bytes))
+            })
+            .collect::<Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| exec_datafusion_err!("writing the cluster's copies of computed tables: {e}"))??;
+    let mut tables: Vec<(Arc<dyn TableProvider>, Arc<dyn TableProvider>)> = Vec::new();
+    for (provider, (schema, paths, bytes)) in providers.into_iter().zip(written) {
+        files.tables += 1;
+        files.bytes += bytes;
+        let table: Arc<dyn TableProvider> = if paths.is_empty() {
+            Arc::new(MemTable::try_new(schema, vec![vec![]])?)
+        } else {
+            parquet_table(&paths, schema)?
+        };
+        tables.push((provider, table));
+    }
     let plan = plan
         .transform_up_with_subqueries(|node| {
             let LogicalPlan::TableScan(mut scan) = node else {
                 return Ok(Transformed::no(node));
             };
-            let Ok(provider) = source_as_provider(&scan.source) else {
-                return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
-            };
-            if let Some((_, table)) = written.iter().find(|(m, _)| Arc::ptr_eq(m, &provider)) {
-                scan.source = provider_as_source(table.clone());
-                return Ok(Transformed::yes(LogicalPlan::TableScan(scan)));
-            }
-            let Some(mem) = provider.downcast_ref::<MemTable>() else {
-                return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
-            };
-            let Some(parts) = partitions(mem) else {
-                return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
-            };
-            if size(&parts) <= scratch.inline_bytes {
-                return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
-            }
-            let query = match &mut files {
-                Some(q) => q,
-                None => {
-                    let dir = scratch.dir.join(query_folder());
-                    fs::create_dir_all(&dir).map_err(|e| {
-                        exec_datafusion_err!(
-                            "cannot create {} for the cluster's copies of computed tables (the workspace must be writable by the client): {e}",
-                            dir.display()
-                        )
-                    })?;
-                    files.insert(QueryFiles {
-                        dir,
-                        tables: 0,
-                        bytes: 0,
-                    })
+            let replacement = source_as_provider(&scan.source).ok().and_then(|p| {
+                tables
+                    .iter()
+                    .find(|(m, _)| Arc::ptr_eq(m, &p))
+                    .map(|(_, t)| t.clone())
+            });
+            match replacement {
+                Some(table) => {
+                    scan.source = provider_as_source(table);
+                    Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
                 }
-            };
-            let schema = mem.schema();
-            let (paths, bytes) = write(&query.dir, query.tables, &schema, &parts)?;
-            query.tables += 1;
-            query.bytes += bytes;
-            let table: Arc<dyn TableProvider> = if paths.is_empty() {
-                Arc::new(MemTable::try_new(schema, vec![vec![]])?)
-            } else {
-                parquet_table(&paths, schema)?
-            };
-            written.push((provider, table.clone()));
-            scan.source = provider_as_source(table);
-            Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
+                None => Ok(Transformed::no(LogicalPlan::TableScan(scan))),
+            }
         })?
         .data;
-    if let Some(q) = &files {
-        log::info!(
-            "{} computed table(s) of this query, {} bytes of Parquet, go to the cluster from {}",
-            q.tables,
-            q.bytes,
-            q.dir.display()
-        );
-    }
-    Ok((plan, files))
+    log::info!(
+        "{} computed table(s) of this query, {} bytes of Parquet, go to the cluster from {}",
+        files.tables,
+        files.bytes,
+        files.dir.display()
+    );
+    Ok((plan, Some(files)))
 }
 
 /// The cluster's plan, holding the query's files until its result has been read.
@@ -331,5 +379,143 @@ impl ExecutionPlan for WithFiles {
                 b
             }),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array, UnionArray};
+    use datafusion::arrow::datatypes::{Field, Schema, UnionFields};
+    use datafusion::logical_expr::LogicalPlanBuilder;
+    use datafusion::prelude::SessionContext;
+
+    fn scan_twice(table: Arc<dyn TableProvider>) -> LogicalPlan {
+        let source = provider_as_source(table);
+        let left = LogicalPlanBuilder::scan("a", source.clone(), None)
+            .and_then(|b| b.build())
+            .expect("scan");
+        LogicalPlanBuilder::scan("b", source, None)
+            .and_then(|b| b.union(left))
+            .and_then(|b| b.build())
+            .expect("union")
+    }
+
+    fn numbers(n: i64) -> Arc<dyn TableProvider> {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let parts = (0..2)
+            .map(|p| {
+                vec![
+                    RecordBatch::try_new(
+                        schema.clone(),
+                        vec![
+                            Arc::new(Int64Array::from_iter_values((0..n).map(|i| i * 2 + p)))
+                                as ArrayRef,
+                        ],
+                    )
+                    .expect("batch"),
+                ]
+            })
+            .collect();
+        Arc::new(MemTable::try_new(schema, parts).expect("table"))
+    }
+
+    fn providers(plan: &LogicalPlan) -> Vec<String> {
+        let mut out = Vec::new();
+        plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                let p = source_as_provider(&scan.source).expect("provider");
+                out.push(if p.is::<ListingTable>() {
+                    "parquet".to_string()
+                } else if p.is::<MemTable>() {
+                    "memory".to_string()
+                } else {
+                    "other".to_string()
+                });
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .expect("walk");
+        out
+    }
+
+    #[tokio::test]
+    async fn large_tables_become_parquet_once_and_go_with_their_files() {
+        // `[`, `*` and `?` in the workspace's path are characters, not a glob.
+        let root = tempfile::tempdir().expect("tempdir");
+        let workspace = root.path().join("crm [eu]*?");
+        fs::create_dir_all(&workspace).expect("mkdir");
+        let scratch = Scratch {
+            inline_bytes: 1000,
+            ..Scratch::in_workspace(&workspace)
+        };
+        let (plan, files) = spill(scan_twice(numbers(10_000)), &scratch)
+            .await
+            .expect("spills");
+        assert_eq!(providers(&plan), ["parquet", "parquet"]);
+        let files = files.expect("files written");
+        assert_eq!(files.tables, 1, "one copy for both scans");
+        let dir = files.dir.clone();
+        let written: Vec<_> = fs::read_dir(&dir).expect("folder").flatten().collect();
+        assert_eq!(written.len(), 2, "one file per partition");
+        let ctx = SessionContext::new();
+        let rows: usize = ctx
+            .execute_logical_plan(plan)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("reads the files")
+            .iter()
+            .map(|b| b.num_rows())
+            .sum();
+        assert_eq!(rows, 2 * 20_000);
+        drop(files);
+        assert!(!dir.exists(), "the query's folder is removed with it");
+
+        // Small tables stay inside the plan; nothing is written.
+        let (plan, files) = spill(scan_twice(numbers(10)), &scratch)
+            .await
+            .expect("inline");
+        assert_eq!(providers(&plan), ["memory", "memory"]);
+        assert!(files.is_none());
+    }
+
+    #[tokio::test]
+    async fn tables_parquet_cannot_hold_stay_inside_the_plan() {
+        let fields = UnionFields::try_new(
+            vec![0, 1],
+            vec![
+                Field::new("i", DataType::Int64, false),
+                Field::new("s", DataType::Utf8, false),
+            ],
+        )
+        .expect("fields");
+        let n = 5_000;
+        let union = UnionArray::try_new(
+            fields.clone(),
+            vec![0i8; n].into(),
+            None,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+                Arc::new(datafusion::arrow::array::StringArray::from(vec!["x"; n])) as ArrayRef,
+            ],
+        )
+        .expect("union");
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "u",
+            DataType::Union(fields, datafusion::arrow::datatypes::UnionMode::Sparse),
+            false,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(union)]).expect("batch");
+        let table = Arc::new(MemTable::try_new(schema, vec![vec![batch]]).expect("table"));
+        let root = tempfile::tempdir().expect("tempdir");
+        let scratch = Scratch {
+            inline_bytes: 0,
+            ..Scratch::in_workspace(root.path())
+        };
+        let (plan, files) = spill(scan_twice(table), &scratch).await.expect("spill");
+        assert_eq!(providers(&plan), ["memory", "memory"]);
+        assert!(files.is_none());
     }
 }

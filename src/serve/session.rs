@@ -72,7 +72,15 @@ pub fn fingerprint(dir: &Path) -> u64 {
     let mut folders: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        // Not leadql's own working folders (locks, staging, a cluster client's
+        // per-query files): they change without the workspace changing.
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(".leadql"))
+        })
         .collect();
     folders.sort();
     for folder in folders {
@@ -518,4 +526,27 @@ async fn carry_over(old: &State, new: &SessionContext) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leadqls_working_folders_do_not_change_the_fingerprint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join(".leadql-cluster")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("leads")).expect("mkdir");
+        let before = fingerprint(dir.path());
+        // A cluster client's query folder comes and goes.
+        let query = dir.path().join(".leadql-cluster/q-1");
+        std::fs::create_dir_all(&query).expect("mkdir");
+        std::fs::write(query.join("t0-p0.parquet"), b"x").expect("write");
+        assert_eq!(fingerprint(dir.path()), before);
+        std::fs::remove_dir_all(&query).expect("rm");
+        assert_eq!(fingerprint(dir.path()), before);
+        // A table's folder changing does change it.
+        std::fs::write(dir.path().join("leads/part-1.parquet"), b"x").expect("write");
+        assert_ne!(fingerprint(dir.path()), before);
+    }
 }
