@@ -753,3 +753,73 @@ async fn a_view_over_snapshot_features_computes_its_pairs_per_query() {
     let after = text(&ctx, count).await;
     assert!(after.contains("| 3 | 3 |"), "{after}");
 }
+
+/// At an instant, leads are known as `lead_snapshots` and `--as-of` know them: created
+/// and changed strictly before it. At 2026-02-15, lead 1 (qualified at 02-15 itself)
+/// is still open and lead 5 (created at 02-15 itself) does not exist yet, for the
+/// snapshots, the rule scores and the qualification table alike.
+#[tokio::test]
+async fn an_instant_knows_only_what_happened_strictly_before_it() {
+    let tmp = workspace();
+    fs::create_dir_all(tmp.path().join("policies")).expect("mkdir");
+    fs::write(
+        tmp.path().join("policies/visits.toml"),
+        "[scores]\nrule_models = [\"visits\"]\n\n[sales_ready]\ncombine = \"any\"\n\n\
+         [[sales_ready.criteria]]\nmodel = \"visits\"\nmin_score = 3\n",
+    )
+    .expect("policy");
+    let ws = Workspace::open(tmp.path()).expect("workspace");
+    let ctx = context(&ws).await;
+    let at = "TIMESTAMP '2026-02-15 00:00:00'";
+    let got = snapshots(&ctx, &format!("lead_snapshots({at}, {at}, 1, 30)")).await;
+    assert_eq!(
+        got,
+        [
+            "1 2026-02-15 true", // qualified at the instant itself: known after it
+            "4 2026-02-15 false",
+            "6 2026-02-15 false",
+        ]
+    );
+    let leads = |sql: String| {
+        let ctx = ctx.clone();
+        async move {
+            text(&ctx, &sql)
+                .await
+                .lines()
+                .filter(|l| l.starts_with("| ") && !l.contains("lead_id"))
+                .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let open = ["1", "4", "6"];
+    assert_eq!(
+        leads(format!(
+            "SELECT lead_id FROM qualify_leads('visits', {at}) ORDER BY lead_id"
+        ))
+        .await,
+        open
+    );
+    // Rule scores cover the leads that exist (the closed lead 2 as well), not lead 5.
+    assert_eq!(
+        leads(format!(
+            "SELECT lead_id FROM score_leads('visits', {at}) ORDER BY lead_id"
+        ))
+        .await,
+        ["1", "2", "3", "4", "6"]
+    );
+    // The workspace opened as of the same instant agrees.
+    let before = Workspace::open(tmp.path())
+        .expect("workspace")
+        .known_at(micros("2026-02-15 00:00:00"))
+        .expect("known at");
+    let ctx = context(&before).await;
+    let status = text(
+        &ctx,
+        "SELECT string_agg(lead_id || ':' || status, ' ' ORDER BY lead_id) AS s FROM lead_status",
+    )
+    .await;
+    assert!(
+        status.contains("1:open 2:disqualified 3:disqualified 4:open 6:open"),
+        "{status}"
+    );
+}

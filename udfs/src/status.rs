@@ -23,10 +23,12 @@ fn order() -> Vec<SortExpr> {
 
 /// Per lead of `events` (a `lead_status_events` relation), the status and reason of
 /// its latest event and the instant of that event: `lead_id, status, reason,
-/// changed_at`. With `until`, only events with `occurred_at <= until` count.
+/// changed_at`. With `until`, only events strictly before it count (`occurred_at <
+/// until`): the status as known at that instant, as `lead_snapshots` and a workspace
+/// opened `--as-of` it see it.
 pub fn latest(events: DataFrame, until: Option<Expr>) -> Result<DataFrame> {
     let events = match until {
-        Some(t) => events.filter(col("occurred_at").lt_eq(t))?,
+        Some(t) => events.filter(col("occurred_at").lt(t))?,
         None => events,
     };
     events.aggregate(

@@ -205,9 +205,11 @@ pub fn qualification(
     let t = crate::args::instant(as_of);
     let recorded = recorded_instant(as_of)?;
 
-    // The audience: leads created by `as_of`, with enough consent, matching `where`.
+    // The audience: leads created before `as_of` (what is known at an instant is what
+    // happened strictly before it, as for snapshots and `--as-of`), with enough
+    // consent, matching `where`.
     let leads = table(state, "leads")?;
-    let mut audience = col("created_at").lt_eq(t.clone());
+    let mut audience = col("created_at").lt(t.clone());
     if let Some(c) = policy.min_consent {
         let allowed: Vec<Expr> = ConsentLevel::ALL
             .iter()

@@ -221,9 +221,14 @@ pub fn scored(state: &SessionState, model: &RuleModel, as_of: &AsOf) -> Result<S
     };
 
     // --- population and fit rules ------------------------------------------------
-    let mut keep = col("created_at")
-        .lt_eq(as_of_expr.clone())
-        .and(as_of_expr.clone().is_not_null());
+    // At one instant, the leads known then: created strictly before it, as their
+    // interactions and status events. Given pairs name their leads themselves (a pair
+    // at a lead's creation instant scores it with nothing known yet).
+    let created = match as_of {
+        AsOf::Instant(_) => col("created_at").lt(as_of_expr.clone()),
+        AsOf::Snapshots(_) => col("created_at").lt_eq(as_of_expr.clone()),
+    };
+    let mut keep = created.and(as_of_expr.clone().is_not_null());
     if let Some(a) = &model.audience {
         keep = keep.and(predicate(&leads, model, "[audience] where", a)?);
     }

@@ -32,7 +32,7 @@ pub const ENTRY: Entry = Entry::table(
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         RULE_SCORING,
-        "Every lead in the rule model's audience with its score at `as_of`: the points of the fit rules it meets plus those of the behaviour rules its interactions fire (interactions strictly before `as_of`, with the model's windows, caps and decay), its grade and whether the score reaches the model's `sales_ready` threshold. Leads created after `as_of` are left out; the lead's status does not matter (`qualify_leads` keeps the open ones). Columns: `lead_id, model, score, grade, sales_ready, as_of`.",
+        "Every lead in the rule model's audience with its score at `as_of`: the points of the fit rules it meets plus those of the behaviour rules its interactions fire (interactions strictly before `as_of`, with the model's windows, caps and decay), its grade and whether the score reaches the model's `sales_ready` threshold. Leads created at or after `as_of` are left out (a lead is known from just after its creation instant, as in `lead_snapshots`); the lead's status does not matter (`qualify_leads` keeps the open ones). Columns: `lead_id, model, score, grade, sales_ready, as_of`.",
         "score_leads(model [, as_of])",
     )
     .with_argument("model", "Name of a rule model of the workspace (`scoring/NAME.toml`; a constant string).")
