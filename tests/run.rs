@@ -196,6 +196,48 @@ fn bad_run_and_export_input_gets_clear_errors() {
         e.contains("broken.toml:4: min_grade 'Lukewarm' is not a grade of rule model 'engagement' (grades: Cold, Warm, Hot)"),
         "{e}"
     );
+    // Errors met while the policy's plan is built name the policy (its file, or the
+    // call), not only their cause.
+    let default = std::fs::read_to_string(ws.join("policies/default.toml")).expect("read");
+    let with = |from: &str, to: &str| {
+        assert!(default.contains(from), "{from}");
+        default.replace(from, to)
+    };
+    let unknown_rule = ws.join("policies/unknown_rule.toml");
+    std::fs::write(
+        &unknown_rule,
+        with(
+            "rule_models = [\"engagement\", \"fit\"]",
+            "rule_models = [\"engagement\", \"nope\"]",
+        ),
+    )
+    .expect("write");
+    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('unknown_rule')"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(&format!(
+            "policy {}: qualify_leads: unknown scoring model 'nope'",
+            unknown_rule.display()
+        )),
+        "{e}"
+    );
+    let ghost = with(
+        "predictive_model = \"conversion\"",
+        "predictive_model = \"ghost\"",
+    )
+    .replace(
+        "model = \"conversion\"\nmin_grade = \"A\"",
+        "model = \"fit\"\nmin_score = 50",
+    );
+    std::fs::write(ws.join("policies/ghost.toml"), ghost).expect("write");
+    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('ghost')"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("qualify_leads('ghost'): predict: unknown model 'ghost'"),
+        "{e}"
+    );
     let o = leadql(
         &ws,
         &[
