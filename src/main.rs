@@ -21,6 +21,13 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_LOG").is_some() {
         env_logger::init();
     }
+    let private_temp = match standalone_temp(&cli) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let worker = std::thread::Builder::new()
         .name("leadql".into())
         .stack_size(STACK_BYTES)
@@ -45,7 +52,9 @@ fn main() -> ExitCode {
                 }
             }
         });
-    match worker.map(|w| w.join()) {
+    let code = worker.map(|w| w.join());
+    drop(private_temp);
+    match code {
         Ok(Ok(code)) => code,
         // A panic (already reported by the panic hook) keeps Rust's exit code.
         Ok(Err(_)) => ExitCode::from(101),
@@ -54,4 +63,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// With `--cluster standalone`, a temporary directory of this process's own, made the
+/// default of everything that creates temporary files through `tempfile` here, and
+/// removed when leadql exits.
+///
+/// Ballista's in-process executors keep their shuffle files in a folder they create
+/// with `tempfile` and remove a job's files only minutes after the job (their
+/// scheduler's clean-up interval), long after a command has ended: every query left
+/// its shuffle behind (hundreds of MB for a qualification at 1M leads).
+fn standalone_temp(cli: &Cli) -> std::io::Result<Option<tempfile::TempDir>> {
+    let Some(leadql::cluster::Target::Standalone { .. }) = &cli.cluster else {
+        return Ok(None);
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("leadql-standalone-")
+        .tempdir()?;
+    if let Err(set) = tempfile::env::override_temp_dir(dir.path()) {
+        return Err(std::io::Error::other(format!(
+            "the temporary directory is already {}",
+            set.display()
+        )));
+    }
+    Ok(Some(dir))
 }

@@ -495,6 +495,32 @@ fn exports_and_runs_on_a_cluster_match_local_ones() {
 }
 
 #[test]
+fn a_standalone_cluster_leaves_no_shuffle_files_behind() {
+    let ws = sample_copy();
+    let temp = tempfile::tempdir().expect("tempdir");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_leadql"))
+        .env_remove("LEADQL_DATA")
+        .env("TMPDIR", temp.path())
+        .arg("--data")
+        .arg(ws.path())
+        .args([
+            "--cluster",
+            "standalone:2",
+            "sql",
+            "SELECT grade, count(*) AS n FROM score_leads('engagement') GROUP BY grade ORDER BY grade",
+        ])
+        .output()
+        .expect("runs");
+    let out = succeeded(&o);
+    assert!(out.contains("Cold"), "{out}");
+    // The executors' shuffle files (stages with a repartition: a hash aggregation)
+    // lived in a folder of the process's own, removed when it ended.
+    let left: Vec<_> = walk(temp.path());
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(std::fs::read_dir(temp.path()).expect("ls").count(), 0);
+}
+
+#[test]
 fn cluster_is_refused_where_it_does_not_apply() {
     let ws = sample_copy();
     let o = leadql_in(ws.path(), &["--cluster", "standalone", "shell"]);

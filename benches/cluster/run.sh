@@ -16,6 +16,10 @@ bin="$CARGO_TARGET_DIR/release/leadql"
 dir="${BENCH_DIR:-/tmp/leadql-bench}"
 out=benches/results/cluster.md
 tmp=$(mktemp)
+# The in-process executors keep shuffle files in the temporary directory and remove a
+# job's only minutes after it: this run's own folder, removed when the run ends.
+shuffle=$(mktemp -d)
+trap 'rm -rf "$shuffle"' EXIT
 {
   echo "# Local against a Ballista cluster"
   echo
@@ -38,7 +42,7 @@ for leads in ${SCALES:-100000 1000000}; do
   {
     echo "## $leads leads"
     echo
-    cargo bench --quiet --bench cluster -- "$ws" "${RUNS:-3}"
+    TMPDIR="$shuffle" cargo bench --quiet --bench cluster -- "$ws" "${RUNS:-3}"
     echo
   } >> "$tmp"
 done
