@@ -143,7 +143,6 @@ impl Error {
 impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {
         let root = e.find_root();
-        let context = context(&e, root);
         match root {
             DataFusionError::SQL(parser, _) => {
                 let msg = parser.to_string();
@@ -153,7 +152,7 @@ impl From<DataFusionError> for Error {
                         .to_string(),
                 )
             }
-            DataFusionError::IoError(io) => Error::Query(format!("{context}I/O error: {io}")),
+            DataFusionError::IoError(io) => Error::Query(format!("I/O error: {io}")),
             DataFusionError::ResourcesExhausted(msg) if msg.contains("--server-memory") => {
                 Error::Query(format!("out of memory: {}", clean_message(msg)))
             }
@@ -163,39 +162,10 @@ impl From<DataFusionError> for Error {
             )),
             other => {
                 let msg = other.message().to_string();
-                Error::Query(format!("{context}{}", clean_message(&msg)))
+                Error::Query(clean_message(&msg))
             }
         }
     }
-}
-
-/// The contexts an error gathered on its way to `root` (`DataFusionError::Context`,
-/// such as `qualify_leads('default')` or the policy file it read), outermost first,
-/// each followed by ": ", which `find_root` would drop. A context the root's own
-/// message already says is not repeated.
-fn context(e: &DataFusionError, root: &DataFusionError) -> String {
-    let root_message = root.to_string();
-    let mut out = String::new();
-    let mut current = e;
-    loop {
-        current = match current {
-            DataFusionError::Context(c, inner) => {
-                if !root_message.contains(c.as_str()) {
-                    out.push_str(c);
-                    out.push_str(": ");
-                }
-                inner
-            }
-            DataFusionError::Shared(inner) => inner,
-            DataFusionError::Diagnostic(_, inner) => inner,
-            DataFusionError::External(inner) => match inner.downcast_ref::<DataFusionError>() {
-                Some(inner) => inner,
-                None => break,
-            },
-            _ => break,
-        };
-    }
-    out
 }
 
 /// Drops DataFusion's internal prefixes and backtrace markers from a message.
@@ -217,48 +187,5 @@ fn clean_message(msg: &str) -> String {
 impl From<Error> for DataFusionError {
     fn from(e: Error) -> Self {
         DataFusionError::External(Box::new(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-
-    fn message(e: DataFusionError) -> String {
-        Error::from(e).to_string()
-    }
-
-    #[test]
-    fn contexts_are_kept_outermost_first() {
-        let root = DataFusionError::Plan("unknown rule model 'x'".into());
-        let e = root
-            .context("policy policies/default.toml")
-            .context("qualify_leads('default')");
-        assert_eq!(
-            message(e),
-            "qualify_leads('default'): policy policies/default.toml: unknown rule model 'x'"
-        );
-    }
-
-    #[test]
-    fn contexts_behind_shared_and_external_errors_are_kept() {
-        let inner = DataFusionError::Execution("boom".into()).context("step one");
-        let e = DataFusionError::External(Box::new(DataFusionError::Shared(Arc::new(inner))));
-        assert_eq!(message(e), "step one: boom");
-    }
-
-    #[test]
-    fn a_context_the_message_already_says_is_not_repeated() {
-        let e =
-            DataFusionError::Plan("policies/a.toml:3: bad grade".into()).context("policies/a.toml");
-        assert_eq!(message(e), "policies/a.toml:3: bad grade");
-    }
-
-    #[test]
-    fn an_error_without_context_is_its_cleaned_root() {
-        let e = DataFusionError::Execution("no such thing\nmore detail".into());
-        assert_eq!(message(e), "no such thing");
     }
 }

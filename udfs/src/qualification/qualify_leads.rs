@@ -15,7 +15,7 @@
 use std::sync::{Arc, LazyLock};
 
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::logical_expr::Documentation;
 
 use super::plan;
@@ -115,11 +115,23 @@ impl TableFunctionImpl for QualifyLeads {
             .map(|m| {
                 self.rules
                     .get(NAME, m)
-                    .map_err(|e| e.context(format!("policy {}", policy.file)))
+                    .map_err(naming(&format!("policy {}", policy.file)))
             })
             .collect::<Result<Vec<_>>>()?;
         let frame = plan::qualification(state, &policy, &rules, as_of)
-            .map_err(|e| e.context(format!("{NAME}('{}')", policy.name)))?;
+            .map_err(naming(&format!("{NAME}('{}')", policy.name)))?;
         Ok(frame.into_view())
+    }
+}
+
+/// Names `what` (the policy, or the call) before the message of a planning error, the
+/// errors a policy's plan raises (an unknown model, an invalid predicate). A
+/// `DataFusionError::Context` would not do: error messages keep only the root cause,
+/// since DataFusion wraps its own errors in contexts (analyzer and optimizer rule
+/// names) that mean nothing to a user. Other errors pass unchanged.
+fn naming(what: &str) -> impl Fn(DataFusionError) -> DataFusionError + '_ {
+    move |e| match e {
+        DataFusionError::Plan(m) => DataFusionError::Plan(format!("{what}: {m}")),
+        other => other,
     }
 }
