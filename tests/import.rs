@@ -1153,3 +1153,69 @@ fn phones_of_no_possible_length_in_the_leads_country_are_kept_with_a_warning() {
     );
     assert!(!r.contains("030 1234567"), "{r}");
 }
+
+#[test]
+fn imported_closed_leads_were_open_from_creation_to_closing() {
+    let (_tmp, ws) = new_workspace();
+    let text = "email,status,created_at,closed_at\n\
+                won@x.io,qualified,2026-01-10 00:00:00,2026-03-10 00:00:00\n\
+                lost@x.io,disqualified,2026-01-10 00:00:00,\n\
+                new@x.io,open,2026-01-10 00:00:00,\n";
+    let err = ok(&import_text(&ws, "history.csv", text, &[]));
+    assert!(err.contains("3 imported"), "{err}");
+    // Each lead opened at its creation; a closed one closed at closed_at (or, without
+    // one, at its creation).
+    assert_eq!(
+        csv(
+            &ws,
+            "SELECT l.email, e.occurred_at, e.status, e.reason FROM lead_status_events e \
+             JOIN leads l USING (lead_id) ORDER BY l.email, e.event_id"
+        ),
+        "email,occurred_at,status,reason\n\
+         lost@x.io,2026-01-10T00:00:00,open,created\n\
+         lost@x.io,2026-01-10T00:00:00,disqualified,\n\
+         new@x.io,2026-01-10T00:00:00,open,created\n\
+         won@x.io,2026-01-10T00:00:00,open,created\n\
+         won@x.io,2026-03-10T00:00:00,qualified,\n"
+    );
+    // Between its creation and its closing the won lead was open: to a session as of
+    // an instant in between, and to the training snapshots at such instants.
+    let o = leadql(
+        &ws,
+        &[
+            "--as-of",
+            "2026-02-15 00:00:00",
+            "sql",
+            "--format",
+            "csv",
+            "SELECT email, status FROM leads ORDER BY email",
+        ],
+    );
+    ok(&o);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "email,status\nlost@x.io,disqualified\nnew@x.io,open\nwon@x.io,open\n"
+    );
+    let o = leadql(
+        &ws,
+        &[
+            "--as-of",
+            "2026-06-30 00:00:00",
+            "sql",
+            "--format",
+            "csv",
+            "SELECT l.email, s.as_of, s.label FROM lead_snapshots(TIMESTAMP '2026-02-01 00:00:00', \
+             TIMESTAMP '2026-03-01 00:00:00', 28, 30) s JOIN leads l USING (lead_id) \
+             ORDER BY l.email, s.as_of",
+        ],
+    );
+    ok(&o);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "email,as_of,label\n\
+         new@x.io,2026-02-01T00:00:00,false\n\
+         new@x.io,2026-03-01T00:00:00,false\n\
+         won@x.io,2026-02-01T00:00:00,false\n\
+         won@x.io,2026-03-01T00:00:00,true\n"
+    );
+}

@@ -596,39 +596,42 @@ fn interactions_batch(
     )
 }
 
-/// One `lead_status_events` row per lead: its imported status, at capture (open) or
-/// at `closed_at`.
+/// The `lead_status_events` of imported leads: each lead opened at its creation
+/// (reason `created`), and a closed one closed at `closed_at` (at its creation when the
+/// file gives no time) with its status and reason. A closed lead's history thus says
+/// it was open from its creation to its closing, which training snapshots, `--as-of`
+/// sessions and `qualify_leads` at an earlier instant read.
 fn events_batch(leads: &[link::Linked], first: i64) -> Result<RecordBatch> {
-    let status = |x: &link::Linked| x.lead.status.clone().unwrap_or_else(|| "open".into());
+    let mut lead_ids = Vec::new();
+    let mut at = Vec::new();
+    let mut statuses = Vec::new();
+    let mut reasons = Vec::new();
+    for x in leads {
+        lead_ids.push(Some(x.lead_id));
+        at.push(x.lead.created_at);
+        statuses.push(Some("open".to_string()));
+        reasons.push(Some("created".to_string()));
+        match x.lead.status.as_deref() {
+            None | Some("open") => {}
+            Some(closed) => {
+                lead_ids.push(Some(x.lead_id));
+                at.push(x.lead.closed_at.or(x.lead.created_at));
+                statuses.push(Some(closed.to_string()));
+                reasons.push(x.lead.status_reason.clone());
+            }
+        }
+    }
+    let n = lead_ids.len();
     table_batch(
         &schema::LEAD_STATUS_EVENTS,
         Vec::new(),
         vec![
-            ids((0..leads.len() as i64).map(|i| Some(first + i))),
-            ids(leads.iter().map(|x| Some(x.lead_id))),
-            instants(leads.iter().map(|x| {
-                if status(x) == "open" {
-                    x.lead.created_at
-                } else {
-                    x.lead.closed_at.or(x.lead.created_at)
-                }
-            })),
-            Arc::new(
-                leads
-                    .iter()
-                    .map(|x| Some(status(x)))
-                    .collect::<StringArray>(),
-            ),
-            Arc::new(
-                leads
-                    .iter()
-                    .map(|x| match status(x).as_str() {
-                        "open" => Some("created".to_string()),
-                        _ => x.lead.status_reason.clone(),
-                    })
-                    .collect::<StringArray>(),
-            ),
-            ids(leads.iter().map(|_| None)),
+            ids((0..n as i64).map(|i| Some(first + i))),
+            ids(lead_ids.into_iter()),
+            instants(at.into_iter()),
+            Arc::new(statuses.into_iter().collect::<StringArray>()),
+            Arc::new(reasons.into_iter().collect::<StringArray>()),
+            ids(std::iter::repeat_n(None, n)),
         ],
     )
 }

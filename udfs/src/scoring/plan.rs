@@ -10,7 +10,8 @@
 //! `as_of` is either one instant (scoring now, or at a past instant) or a relation of
 //! `(lead_id, as_of)` snapshots (each lead scored at each of its instants: features,
 //! backtests and evaluations). Only interactions strictly before `as_of` count;
-//! windows and decay are measured back from it; leads created after it are not scored.
+//! windows and decay are measured back from it; at one instant, leads created at or
+//! after it are not scored (given snapshots name their own leads).
 
 use std::sync::Arc;
 
