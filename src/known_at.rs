@@ -103,14 +103,12 @@ fn leads_at(leads: DataFrame, events: DataFrame, t: i64) -> Result<DataFrame> {
         &["__event_lead"],
         None,
     )?;
-    // Leads with no event before `t` (e.g. imported without one) keep their recorded
-    // status unless it closed at or after `t`.
-    let closed_later = col("closed_at")
-        .is_not_null()
-        .and(ts(col("closed_at")).gt_eq(instant(t)));
+    // Leads with no event before `t` keep their recorded status unless it closed at
+    // or after `t`.
+    let closed_later = leadql_udfs::status::closed_at_or_after(instant(t));
     let status = coalesce(vec![
         col("__status"),
-        when(closed_later.clone(), lit("open")).otherwise(col("status"))?,
+        leadql_udfs::status::recorded_status_at(instant(t))?,
     ]);
     let mut select = Vec::new();
     for c in &columns {
@@ -133,15 +131,11 @@ fn leads_at(leads: DataFrame, events: DataFrame, t: i64) -> Result<DataFrame> {
 
 /// Opportunities closed at or after `t` were still open at `t`.
 fn opportunities_at(opportunities: DataFrame, t: i64) -> Result<DataFrame> {
-    let closed_later = col("closed_at")
-        .is_not_null()
-        .and(ts(col("closed_at")).gt_eq(instant(t)));
+    let closed_later = leadql_udfs::status::closed_at_or_after(instant(t));
     let mut select = Vec::new();
     for f in opportunities.schema().fields().iter() {
         let e = match f.name().as_str() {
-            "status" => when(closed_later.clone(), lit("open"))
-                .otherwise(col("status"))?
-                .alias("status"),
+            "status" => leadql_udfs::status::recorded_status_at(instant(t))?.alias("status"),
             "closed_at" => when(closed_later.clone(), lit(ScalarValue::Null))
                 .otherwise(ts(col("closed_at")))?
                 .alias("closed_at"),

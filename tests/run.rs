@@ -189,9 +189,15 @@ fn bad_run_and_export_input_gets_clear_errors() {
         "[scores]\nrule_models = [\"engagement\"]\n[sales_ready]\n[[sales_ready.criteria]]\nmodel = \"engagement\"\nmin_grade = \"Lukewarm\"\n",
     )
     .expect("write");
-    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('broken')"]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{e}");
+    // The error of `SELECT * FROM qualify_leads('POLICY')`, which must fail with 1.
+    let qualify_error = |policy: &str| {
+        let sql = format!("SELECT * FROM qualify_leads('{policy}')");
+        let o = leadql(&ws, &["sql", &sql]);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        e
+    };
+    let e = qualify_error("broken");
     assert!(
         e.contains("broken.toml:4: min_grade 'Lukewarm' is not a grade of rule model 'engagement' (grades: Cold, Warm, Hot)"),
         "{e}"
@@ -212,9 +218,7 @@ fn bad_run_and_export_input_gets_clear_errors() {
         ),
     )
     .expect("write");
-    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('unknown_rule')"]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{e}");
+    let e = qualify_error("unknown_rule");
     assert!(
         e.contains(&format!(
             "policy {}: qualify_leads: unknown scoring model 'nope'",
@@ -231,9 +235,7 @@ fn bad_run_and_export_input_gets_clear_errors() {
         "model = \"fit\"\nmin_score = 50",
     );
     std::fs::write(ws.join("policies/ghost.toml"), ghost).expect("write");
-    let o = leadql(&ws, &["sql", "SELECT * FROM qualify_leads('ghost')"]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{e}");
+    let e = qualify_error("ghost");
     assert!(
         e.contains("qualify_leads('ghost'): predict: unknown model 'ghost'"),
         "{e}"

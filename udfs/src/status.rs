@@ -9,7 +9,7 @@
 use datafusion::common::Result;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions_aggregate::expr_fn::{last_value, max};
-use datafusion::logical_expr::{Expr, SortExpr, col, lit};
+use datafusion::logical_expr::{Expr, SortExpr, col, lit, when};
 
 /// Column names of [`latest`]'s result.
 pub const COLUMNS: [&str; 4] = ["lead_id", "status", "reason", "changed_at"];
@@ -19,6 +19,22 @@ fn order() -> Vec<SortExpr> {
         col("occurred_at").sort(true, false),
         col("event_id").sort(true, false),
     ]
+}
+
+/// Whether a row's recorded `closed_at` (of `leads` or `opportunities`) is at or after
+/// the instant `t`: it was then still open, whatever its recorded status says.
+pub fn closed_at_or_after(t: Expr) -> Expr {
+    col("closed_at")
+        .is_not_null()
+        .and(col("closed_at").gt_eq(t))
+}
+
+/// A row's status at the instant `t` by its recorded `status` and `closed_at` alone:
+/// `open` when it closed at or after `t`. For an opportunity, and for a lead without a
+/// status event before `t` (a workspace written before leadql recorded an opening
+/// event for imported closed leads); the `--as-of` workspace and qualification read it.
+pub fn recorded_status_at(t: Expr) -> Result<Expr> {
+    when(closed_at_or_after(t), lit("open")).otherwise(col("status"))
 }
 
 /// Per lead of `events` (a `lead_status_events` relation), the status and reason of

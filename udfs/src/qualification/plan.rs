@@ -225,17 +225,9 @@ pub fn qualification(
         };
         audience = audience.and(condition(&leads, &place, w)?);
     }
-    // A lead without a status event before `as_of` (imported closed, with its one
-    // event at `closed_at`) has its recorded status, unless that closed at or after
-    // `as_of`: then it was still open, as a workspace opened `--as-of` sees it.
-    let closed_later = col("closed_at")
-        .is_not_null()
-        .and(col("closed_at").gt_eq(t.clone()));
     let mut frame = leads.filter(audience)?.select(vec![
         col("lead_id"),
-        when(closed_later, lit("open"))
-            .otherwise(col("status"))?
-            .alias("__recorded"),
+        crate::status::recorded_status_at(t.clone())?.alias("__recorded"),
     ])?;
 
     // Open at `as_of`: the latest status event by then, else the recorded status.
